@@ -93,7 +93,8 @@ def check_shape(x, shape, name):
     actual = tuple(x.shape)
     ok = len(actual) == len(shape) and all(s is None or s == a for s, a in zip(shape, actual))
     if not ok:
-        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+        dims = ["any" if s is None else str(s) for s in shape]
+        want = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
         raise ValueError(f"{name} has shape {actual}, expected {want}.")
     return x
 
@@ -111,7 +112,8 @@ def check_scalar(value, name, *, kind=numbers.Real, lower=None, upper=None, lowe
         except AttributeError:
             pass
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be a {'integer' if kind is numbers.Integral else 'real number'}, got {value!r}.")
+        expected = "an integer" if issubclass(kind, numbers.Integral) else "a real number"
+        raise TypeError(f"{name} must be {expected}, got {value!r}.")
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"{name} must be finite, got {value!r}.")
     if lower is not None and (value < lower or (value == lower and not lower_inclusive)):
@@ -120,7 +122,7 @@ def check_scalar(value, name, *, kind=numbers.Real, lower=None, upper=None, lowe
     if upper is not None and (value > upper or (value == upper and not upper_inclusive)):
         op = "<=" if upper_inclusive else "<"
         raise ValueError(f"{name} must be {op} {upper}, got {value!r}.")
-    return int(value) if kind is numbers.Integral else float(value)
+    return int(value) if issubclass(kind, numbers.Integral) else float(value)
 
 
 def check_option(value, name, options):
