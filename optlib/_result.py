@@ -1,24 +1,24 @@
 """Result objects, iteration history and the callback protocol.
 
-Solvers return :class:`OptimizeResult` (SciPy's, so it interoperates with
+Solvers return :class:`OptimizeResult` (a dict with attribute access, like
+SciPy's, defined here so that ``import optlib`` does not pay for importing
 ``scipy.optimize``) with ``x``, ``fun``, ``nit``, ``success``, ``status``,
 ``message`` and, when asked, ``history``. Callbacks follow SciPy's protocol:
 ``callback(intermediate_result)`` receives an :class:`OptimizeResult` of the
 current iterate; raising ``StopIteration`` halts the solver, which then
-returns that iterate with ``status = STATUS_CALLBACK``.
+returns that iterate with ``status = STATUS_CALLBACK``. Non-convergence
+warns with scikit-learn's ``ConvergenceWarning`` (imported when first needed).
 """
 
 import time
 import warnings
 
-import scipy.optimize
-from sklearn.exceptions import ConvergenceWarning
-
 __all__ = [
     "OptimizeResult",
     "History",
     "IterationMonitor",
-    "ConvergenceWarning",
+    "make_result",
+    "warn_convergence",
     "STATUS_CONVERGED",
     "STATUS_MAX_ITER",
     "STATUS_CALLBACK",
@@ -38,14 +38,44 @@ _MESSAGES = {
 }
 
 
-class OptimizeResult(scipy.optimize.OptimizeResult):
-    """Solver output: a dict with attribute access (SciPy's ``OptimizeResult``).
+def __getattr__(name):
+    if name == "ConvergenceWarning":
+        from sklearn.exceptions import ConvergenceWarning
+
+        return ConvergenceWarning
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class OptimizeResult(dict):
+    """Solver output: a dict with attribute access, as SciPy's ``OptimizeResult``.
 
     Common fields: ``x`` solution, ``fun`` objective value, ``nit`` number of
     iterations, ``success`` flag, ``status`` code (0 converged, 1 maximum
     iterations, 2 stopped by callback, 3 numerical failure), ``message`` and
     optionally ``history`` (a :class:`History`).
     """
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    __setattr__ = dict.__setitem__
+    __delattr__ = dict.__delitem__
+
+    def __repr__(self):
+        if not self:
+            return f"{type(self).__name__}()"
+        width = max(len(k) for k in self) + 1
+        lines = []
+        for key, value in self.items():
+            text = repr(value).replace("\n", "\n" + " " * (width + 2))
+            lines.append(f"{key.rjust(width)}: {text}")
+        return "\n".join(lines)
+
+    def __dir__(self):
+        return list(self.keys())
 
 
 class History:
@@ -127,6 +157,13 @@ class IterationMonitor:
         return False
 
 
+def warn_convergence(message, stacklevel=2):
+    """Emit scikit-learn's ``ConvergenceWarning`` (imported here, on first use)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel + 1)
+
+
 def make_result(x, *, fun, nit, status, monitor=None, warn=True, solver="solver", **extra):
     """Build an :class:`OptimizeResult`, warning when the solver did not converge.
 
@@ -137,7 +174,7 @@ def make_result(x, *, fun, nit, status, monitor=None, warn=True, solver="solver"
     success = status == STATUS_CONVERGED
     message = _MESSAGES[status]
     if warn and status in (STATUS_MAX_ITER, STATUS_NUMERICAL):
-        warnings.warn(f"{solver}: {message} Returning the best iterate.", ConvergenceWarning, stacklevel=3)
+        warn_convergence(f"{solver}: {message} Returning the best iterate.", stacklevel=3)
     result = OptimizeResult(x=x, fun=fun, nit=nit, success=success, status=status, message=message, **extra)
     if monitor is not None and monitor.history is not None:
         result.history = monitor.history

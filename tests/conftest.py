@@ -51,3 +51,18 @@ def numba_disabled(monkeypatch):
     """Run the body with numba kernels disabled (array-API path on NumPy)."""
     monkeypatch.setenv("OPTLIB_DISABLE_NUMBA", "1")
     yield
+
+
+def assert_engines_agree(fn, *args, rtol=1e-10, atol=1e-12, **kwargs):
+    """Call ``fn(*args, engine=..., **kwargs)`` with the numba and the array-API engine; compare.
+
+    Returns the numba result. Skips when numba is unavailable or disabled.
+    """
+    from optlib._backend import numba_available
+
+    if not numba_available():
+        pytest.skip("numba unavailable or disabled")
+    fast = fn(*args, engine="numba", **kwargs)
+    portable = fn(*args, engine="xp", **kwargs)
+    np.testing.assert_allclose(to_numpy(fast), to_numpy(portable), rtol=rtol, atol=atol)
+    return fast

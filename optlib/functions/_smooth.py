@@ -1,42 +1,53 @@
 """Smooth datafits: value, gradient, Lipschitz constant of the gradient."""
 
-from .._backend import get_namespace
+import numpy as np
+
+from .._backend import device, get_namespace, is_numpy_namespace, to_namespace
 from .._validation import check_array, check_scalar
 from ._base import SmoothFunction
 
 __all__ = ["LeastSquares", "spectral_norm_squared"]
 
 
-def spectral_norm_squared(A, *, tol=1e-6, max_iter=500, random_state=0):
-    """Squared largest singular value of the 2-D array ``A``.
+def spectral_norm_squared(A, *, random_state=0):
+    """Squared largest singular value of the 2-D array ``A`` (a safe Lipschitz constant).
 
     Exact (largest eigenvalue of the smaller Gram matrix) when that costs at
-    most a few GFLOP, power iteration on ``A^T A`` otherwise; the power
-    estimate is inflated by ``10 * tol`` relative so that it is an upper bound
-    in practice (safe as a Lipschitz constant).
+    most a few GFLOP; otherwise Lanczos (``scipy.sparse.linalg.eigsh``) for
+    NumPy arrays, and for other namespaces power iteration on ``A^H A``
+    whose estimate is inflated by 1% so that it stays an upper bound.
     """
     xp = get_namespace(A)
     m, n = A.shape
-    if min(m, n) ** 2 * max(m, n) <= 2e9:
-        gram = A @ A.T if m <= n else A.T @ A
-        return float(xp.max(xp.linalg.eigvalsh(gram)))
-    import numpy as np
+    AH = xp.conj(A).T if xp.isdtype(A.dtype, "complex floating") else A.T
+    small = min(m, n)
+    if small**2 * max(m, n) <= 2e9:
+        gram = A @ AH if m <= n else AH @ A
+        return float(xp.max(xp.real(xp.linalg.eigvalsh(gram))))
+    rng = np.random.default_rng(random_state)
+    start = rng.standard_normal(n)
+    if is_numpy_namespace(xp):
+        from scipy.sparse.linalg import LinearOperator, eigsh
 
-    v = np.random.default_rng(random_state).standard_normal(n)
-    v = xp.asarray(v, dtype=A.dtype, device=getattr(A, "device", None))
-    v = v / xp.linalg.vector_norm(v)
+        gram = LinearOperator((n, n), matvec=lambda v: AH @ (A @ v), dtype=A.dtype)
+        return float(eigsh(gram, k=1, which="LA", v0=start, tol=1e-10, return_eigenvectors=False)[0])
+    v = xp.astype(to_namespace(start, xp, device(A)), A.dtype)
     estimate = 0.0
-    for _ in range(max_iter):
-        w = A.T @ (A @ v)
+    for _ in range(1000):
+        w = AH @ (A @ v)
         new = float(xp.linalg.vector_norm(w))
         if new == 0.0:
             return 0.0
         v = w / new
-        if abs(new - estimate) <= tol * new:
+        if abs(new - estimate) <= 1e-8 * new:
             estimate = new
             break
         estimate = new
-    return estimate * (1 + 10 * tol)
+    return 1.01 * estimate
+
+
+def _squared_norm(xp, r):
+    return float(xp.sum(xp.real(xp.conj(r) * r)))
 
 
 class LeastSquares(SmoothFunction):
@@ -48,7 +59,8 @@ class LeastSquares(SmoothFunction):
     Parameters
     ----------
     A : array of shape (m, n)
-        Design or forward operator (dense, any array-API namespace).
+        Design or forward operator (dense, any array-API namespace; real or
+        complex, the gradient then uses the conjugate transpose).
     y : array of shape (m,) or (m, k)
         Observations.
     scale : float, default=1.0
@@ -60,9 +72,11 @@ class LeastSquares(SmoothFunction):
     """
 
     def __init__(self, A, y, scale=1.0):
-        self.A = check_array(A, "A", ndim=2)
+        self.A = check_array(A, "A", ndim=2, allow_complex=True)
         xp = get_namespace(self.A)
-        self.y = check_array(y, "y", xp=xp, ndim=(1, 2))
+        self.y = check_array(y, "y", xp=xp, ndim=(1, 2), allow_complex=True)
+        complex_ = xp.isdtype(self.A.dtype, "complex floating")
+        self._AH = xp.conj(self.A).T if complex_ else self.A.T
         if self.y.shape[0] != self.A.shape[0]:
             raise ValueError(f"y has {self.y.shape[0]} rows but A has {self.A.shape[0]}; they must match.")
         self.scale = check_scalar(scale, "scale", lower=0.0, lower_inclusive=False)
@@ -85,11 +99,11 @@ class LeastSquares(SmoothFunction):
         """Value from the forward image ``z = A x``."""
         xp = get_namespace(z)
         r = z - self.y
-        return 0.5 * self.scale * float(xp.sum(r * r))
+        return 0.5 * self.scale * _squared_norm(xp, r)
 
     def grad_at(self, z):
         """Gradient with respect to ``x`` from the forward image ``z = A x``."""
-        return self.scale * (self.A.T @ (z - self.y))
+        return self.scale * (self._AH @ (z - self.y))
 
     def __call__(self, x):
         return self.value_at(self.forward(x))
@@ -111,10 +125,10 @@ class LeastSquares(SmoothFunction):
         xp = get_namespace(x)
         z = self.forward(x)
         theta = self.scale * (z - self.y)
-        u = -(self.A.T @ theta)
+        u = -(self._AH @ theta)
         c = g.dual_scaling(u)
         primal = self.value_at(z) + g(x)
         theta = c * theta
-        h_conj = float(xp.sum(theta * theta)) / (2 * self.scale) + float(xp.sum(theta * self.y))
+        h_conj = _squared_norm(xp, theta) / (2 * self.scale) + float(xp.sum(xp.real(xp.conj(theta) * self.y)))
         dual = -h_conj - g.conjugate(c * u)
         return primal - dual
