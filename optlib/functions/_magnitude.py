@@ -70,8 +70,11 @@ class Magnitude(Function):
         rho = xp.clip(self.g.prox(mag, step), 0.0, None)
         positive = mag > 0
         if xp.isdtype(z.dtype, "complex floating"):
-            safe = xp.where(positive, mag, xp.ones_like(mag))
-            phase = xp.where(positive, z / xp.astype(safe, z.dtype), xp.ones_like(z))
+            # Rescale subnormal moduli to normal range first: dividing by them overflows.
+            boost = 2.0**60 if mag.dtype == xp.float32 else 2.0**100
+            factor = xp.where(mag < xp.finfo(mag.dtype).smallest_normal, boost * xp.ones_like(mag), xp.ones_like(mag))
+            safe = xp.where(positive, mag * factor, xp.ones_like(mag))
+            phase = xp.where(positive, (z * xp.astype(factor, z.dtype)) / xp.astype(safe, z.dtype), xp.ones_like(z))
             return xp.astype(rho, z.dtype) * phase
         phase = xp.where(z < 0, -xp.ones_like(z), xp.ones_like(z))
         return xp.astype(rho, z.dtype) * phase

@@ -10,7 +10,7 @@ import numbers
 from .._backend import get_namespace
 from .._validation import check_scalar
 from ._base import Function
-from ._norms import _as_float
+from ._norms import _as_float, _dual_rtol
 from ._projections import _feasibility_rtol
 from ._utils import check_step, check_weight
 
@@ -20,7 +20,9 @@ __all__ = ["NuclearNorm", "RankConstraint"]
 def _matrix_input(x, name="v"):
     xp = get_namespace(x)
     if x.ndim < 2:
-        raise ValueError(f"{name} must be at least 2-dimensional (a matrix or a stack of matrices), got shape {tuple(x.shape)}.")
+        raise ValueError(
+            f"{name} must be at least 2-dimensional (a matrix or a stack of matrices), got shape {tuple(x.shape)}."
+        )
     return xp, _as_float(xp, x)
 
 
@@ -75,7 +77,8 @@ class NuclearNorm(Function):
         return float(xp.max(_svdvals(xp, u))) if u.size else 0.0
 
     def conjugate(self, u):
-        return 0.0 if self._spectral_norm(u) <= self.lam * (1 + 1e-12) else math.inf
+        rtol = _dual_rtol(get_namespace(u), u)
+        return 0.0 if self._spectral_norm(u) <= self.lam * (1 + rtol) else math.inf
 
     def dual_scaling(self, u):
         norm = self._spectral_norm(u)

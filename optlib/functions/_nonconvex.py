@@ -56,8 +56,8 @@ def _copy(xp, v):
 
 
 def _hard_threshold(xp, v, threshold):
-    """``v`` where ``|v| > threshold``, 0 elsewhere (a new array)."""
-    return xp.where(xp.abs(v) > threshold, v, xp.zeros_like(v))
+    """``v`` where ``|v| > threshold``, 0 elsewhere (a new array; NaN propagates)."""
+    return xp.where(xp.abs(v) <= threshold, xp.zeros_like(v), v)
 
 
 def _mcp_prox(xp, v, lam, gamma, step):
@@ -147,11 +147,10 @@ class LHalf(Function):
             return _copy(xp, v)
         threshold = 1.5 * theta ** (2.0 / 3.0)
         r = xp.abs(v)
-        keep = r > threshold
         rs = xp.clip(r, threshold, None)  # keeps arccos's argument in [0, 2^-1/2]
         c = (threshold / rs) ** 1.5 * (1.0 / math.sqrt(2.0))
         mag = rs * (2.0 / 3.0) * (1.0 + xp.cos(2.0 * math.pi / 3.0 - (2.0 / 3.0) * xp.acos(c)))
-        return xp.where(keep, xp.sign(v) * mag, xp.zeros_like(v))
+        return xp.where(r <= threshold, xp.zeros_like(v), xp.sign(v) * mag)
 
 
 class CEL0(Function):
@@ -306,7 +305,7 @@ class SCAD(Function):
             high = xp.clip(r, a * lam, None)  # best point of [a lam, inf)
             h_low = (t * lam) * low + 0.5 * (low - r) ** 2
             h_high = 0.5 * t * lam * lam * (a + 1.0) + 0.5 * (high - r) ** 2
-            mag = xp.where(h_high < h_low, high, low)
+            mag = xp.where(h_low <= h_high, low, high)  # tie: smaller modulus
         return xp.sign(v) * mag
 
 
@@ -348,7 +347,9 @@ class Lp(Function):
 
     def __init__(self, lam=1.0, p=0.5):
         self.lam = check_weight(lam)
-        self.p = check_scalar(p, "p", lower=0.0, upper=1.0, lower_inclusive=False, upper_inclusive=False)
+        self.p = check_scalar(
+            p, "p", lower=0.0, upper=1.0, lower_inclusive=False, upper_inclusive=False
+        )
 
     def __call__(self, x):
         xp, x = _real_input(x, "Lp")
@@ -367,7 +368,6 @@ class Lp(Function):
             return _copy(xp, v)
         c = p / (2.0 * (1.0 - p))
         r = xp.abs(v)
-        keep = r > beta * (1.0 + c)  # tau = beta (1 + c)
         rho = xp.clip(r * (1.0 / beta), 1.0 + c, None)
         y = xp.clip(rho - c * rho ** (p - 1.0), 1.0, None)
         for _ in range(_LP_NEWTON_ITERS):
@@ -375,4 +375,8 @@ class Lp(Function):
             g = y + c * (y * w) - rho
             dg = 1.0 - (0.5 * p) * w  # = 1 - c (1 - p) y^(p-2) >= 1 - p/2
             y = xp.minimum(xp.clip(y - g / dg, 1.0, None), rho)
-        return xp.where(keep, xp.sign(v) * (y * beta), xp.zeros_like(v))
+        tau = beta * (1.0 + c)
+        # |v| / beta overflowing (or |v| = inf): then |v| itself is the answer to
+        # working precision (relative correction c rho^(p-2) below eps)
+        mag = xp.where(xp.isfinite(y), y * beta, r)
+        return xp.where(r <= tau, xp.zeros_like(v), xp.sign(v) * mag)

@@ -14,7 +14,7 @@ import numbers
 from .._backend import device, get_namespace
 from .._validation import check_array, check_scalar
 from ._base import Function
-from ._norms import _as_float, _check_axis
+from ._norms import _as_float, _check_axis, _dual_rtol
 from ._utils import check_step, magnitude_shrink
 
 __all__ = ["Box", "NonNegative", "Simplex", "TopKSimplex", "L1Ball"]
@@ -197,7 +197,7 @@ class Box(Function):
         xp, u = _real_input(u, "u")
         if not u.size:
             return 0.0
-        tiny = 1e-12 * float(xp.max(xp.abs(u)))
+        tiny = _dual_rtol(xp, u) * float(xp.max(xp.abs(u)))
         total = 0.0
         for bound, mask in ((self.upper, u > tiny), (self.lower, u < -tiny)):
             b = _bound_like(xp, bound, u)

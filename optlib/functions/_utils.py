@@ -2,7 +2,7 @@
 
 from .._validation import check_scalar
 
-__all__ = ["check_step", "check_weight", "magnitude_shrink"]
+__all__ = ["check_step", "check_weight", "magnitude_shrink", "shrink_by_norm"]
 
 
 def check_step(step):
@@ -15,6 +15,19 @@ def check_weight(value, name="lam"):
     return check_scalar(value, name, lower=0.0)
 
 
+def shrink_by_norm(xp, v, norm, threshold):
+    """``v * max(1 - threshold / norm, 0)`` with ``norm`` broadcastable to ``v``.
+
+    Divides only where ``norm > threshold``, so tiny (subnormal) norms cannot overflow.
+    """
+    keep = norm > threshold
+    safe = xp.where(keep, norm, xp.ones_like(norm))
+    scale = xp.where(keep, 1.0 - threshold / safe, xp.zeros_like(norm))
+    if scale.dtype != v.dtype:
+        scale = xp.astype(scale, v.dtype)
+    return v * scale
+
+
 def magnitude_shrink(xp, v, threshold):
     """Soft thresholding ``v * max(1 - threshold / |v|, 0)``; works for real and complex ``v``.
 
@@ -22,9 +35,5 @@ def magnitude_shrink(xp, v, threshold):
     ``v`` it shrinks the modulus and keeps the phase.
     """
     if xp.isdtype(v.dtype, "complex floating"):
-        mag = xp.abs(v)
-        safe = xp.where(mag > 0, mag, xp.ones_like(mag))
-        scale = xp.clip(1.0 - threshold / safe, 0.0, None)
-        scale = xp.astype(scale, v.dtype)
-        return v * scale
+        return shrink_by_norm(xp, v, xp.abs(v), threshold)
     return xp.sign(v) * xp.clip(xp.abs(v) - threshold, 0.0, None)
