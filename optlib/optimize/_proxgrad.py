@@ -147,7 +147,8 @@ def proxgrad(
     Returns
     -------
     OptimizeResult
-        ``x`` (the iterate of lowest objective), ``fun``, ``nit``,
+        ``x`` (the last iterate when converged or stopped by the callback,
+        otherwise the iterate of lowest objective), ``fun``, ``nit``,
         ``success``, ``status``, ``message``, ``step`` (final step), ``residual``
         (last stopping measure), ``history`` when requested. Warns
         ``ConvergenceWarning`` when ``max_iter`` is reached.
@@ -217,13 +218,11 @@ def proxgrad(
         else:
             converged = False
 
-        if monitor(it, x_new.x, objective=obj_new, residual=residual, step=t):
-            x = x_new
-            status = STATUS_CALLBACK
-            break
-        if converged:
-            x = x_new
-            status = STATUS_CONVERGED
+        stop_requested = monitor(it, x_new.x, objective=obj_new, residual=residual, step=t)
+        if stop_requested or converged:
+            # Return this (certified or callback-chosen) iterate, not an earlier one of equal objective.
+            best_x, best_obj = x_new.x, obj_new
+            status = STATUS_CALLBACK if stop_requested else STATUS_CONVERGED
             break
 
         if method == "ista":
