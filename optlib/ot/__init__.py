@@ -1,0 +1,12 @@
+"""Optimal transport: log-domain Sinkhorn, Sinkhorn-Newton-Sparse, sparsity-constrained OT.
+
+Argument conventions follow POT (``a``, ``b``, ``M``, ``reg``, ``numItermax``,
+``stopThr``, ``log``); results also come as :class:`~optlib.OptimizeResult`.
+"""
+
+from . import _sinkhorn, _sns, _sparsity_constrained
+from ._sinkhorn import *  # noqa: F401,F403
+from ._sns import *  # noqa: F401,F403
+from ._sparsity_constrained import *  # noqa: F401,F403
+
+__all__ = [name for module in (_sinkhorn, _sns, _sparsity_constrained) for name in module.__all__]
