@@ -26,7 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import validate_data
 
 from .._backend import get_namespace, is_numpy_namespace, to_host, to_namespace
-from .._result import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, STATUS_NUMERICAL
+from .._result import STATUS_MAX_ITER, STATUS_NUMERICAL
 from .._validation import check_array, check_option, check_scalar
 from ..functions import LeastSquares
 from ..optimize import proxgrad
@@ -101,17 +101,6 @@ def _check_options(*, alpha, max_iter, tol, method, restart, positive):
 # -- the solver -----------------------------------------------------------------
 
 
-class _RelativeStop:
-    """proxgrad callback: stop once ``||x - x+|| / t <= threshold`` (absolute)."""
-
-    def __init__(self, threshold):
-        self.threshold = threshold
-
-    def __call__(self, intermediate):
-        if intermediate.residual <= self.threshold:
-            raise StopIteration
-
-
 def _encode(
     X,
     D,
@@ -158,7 +147,6 @@ def _encode(
     # Stopping rule independent of the starting point: the gradient-mapping
     # norm relative to ||D X^T||_F, the norm of the datafit gradient at zero.
     reference = float(xp.linalg.vector_norm(xp.reshape(D @ X.T, (-1,))))
-    stop = _RelativeStop(tol * reference)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         result = proxgrad(
@@ -168,13 +156,10 @@ def _encode(
             method=method,
             restart=restart,
             tol=0.0,
+            atol=tol * reference,
             max_iter=max_iter,
-            callback=stop,
             verbose=verbose,
         )
-    if result.status == STATUS_CALLBACK:  # our stopping rule fired
-        result.status, result.success = STATUS_CONVERGED, True
-        result.message = "Converged: gradient-mapping norm <= tol * ||dictionary @ X^T||_F."
     if warn and result.status in (STATUS_MAX_ITER, STATUS_NUMERICAL):
         why = "non-finite values" if result.status == STATUS_NUMERICAL else f"max_iter={max_iter} iterations"
         warnings.warn(

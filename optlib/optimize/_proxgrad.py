@@ -92,6 +92,7 @@ def proxgrad(
     restart=None,
     stop="gradient_mapping",
     tol=1e-8,
+    atol=0.0,
     max_iter=1000,
     gap_every=10,
     callback=None,
@@ -126,12 +127,15 @@ def proxgrad(
         Adaptive momentum restart (O'Donoghue-Candès): when the objective
         increases, or when the momentum points against the gradient mapping.
     stop : {"gradient_mapping", "gap"}
-        ``"gradient_mapping"``: stop when ``||x+ - y|| / t <= tol * r0``,
+        ``"gradient_mapping"``: stop when ``||x+ - y|| / t <= max(tol * r0, atol)``,
         ``r0`` being that norm at the first iteration. ``"gap"``: stop when
         the duality gap ``f.duality_gap(x, g) <= tol * |F(x)|`` (convex ``g``
         with a conjugate; checked every ``gap_every`` iterations).
     tol : float
-        Tolerance of the stopping rule.
+        Relative tolerance of the stopping rule.
+    atol : float
+        Absolute tolerance on the gradient-mapping norm (``stop="gradient_mapping"``);
+        use it for a criterion that does not depend on the starting point.
     max_iter : int
         Maximum number of iterations.
     gap_every : int
@@ -162,6 +166,7 @@ def proxgrad(
     restart = check_option(restart, "restart", RESTARTS)
     stop = check_option(stop, "stop", STOPS)
     tol = check_scalar(tol, "tol", lower=0.0)
+    atol = check_scalar(atol, "atol", lower=0.0)
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
     gap_every = check_scalar(gap_every, "gap_every", kind=numbers.Integral, lower=1)
     shrink = check_scalar(shrink, "shrink", lower=0.0, upper=1.0, lower_inclusive=False, upper_inclusive=False)
@@ -214,7 +219,7 @@ def proxgrad(
             residual = f.duality_gap(x_new.x, g)
             converged = residual <= tol * max(abs(obj_new), 1e-300)
         elif stop == "gradient_mapping":
-            converged = residual <= tol * r0
+            converged = residual <= max(tol * r0, atol)
         else:
             converged = False
 

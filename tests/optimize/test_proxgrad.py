@@ -105,6 +105,15 @@ def test_non_composite_function_with_backtracking():
     assert res.step < 1.0  # the step was shrunk from its default of 1
 
 
+def test_absolute_tolerance_on_gradient_mapping(lasso_reference):
+    A, y, alpha, _ = lasso_reference
+    f, g = LeastSquares(A, y, scale=1 / len(y)), L1(alpha)
+    res = proxgrad(f, g, np.zeros(A.shape[1]), tol=0.0, atol=1e-6, max_iter=20000, restart="gradient")
+    assert res.success and res.residual <= 1e-6
+    x_plus = g.prox(res.x - f.grad(res.x) / f.lipschitz, 1 / f.lipschitz)
+    assert np.linalg.norm(res.x - x_plus) * f.lipschitz <= 1e-4  # near-stationary
+
+
 def test_float32_preserved():
     A, y, alpha = _lasso_problem(dtype=np.float32)
     f = LeastSquares(A, y, scale=1 / len(y))
@@ -166,6 +175,7 @@ def test_verbose_prints(lasso_reference, capsys):
         (dict(tol=float("nan")), ValueError, "tol"),
         (dict(max_iter=0), ValueError, "max_iter"),
         (dict(shrink=1.5), ValueError, "shrink"),
+        (dict(atol=-1.0), ValueError, "atol"),
     ],
 )
 def test_bad_options(lasso_reference, kwargs, exc, match):
