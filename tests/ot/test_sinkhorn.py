@@ -1,0 +1,152 @@
+"""Tests of optlib.ot.sinkhorn_log: POT reference, stability, batching, engines, namespaces, inputs."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from optlib.ot import sinkhorn_log
+from tests.conftest import assert_engines_agree, to_numpy
+
+ot = pytest.importorskip("ot")
+
+
+def point_clouds(n, m=None, seed=0, uniform=False):
+    m = n if m is None else m
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((n, 2)), rng.random((m, 2))
+    M = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    M /= M.max()
+    if uniform:
+        return np.full(n, 1.0 / n), np.full(m, 1.0 / m), M
+    a, b = rng.random(n) + 0.2, rng.random(m) + 0.2
+    return a / a.sum(), b / b.sum(), M
+
+
+@pytest.mark.parametrize("reg", [1e-1, 2e-2])
+def test_matches_pot_sinkhorn_log(reg):
+    a, b, M = point_clouds(40, 30)
+    ref = ot.sinkhorn(a, b, M, reg, method="sinkhorn_log", numItermax=100_000, stopThr=1e-13)
+    G, log = sinkhorn_log(a, b, M, reg, log=True, stopThr=1e-12, numItermax=100_000)
+    assert np.max(np.abs(G - ref)) < 1e-8
+    assert set(log) >= {"niter", "err", "log_u", "log_v", "u", "v", "result"}
+    res = log["result"]
+    assert res.success and res.nit == log["niter"]
+    assert np.isclose(res.fun, np.sum(G * M))
+    assert len(res.history) == log["niter"]
+
+
+def test_marginals_exact_to_stopthr():
+    a, b, M = point_clouds(50, 45, seed=1)
+    stop = 1e-10
+    G = sinkhorn_log(a, b, M, 5e-3, stopThr=stop, numItermax=50_000)
+    assert np.abs(G.sum(0) - b).sum() <= stop
+    assert np.abs(G.sum(1) - a).sum() <= 1e-13
+
+
+@pytest.mark.parametrize("reg, stop", [(1e-3, 1e-9), (1e-4, 1e-8)])
+def test_small_reg_is_stable(reg, stop):
+    a, b, M = point_clouds(50, 40, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Gpot = ot.sinkhorn(a, b, M, reg, numItermax=50)  # plain POT underflows here at 1e-4
+    G, log = sinkhorn_log(a, b, M, reg, log=True, stopThr=stop, numItermax=40_000)
+    assert np.all(np.isfinite(G)) and np.all(G >= 0)
+    assert log["result"].success and log["result"].marginal_error <= stop
+    assert np.abs(G.sum(0) - b).sum() <= stop
+    if reg == 1e-4:
+        assert not np.all(np.isfinite(Gpot)) or np.abs(Gpot.sum(0) - b).sum() > 1e-3
+
+
+def test_batched_equals_loop():
+    probs = [point_clouds(25, 20, seed=s) for s in range(3)]
+    a = np.stack([p[0] for p in probs])
+    b = np.stack([p[1] for p in probs])
+    M = np.stack([p[2] for p in probs])
+    regs = 2e-2
+    G, log = sinkhorn_log(a, b, M, regs, log=True, stopThr=1e-11, numItermax=20_000)
+    assert G.shape == (3, 25, 20)
+    for i, (ai, bi, Mi) in enumerate(probs):
+        Gi, li = sinkhorn_log(ai, bi, Mi, regs, log=True, stopThr=1e-11, numItermax=20_000)
+        np.testing.assert_allclose(G[i], Gi, atol=1e-14, rtol=1e-10)
+        assert log["niter"][i] == li["niter"]  # each problem stops on its own criterion
+
+
+def test_engines_agree():
+    a, b, M = point_clouds(30, 35, seed=3)
+    assert_engines_agree(sinkhorn_log, a, b, M, 1e-2, stopThr=1e-11, numItermax=10_000, rtol=1e-9, atol=1e-13)
+
+
+def test_namespaces(xp):
+    a, b, M = point_clouds(20, 15, seed=4)
+    ref = sinkhorn_log(a, b, M, 5e-2, stopThr=1e-11)
+    G = sinkhorn_log(xp.asarray(a), xp.asarray(b), xp.asarray(M), 5e-2, stopThr=1e-11)
+    assert type(G).__module__.split(".")[0] == type(xp.asarray(a)).__module__.split(".")[0]
+    np.testing.assert_allclose(to_numpy(G), ref, atol=1e-13)
+
+
+def test_float32_kept():
+    a, b, M = point_clouds(30, seed=5)
+    a32, b32, M32 = (x.astype(np.float32) for x in (a, b, M))
+    G = sinkhorn_log(a32, b32, M32, 1e-2, stopThr=1e-5)
+    assert G.dtype == np.float32
+    G64 = sinkhorn_log(a, b, M, 1e-2, stopThr=1e-10)
+    assert np.max(np.abs(G - G64)) < 1e-5
+    G = sinkhorn_log(a32, b32, M32, 1e-4, stopThr=1e-5, numItermax=100_000)
+    assert np.all(np.isfinite(G))
+
+
+def test_inputs_not_modified_and_warmstart():
+    a, b, M = point_clouds(20, seed=6)
+    copies = [x.copy() for x in (a, b, M)]
+    G, log = sinkhorn_log(a, b, M, 1e-2, log=True)
+    for x, c in zip((a, b, M), copies):
+        np.testing.assert_array_equal(x, c)
+    G2, log2 = sinkhorn_log(a, b, M, 1e-2, log=True, warmstart=(log["log_u"], log["log_v"]))
+    assert log2["niter"] <= 1
+    np.testing.assert_allclose(G2, G, atol=1e-12)
+
+
+def test_zero_weights_and_uniform_default():
+    a, b, M = point_clouds(10, 12, seed=7)
+    a[3] = 0.0
+    a /= a.sum()
+    G = sinkhorn_log(a, b, M, 1e-2)
+    assert np.all(G[3] == 0) and np.all(np.isfinite(G))
+    G = sinkhorn_log([], [], M, 1e-2)
+    np.testing.assert_allclose(G.sum(1), np.full(10, 0.1), atol=1e-9)
+
+
+def test_max_iter_warns_and_callback_stops():
+    from sklearn.exceptions import ConvergenceWarning
+
+    a, b, M = point_clouds(20, seed=8)
+    with pytest.warns(ConvergenceWarning):
+        sinkhorn_log(a, b, M, 1e-3, numItermax=3)
+
+    def stop(res):
+        if res.nit >= 5:
+            raise StopIteration
+
+    _, log = sinkhorn_log(a, b, M, 1e-3, log=True, callback=stop)
+    assert log["niter"] == 5 and log["result"].status == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(a=np.array([0.5, 0.6]), b=np.array([0.5, 0.5])), "equal total mass"),
+        (dict(a=np.array([1.5, -0.5]), b=np.array([0.5, 0.5])), "negative"),
+        (dict(M=np.array([[0.0, np.nan], [1.0, 0.0]])), "M contains NaN"),
+        (dict(M=np.zeros((3, 2))), "a has shape"),
+        (dict(reg=0.0), "reg must be > 0"),
+        (dict(reg=-1.0), "reg must be > 0"),
+        (dict(numItermax=0), "numItermax"),
+    ],
+)
+def test_bad_inputs(kwargs, match):
+    args = dict(a=np.array([0.5, 0.5]), b=np.array([0.5, 0.5]), M=np.array([[0.0, 1.0], [1.0, 0.0]]), reg=0.1)
+    args.update(kwargs)
+    extra = {k: args.pop(k) for k in list(args) if k not in ("a", "b", "M", "reg")}
+    with pytest.raises(ValueError, match=match):
+        sinkhorn_log(args["a"], args["b"], args["M"], args["reg"], **extra)

@@ -1,0 +1,123 @@
+"""Tests of optlib.ot.sinkhorn_newton_sparse: POT / EMD references, stability, batching, engines, inputs."""
+
+import numpy as np
+import pytest
+
+from optlib.ot import sinkhorn_log, sinkhorn_newton_sparse
+from tests.conftest import assert_engines_agree
+from tests.ot.test_sinkhorn import point_clouds
+
+ot = pytest.importorskip("ot")
+
+
+def test_matches_pot_sinkhorn_log():
+    a, b, M = point_clouds(40, 30, seed=1)
+    reg = 2e-2
+    ref = ot.sinkhorn(a, b, M, reg, method="sinkhorn_log", numItermax=100_000, stopThr=1e-13)
+    G, log = sinkhorn_newton_sparse(a, b, M, reg, log=True, stopThr=1e-12)
+    assert np.max(np.abs(G - ref)) < 1e-8
+    res = log["result"]
+    assert res.success and res.marginal_error <= 1e-12
+    assert log["niter_newton"] >= 1 and log["niter_sinkhorn"] >= 1
+    assert set(log) >= {"niter", "niter_newton", "niter_sinkhorn", "err", "log_u", "log_v", "result"}
+    assert {"marginal_error", "time", "cg_iterations"} <= set(res.history.keys())
+
+
+@pytest.mark.slow
+def test_cost_close_to_emd_at_small_reg():
+    # At reg = 1e-4 the entropic bias itself is ~3e-6 on this problem: 1e-6 is not reachable.
+    a, b, M = point_clouds(60, seed=2, uniform=True)
+    G, log = sinkhorn_newton_sparse(a, b, M, 1e-4, log=True)
+    exact = ot.emd2(a, b, M)
+    assert np.all(np.isfinite(G))
+    assert log["result"].marginal_error <= 1e-9
+    assert abs(np.sum(G * M) - exact) < 1e-5
+
+
+@pytest.mark.slow
+def test_stable_at_reg_1e4():
+    a, b, M = point_clouds(80, 70, seed=3)
+    G, log = sinkhorn_newton_sparse(a, b, M, 1e-4, log=True)
+    assert np.all(np.isfinite(G)) and np.all(G >= 0)
+    err = np.abs(G.sum(0) - b).sum() + np.abs(G.sum(1) - a).sum()
+    assert err <= 1e-9 and log["result"].success
+
+
+def test_moderate_reg_few_newton_steps():
+    a, b, M = point_clouds(150, seed=4, uniform=True)
+    G, log = sinkhorn_newton_sparse(a, b, M, 1e-3, log=True)
+    ref = sinkhorn_log(a, b, M, 1e-3, stopThr=1e-11, numItermax=50_000)
+    assert log["niter_newton"] <= 20
+    assert np.max(np.abs(G - ref)) < 1e-8
+
+
+def test_batched_equals_loop():
+    probs = [point_clouds(30, 25, seed=s) for s in range(3)]
+    a, b, M = (np.stack([p[i] for p in probs]) for i in range(3))
+    G, log = sinkhorn_newton_sparse(a, b, M, 1e-2, log=True, stopThr=1e-11)
+    assert G.shape == (3, 30, 25) and log["niter_newton"].shape == (3,)
+    for i, (ai, bi, Mi) in enumerate(probs):
+        Gi = sinkhorn_newton_sparse(ai, bi, Mi, 1e-2, stopThr=1e-11)
+        np.testing.assert_allclose(G[i], Gi, atol=1e-13)
+
+
+def test_engines_agree():
+    a, b, M = point_clouds(30, 35, seed=5)
+    assert_engines_agree(sinkhorn_newton_sparse, a, b, M, 5e-3, stopThr=1e-11, rtol=1e-7, atol=1e-12)
+
+
+def test_array_api_strict_rejected():
+    xps = pytest.importorskip("array_api_strict")
+    a, b, M = point_clouds(5, seed=6)
+    with pytest.raises(TypeError, match="NumPy and CuPy"):
+        sinkhorn_newton_sparse(xps.asarray(a), xps.asarray(b), xps.asarray(M), 1e-2)
+
+
+def test_float32_and_inputs_not_modified():
+    a, b, M = point_clouds(30, seed=7)
+    a32, b32, M32 = (x.astype(np.float32) for x in (a, b, M))
+    copies = [x.copy() for x in (a32, b32, M32)]
+    G = sinkhorn_newton_sparse(a32, b32, M32, 1e-2, stopThr=1e-5)
+    assert G.dtype == np.float32 and np.all(np.isfinite(G))
+    for x, c in zip((a32, b32, M32), copies):
+        np.testing.assert_array_equal(x, c)
+    G64 = sinkhorn_newton_sparse(a, b, M, 1e-2)
+    assert np.max(np.abs(G - G64)) < 1e-5
+
+
+def test_zero_weights():
+    a, b, M = point_clouds(20, 15, seed=8)
+    a[[2, 5]] = 0.0
+    a /= a.sum()
+    G = sinkhorn_newton_sparse(a, b, M, 1e-3)
+    assert np.all(G[[2, 5]] == 0) and np.all(np.isfinite(G))
+    assert np.abs(G.sum(0) - b).sum() + np.abs(G.sum(1) - a).sum() <= 1e-9
+
+
+def test_max_iter_warns():
+    from sklearn.exceptions import ConvergenceWarning
+
+    a, b, M = point_clouds(40, seed=9)
+    with pytest.warns(ConvergenceWarning):
+        G = sinkhorn_newton_sparse(a, b, M, 1e-3, numItermax=1, n_sinkhorn=2)
+    assert np.all(np.isfinite(G))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(a=np.array([0.5, 0.6])), "equal total mass"),
+        (dict(b=np.array([1.5, -0.5])), "negative"),
+        (dict(M=np.array([[0.0, np.nan], [1.0, 0.0]])), "M contains NaN"),
+        (dict(M=np.zeros((2, 3))), "b has shape"),
+        (dict(reg=0.0), "reg must be > 0"),
+        (dict(sparsity=0.0), "sparsity"),
+        (dict(n_sinkhorn=-1), "n_sinkhorn"),
+    ],
+)
+def test_bad_inputs(kwargs, match):
+    args = dict(a=np.array([0.5, 0.5]), b=np.array([0.5, 0.5]), M=np.array([[0.0, 1.0], [1.0, 0.0]]), reg=0.1)
+    args.update(kwargs)
+    extra = {k: args.pop(k) for k in list(args) if k not in ("a", "b", "M", "reg")}
+    with pytest.raises(ValueError, match=match):
+        sinkhorn_newton_sparse(args["a"], args["b"], args["M"], args["reg"], **extra)
