@@ -136,6 +136,8 @@ def main(argv=None):
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--budget", type=float, default=None, help="seconds per capped solver run (default 20, quick 10)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="problem sizes (default 500 2000 5000)")
+    parser.add_argument("--regs", type=float, nargs="+", default=None, help="regularisations (default 1e-2 1e-3 1e-4)")
     args = parser.parse_args(argv)
     xp = np
     if args.device == "gpu":
@@ -148,8 +150,8 @@ def main(argv=None):
             print("No GPU available (cupy missing or no usable device): nothing to run for --device gpu.")
             return
     budget = args.budget or (10.0 if args.quick else 20.0)
-    sizes = [500] if args.quick else [500, 2000, 5000]
-    regs = [1e-2, 1e-3, 1e-4]
+    sizes = args.sizes or ([500] if args.quick else [500, 2000, 5000])
+    regs = args.regs or [1e-2, 1e-3, 1e-4]
     machine = machine_description(0)
     print(machine)
     rows = bench(sizes, regs, args.repeats, budget, xp, lambda s: print(s, flush=True))
@@ -167,10 +169,12 @@ def main(argv=None):
         extra = "\n\n(sparsity-constrained OT: `_bench_ot_sparse.py` not available)"
     print("\n" + text + extra)
     out = RESULTS / ("bench_ot_quick.md" if args.quick else "bench_ot.md")
+    if args.sizes and not args.quick:
+        out = RESULTS / ("bench_ot_n" + "_".join(str(n) for n in sizes) + ".md")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         "# bench_ot" + (" (--quick)" if args.quick else "") + "\n\nTime to L1 marginal error 1e-9 "
-        f"(capped at ~{budget:g} s per run), median of {args.repeats} runs after warm-up.\n\n## Machine\n\n"
+        f"(capped at ~{budget:g} s per run), median of {args.repeats} runs after warm-up; n in {sizes}.\n\n## Machine\n\n"
         + machine + "\n\n## Results\n\n" + text + extra + "\n"
     )
     print(f"\nwritten to {out}")

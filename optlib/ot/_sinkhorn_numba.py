@@ -11,7 +11,7 @@ skipped. Sums accumulate in float64 whatever the dtype of ``M``.
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["lse_cols", "lse_rows", "exp_plan"]
+__all__ = ["lse_cols", "lse_rows", "exp_plan", "plan_stats", "select_csr"]
 
 _BLOCK = 64  # columns per task of the column sweep (contiguous inner loop)
 
@@ -105,3 +105,73 @@ def exp_plan(M, inv_reg, log_u, log_v, cutoff, active, out):
                 out[b, i, j] = np.exp(x)
             else:
                 out[b, i, j] = 0.0
+
+
+# -- Newton stage of SNS (one 2-D problem) ------------------------------------
+_HIST_BINS_PER_UNIT = 4  # histogram of log P_ij: 4 bins per unit of the natural log
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def plan_stats(M, inv_reg, log_u, log_v, cutoff, lo, out, rows, cols_part, hist_cnt, hist_mass, xmax_part):
+    """Plan ``out = exp(x)`` (``x = log_u_i + log_v_j - M_ij inv_reg``, 0 where ``x <= cutoff``)
+    and, in the same pass, its row sums, per-chunk column sums, a histogram of
+    ``x`` (count and mass, ``_HIST_BINS_PER_UNIT`` bins per unit from ``lo``)
+    and the per-chunk maximum of ``x``. Parallel over ``cols_part.shape[0]``
+    chunks of rows; the caller reduces the ``*_part`` arrays (all float64)."""
+    n, m = M.shape
+    nch = cols_part.shape[0]
+    nb = hist_cnt.shape[1]
+    step = (n + nch - 1) // nch
+    for ch in prange(nch):
+        i0 = ch * step
+        i1 = min(i0 + step, n)
+        xm = -np.inf
+        for i in range(i0, i1):
+            ui = log_u[i]
+            s = 0.0
+            for j in range(m):
+                x = ui + log_v[j] - M[i, j] * inv_reg
+                if x > xm:
+                    xm = x
+                if x > cutoff:
+                    p = np.exp(x)
+                    out[i, j] = p
+                    s += p
+                    cols_part[ch, j] += p
+                    k = int((x - lo) * _HIST_BINS_PER_UNIT)
+                    if k < 0:
+                        k = 0
+                    elif k >= nb:
+                        k = nb - 1
+                    hist_cnt[ch, k] += 1.0
+                    hist_mass[ch, k] += p
+                else:
+                    out[i, j] = 0.0
+            rows[i] = s
+        xmax_part[ch] = xm
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def select_csr(P, thr):
+    """CSR arrays (indptr, indices, data) of the entries ``P_ij >= thr`` (``thr > 0``), rows sorted."""
+    n, m = P.shape
+    counts = np.zeros(n + 1, dtype=np.int64)
+    for i in prange(n):
+        c = 0
+        for j in range(m):
+            if P[i, j] >= thr:
+                c += 1
+        counts[i + 1] = c
+    indptr = np.cumsum(counts)
+    nnz = indptr[n]
+    indices = np.empty(nnz, dtype=np.int32)
+    data = np.empty(nnz, dtype=P.dtype)
+    for i in prange(n):
+        q = indptr[i]
+        for j in range(m):
+            p = P[i, j]
+            if p >= thr:
+                indices[q] = j
+                data[q] = p
+                q += 1
+    return indptr, indices, data

@@ -121,3 +121,34 @@ def test_bad_inputs(kwargs, match):
     extra = {k: args.pop(k) for k in list(args) if k not in ("a", "b", "M", "reg")}
     with pytest.raises(ValueError, match=match):
         sinkhorn_newton_sparse(args["a"], args["b"], args["M"], args["reg"], **extra)
+
+
+def test_no_runtime_warning_small_reg():
+    # regression: no overflow/underflow RuntimeWarning from numpy (line-search trials, sums of plans)
+    import warnings
+
+    a, b, M = point_clouds(300, seed=0, uniform=True)
+    for engine in ("auto", "xp"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            G, log = sinkhorn_newton_sparse(a, b, M, 1e-3, log=True, engine=engine)
+        assert log["result"].marginal_error <= 1e-9 and np.all(np.isfinite(G))
+
+
+def test_rejects_overflowing_trial_point():
+    from optlib.ot._sinkhorn import _Ops
+    from optlib.ot._sns import _NewtonProblem
+
+    a, b, M = point_clouds(50, seed=1, uniform=True)
+    for numba in (False, True):
+        prob = _NewtonProblem(np, _Ops(np, numba), a, b, M, 1e-3, 1e-9)
+        with np.errstate(all="raise"):
+            st = prob.evaluate(np.full(50, 800.0), np.zeros(50))
+        assert st["obj"] == -np.inf and st["err"] == np.inf
+
+
+def test_few_newton_steps_n1000():
+    a, b, M = point_clouds(1000, seed=0, uniform=True)
+    G, log = sinkhorn_newton_sparse(a, b, M, 1e-3, log=True)
+    assert log["result"].marginal_error <= 1e-9
+    assert log["niter_newton"] <= 12 and log["niter_sinkhorn"] <= 40
