@@ -12,7 +12,7 @@ from dataclasses import dataclass
 __all__ = ["DemoRow", "run_demos", "format_table", "FAMILY_MODULES"]
 
 # One module per family that exists; add a line when a family lands.
-FAMILY_MODULES = ("optlib.demos.proximal", "optlib.demos.ot")
+FAMILY_MODULES = ("optlib.demos.proximal", "optlib.demos.ot", "optlib.demos.special")
 
 
 @dataclass
@@ -49,6 +49,6 @@ def format_table(rows):
     lines = [header, "|---|---|---|---:|---|---|"]
     for r in rows:
         lines.append(
-            f"| {r.family} | {r.problem} | {r.solver} | {r.seconds:.3f} | {r.accuracy} | {'yes' if r.ok else 'NO'} |"
+            f"| {r.family} | {r.problem} | {r.solver} | {r.seconds:.3g} | {r.accuracy} | {'yes' if r.ok else 'NO'} |"
         )
     return "\n".join(lines)
