@@ -135,8 +135,7 @@ for (kind, name), err in errors.items():
 
 fig, axes = plt.subplots(2, 2, figsize=(10, 8.2), sharex=True, sharey=True)
 norm = LogNorm(vmin=1e-17, vmax=1e-12)
-cmap = plt.get_cmap("viridis").copy()
-cmap.set_bad("black")
+cmap = plt.get_cmap("viridis").with_extremes(bad="black")
 extent = [np.log10(x_axis[0]), np.log10(x_axis[-1]), np.log10(v_axis[0]), np.log10(v_axis[-1])]
 for ax, ((kind, name), err) in zip(axes.ravel(), errors.items()):
     shown = np.where(np.isnan(err), np.nan, np.maximum(err, 1e-17))
