@@ -58,6 +58,7 @@ import scipy
 from scipy.special import ive, kve
 
 from optlib.special import log_iv, log_kv
+from optlib.special._mpmath_reference import reference_log_iv, reference_log_kv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -73,40 +74,8 @@ def make_points(n, seed=0):
 
 
 def mp_reference(v, x, kind, dps=34):
-    """log I_v(x) or log K_v(x) as an mpmath number (see the module docstring)."""
-    import mpmath as mp
-
-    with mp.workdps(dps):
-        v = mp.mpf(float(v))
-        x = mp.mpf(float(x))
-        r = mp.sqrt(v * v + x * x)
-        veta = r - v * mp.asinh(v / x)
-        if kind == "iv":
-            if x * x <= 1600 * (v + 1):
-                return mp.log(mp.besseli(v, x, maxterms=10**6))
-            n = int(max(24, mp.ceil(2 * mp.pi * mp.sqrt(r))))
-            h = mp.pi / n
-            total = mp.mpf(1) / 2
-            for j in range(1, n):
-                t = j * h
-                z = v * t / mp.sin(t)
-                val = mp.cos(t) * mp.sqrt(x * x + z * z) - v * mp.asinh(z / x) - veta
-                if val < -90:
-                    break
-                total += mp.exp(val)
-            return veta + mp.log(total * h / mp.pi)
-        h = min(mp.mpf(1) / 12, 1 / (2 * mp.sqrt(r)))
-        total = mp.mpf(1)
-        for sign in (1, -1):
-            j = 1
-            while True:
-                u = sign * j * h
-                val = -r * (mp.cosh(u) - 1) - v * (mp.sinh(u) - u)
-                if val < -90:
-                    break
-                total += mp.exp(val)
-                j += 1
-        return -veta + mp.log(total * h / 2)
+    """log I_v(x) or log K_v(x) as an mpmath number (see optlib/special/_mpmath_reference.py)."""
+    return (reference_log_iv if kind == "iv" else reference_log_kv)(v, x, dps)
 
 
 def max_error(values, refs):

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,13 @@ from hypothesis import strategies as st
 
 from optlib.special import log_iv, log_iv_ratio, log_kv
 from optlib.special import _bessel_tables as tables
+from optlib.special._mpmath_reference import (
+    exponent_veta,
+    reference_log_iv,
+    reference_log_kv,
+    trapezoid_log_iv,
+    trapezoid_log_kv,
+)
 from tests.conftest import assert_engines_agree, to_numpy
 
 mp = pytest.importorskip("mpmath")
@@ -43,61 +51,10 @@ DPS = 34
 TOL = 1e-13  # the issue's target; the grids below actually stay under 1e-14
 
 
-# -- mpmath references ----------------------------------------------------------------
+# -- mpmath references (optlib/special/_mpmath_reference.py) ---------------------------
 
-
-def _mp_veta(v, x):
-    r = mp.sqrt(v * v + x * x)
-    return r - v * mp.asinh(v / x), r
-
-
-def _trap_log_iv(v, x):
-    v = mp.mpf(v)
-    x = mp.mpf(x)
-    ve, r = _mp_veta(v, x)
-    n = int(max(24, mp.ceil(2 * mp.pi * mp.sqrt(r))))
-    h = mp.pi / n
-    total = mp.mpf(1) / 2
-    for j in range(1, n):
-        t = j * h
-        z = v * t / mp.sin(t)
-        val = mp.cos(t) * mp.sqrt(x * x + z * z) - v * mp.asinh(z / x) - ve
-        if val < -90:
-            break
-        total += mp.exp(val)
-    return ve + mp.log(total * h / mp.pi)
-
-
-def _trap_log_kv(v, x):
-    v = mp.mpf(v)
-    x = mp.mpf(x)
-    ve, r = _mp_veta(v, x)
-    h = min(mp.mpf(1) / 12, 1 / (2 * mp.sqrt(r)))
-    total = mp.mpf(1)
-    for sign in (1, -1):
-        j = 1
-        while True:
-            u = sign * j * h
-            val = -r * (mp.cosh(u) - 1) - v * (mp.sinh(u) - u)
-            if val < -90:
-                break
-            total += mp.exp(val)
-            j += 1
-    return -ve + mp.log(total * h / 2)
-
-
-def ref_log_iv(v, x):
-    """log I_v(x) as an mpf (v >= 0, x > 0)."""
-    with mp.workdps(DPS):
-        if x * x <= 1600 * (v + 1):
-            return mp.log(mp.besseli(v, x, maxterms=10**6))
-        return _trap_log_iv(v, x)
-
-
-def ref_log_kv(v, x):
-    """log K_v(x) as an mpf (v >= 0, x > 0)."""
-    with mp.workdps(DPS):
-        return _trap_log_kv(v, x)
+ref_log_iv = partial(reference_log_iv, dps=DPS)
+ref_log_kv = partial(reference_log_kv, dps=DPS)
 
 
 def rel_err(computed, reference):
@@ -200,15 +157,15 @@ def test_references_agree():
     """The integral references used above against mpmath.besseli / besselk / quad."""
     for v, x in [(0.3, 50.0), (12.5, 300.0), (2.0, 1e-6), (40.0, 30.0)]:
         with mp.workdps(DPS):
-            assert abs(_trap_log_kv(v, x) - mp.log(mp.besselk(v, x))) < mp.mpf(10) ** -26
+            assert abs(trapezoid_log_kv(v, x) - mp.log(mp.besselk(v, x))) < mp.mpf(10) ** -26
     for v, x in [(0.0, 80.0), (3.5, 400.0), (30.0, 2000.0)]:
         with mp.workdps(DPS):
-            assert abs(_trap_log_iv(v, x) - mp.log(mp.besseli(v, x))) < mp.mpf(10) ** -26
+            assert abs(trapezoid_log_iv(v, x) - mp.log(mp.besseli(v, x))) < mp.mpf(10) ** -26
     with mp.workdps(DPS):  # far from mpmath's comfort zone: adaptive quadrature of the same integral
         v, x = mp.mpf(1e5), mp.mpf(3e5)
-        ve, r = _mp_veta(v, x)
+        ve, r = exponent_veta(v, x)
         quad = -ve + mp.log(mp.quad(lambda u: mp.exp(-r * (mp.cosh(u) - 1) - v * (mp.sinh(u) - u)), [-1, -0.01, 0, 0.01, 1]) / 2)
-        assert abs(_trap_log_kv(v, x) - quad) < mp.mpf(10) ** -25 * abs(quad)
+        assert abs(trapezoid_log_kv(v, x) - quad) < mp.mpf(10) ** -25 * abs(quad)
 
 
 def test_closed_forms():
