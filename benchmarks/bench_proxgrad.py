@@ -59,10 +59,10 @@ from pathlib import Path
 import numpy as np
 
 try:
-    import optlib
+    import optlib  # noqa: F401
 except ImportError:  # running from a source checkout without installation
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import optlib
+    import optlib  # noqa: F401
 
 from optlib.functions import L1, LeastSquares
 from optlib.optimize import proxgrad

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from .._backend import is_cupy_namespace, is_numpy_namespace, use_numba
+from .._backend import is_cupy_namespace, is_numpy_namespace
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
