@@ -320,7 +320,7 @@ def log_iv_ratio(v, x, *, engine="auto"):
 
 
 for _f in (log_iv, log_kv, log_iv_ratio):
-    _f.__doc__ = _f.__doc__.replace("{limits}", _LIMITS_DOC.strip("\n"))
+    _f.__doc__ = _f.__doc__.replace("{limits}", _LIMITS_DOC.strip())
 del _f
 
 
