@@ -1,0 +1,236 @@
+"""Tests for optlib.linear_model.Lasso / ElasticNet against scikit-learn."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn import linear_model as sk
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from optlib.linear_model import ElasticNet, Lasso
+
+
+def _correlated(n=100, p=300, rho=0.9, seed=0):
+    rng = np.random.RandomState(seed)
+    # AR(1) correlation between features: X_j = rho X_{j-1} + sqrt(1-rho^2) e_j
+    E = rng.randn(n, p)
+    X = np.empty((n, p))
+    X[:, 0] = E[:, 0]
+    for j in range(1, p):
+        X[:, j] = rho * X[:, j - 1] + np.sqrt(1 - rho**2) * E[:, j]
+    w = np.zeros(p)
+    w[rng.choice(p, 10, replace=False)] = rng.randn(10)
+    y = X @ w + 0.1 * rng.randn(n) + 1.5
+    return X, y
+
+
+X_CORR, Y_CORR = _correlated()
+SW = np.random.RandomState(1).uniform(0.1, 3.0, size=X_CORR.shape[0])
+
+
+def _alpha_max(X, y, sw, fit_intercept, l1_ratio):
+    n = X.shape[0]
+    sw = np.ones(n) if sw is None else sw * n / sw.sum()
+    if fit_intercept:
+        Xc = X - sw @ X / n
+        yc = y - sw @ y / n
+    else:
+        Xc, yc = X, y
+    return np.max(np.abs(Xc.T @ (sw * yc))) / (n * l1_ratio)
+
+
+def _objective(model, X, y, sw, l1_ratio):
+    n = X.shape[0]
+    sw = np.ones(n) if sw is None else sw * n / sw.sum()
+    w = model.coef_.astype(np.float64)
+    r = y - X @ w - model.intercept_
+    return (
+        0.5 * np.mean(sw * r**2)
+        + model.alpha * l1_ratio * np.abs(w).sum()
+        + 0.5 * model.alpha * (1 - l1_ratio) * w @ w
+    )
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.7])
+@pytest.mark.parametrize("ratio", [10, 100])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_matches_sklearn_optimum(l1_ratio, ratio, fit_intercept, weighted):
+    X, y = X_CORR, Y_CORR
+    sw = SW if weighted else None
+    alpha = _alpha_max(X, y, sw, fit_intercept, l1_ratio) / ratio
+    params = {
+        "alpha": alpha,
+        "fit_intercept": fit_intercept,
+        "tol": 1e-12,
+        "max_iter": 100_000,
+    }
+    if l1_ratio == 1.0:
+        ours, ref = Lasso(**params), sk.Lasso(**params)
+    else:
+        ours, ref = (
+            ElasticNet(l1_ratio=l1_ratio, **params),
+            sk.ElasticNet(l1_ratio=l1_ratio, **params),
+        )
+    ours.fit(X, y, sample_weight=sw)
+    ref.set_params(tol=1e-14).fit(X, y, sample_weight=sw)
+    f_ours = _objective(ours, X, y, sw, l1_ratio)
+    f_ref = _objective(ref, X, y, sw, l1_ratio)
+    assert f_ours <= f_ref * (1 + 1e-8)
+    assert abs(f_ours - f_ref) <= 1e-8 * f_ref
+    assert ours.dual_gap_ <= 1e-12 * np.sum(
+        (y - (np.average(y, weights=sw) if fit_intercept else 0)) ** 2
+    )
+    if not fit_intercept:
+        assert ours.intercept_ == 0.0
+
+
+@pytest.mark.parametrize("use_working_set", [True, False])
+@pytest.mark.parametrize("selection", ["cyclic", "random"])
+def test_solver_variants_agree(use_working_set, selection):
+    X, y = X_CORR, Y_CORR
+    alpha = _alpha_max(X, y, None, True, 1.0) / 50
+    ref = sk.Lasso(alpha=alpha, tol=1e-14, max_iter=100_000).fit(X, y)
+    m = Lasso(
+        alpha=alpha,
+        tol=1e-12,
+        max_iter=100_000,
+        selection=selection,
+        random_state=0,
+        use_working_set=use_working_set,
+    ).fit(X, y)
+    f_ref = _objective(ref, X, y, None, 1.0)
+    assert abs(_objective(m, X, y, None, 1.0) - f_ref) <= 1e-8 * f_ref
+
+
+def test_positive():
+    X, y = X_CORR, Y_CORR
+    alpha = _alpha_max(X, y, None, True, 1.0) / 20
+    ref = sk.Lasso(alpha=alpha, positive=True, tol=1e-14, max_iter=100_000).fit(X, y)
+    m = Lasso(alpha=alpha, positive=True, tol=1e-12, max_iter=100_000).fit(X, y)
+    assert np.all(m.coef_ >= 0)
+    f_ref = _objective(ref, X, y, None, 1.0)
+    assert abs(_objective(m, X, y, None, 1.0) - f_ref) <= 1e-8 * f_ref
+
+
+def test_multi_target():
+    X, y = X_CORR, Y_CORR
+    Y = np.c_[y, -2 * y + 1]
+    alpha = _alpha_max(X, y, None, True, 1.0) / 10
+    m = Lasso(alpha=alpha, tol=1e-10).fit(X, Y)
+    ref = sk.Lasso(alpha=alpha, tol=1e-12, max_iter=10_000).fit(X, Y)
+    assert m.coef_.shape == (2, X.shape[1]) and m.intercept_.shape == (2,)
+    np.testing.assert_allclose(m.predict(X), ref.predict(X), atol=1e-6)
+
+
+def test_float32_preserved():
+    X, y = X_CORR.astype(np.float32), Y_CORR.astype(np.float32)
+    alpha = _alpha_max(X_CORR, Y_CORR, None, True, 1.0) / 10
+    m = Lasso(alpha=alpha, tol=1e-6).fit(X, y)
+    m64 = Lasso(alpha=alpha, tol=1e-10).fit(X_CORR, Y_CORR)
+    assert m.coef_.dtype == np.float32
+    assert m.predict(X).dtype == np.float32
+    f32 = _objective(m, X_CORR, Y_CORR, None, 1.0)
+    f64 = _objective(m64, X_CORR, Y_CORR, None, 1.0)
+    assert abs(f32 - f64) <= 1e-4 * f64
+
+
+def test_warm_start_reuses_coef():
+    X, y = X_CORR, Y_CORR
+    alpha = _alpha_max(X, y, None, True, 1.0) / 100
+    cold = Lasso(alpha=alpha, tol=1e-10, max_iter=100_000).fit(X, y)
+    warm = Lasso(alpha=alpha, tol=1e-10, max_iter=100_000, warm_start=True)
+    warm.coef_ = cold.coef_.copy()
+    warm.fit(X, y)
+    assert warm.n_iter_ < cold.n_iter_
+    np.testing.assert_allclose(warm.coef_, cold.coef_, atol=1e-6)
+    # without warm_start a previous coef_ is ignored
+    again = Lasso(alpha=alpha, tol=1e-10, max_iter=100_000)
+    again.coef_ = cold.coef_.copy()
+    assert again.fit(X, y).n_iter_ == cold.n_iter_
+
+
+def test_convergence_warning():
+    X, y = X_CORR, Y_CORR
+    alpha = _alpha_max(X, y, None, True, 1.0) / 1000
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        m = Lasso(alpha=alpha, tol=1e-14, max_iter=3).fit(X, y)
+    assert m.n_iter_ == 3 and m.dual_gap_ > 0
+
+
+@pytest.mark.parametrize(
+    "est, match",
+    [
+        (Lasso(alpha=-1.0), "alpha"),
+        (ElasticNet(l1_ratio=1.5), "l1_ratio"),
+        (ElasticNet(l1_ratio=-0.1), "l1_ratio"),
+        (Lasso(selection="greedy"), "selection"),
+        (Lasso(max_iter=0), "max_iter"),
+    ],
+)
+def test_bad_parameters(est, match):
+    with pytest.raises(ValueError, match=match):
+        est.fit(X_CORR[:20, :5], Y_CORR[:20])
+
+
+def test_bad_input():
+    X, y = X_CORR[:20, :5].copy(), Y_CORR[:20].copy()
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        Lasso().fit(Xn, y)
+    yn = y.copy()
+    yn[3] = np.inf
+    with pytest.raises(ValueError, match="inf"):
+        Lasso().fit(X, yn)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        Lasso().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="sample_weight"):
+        Lasso().fit(X, y, sample_weight=np.ones(7))
+    with pytest.raises(ValueError, match="sample_weight"):
+        Lasso().fit(X, y, sample_weight=-np.ones(20))
+    with pytest.raises(TypeError, match="sparse input is not supported yet"):
+        Lasso().fit(sp.csc_matrix(X), y)
+    m = Lasso(alpha=0.01).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        m.predict(X[:, :3])
+
+
+def test_import_optlib_does_not_import_numba():
+    import subprocess
+    import sys
+
+    code = "import sys, optlib, optlib.linear_model; assert 'numba' not in sys.modules, 'numba imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@parametrize_with_checks([Lasso(tol=1e-10), ElasticNet(alpha=0.5, tol=1e-10)])
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def test_pure_python_fallback_matches():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from optlib.linear_model import Lasso\n"
+        "rng = np.random.RandomState(0); X = rng.randn(30, 8); y = X[:, 0] - 2 * X[:, 3] + 0.1 * rng.randn(30)\n"
+        "m = Lasso(alpha=0.05, tol=1e-12, max_iter=10000).fit(X, y)\n"
+        "assert 'numba' not in sys.modules\n"
+        "print(repr(m.coef_.tolist()))\n"
+    )
+    env = dict(__import__("os").environ, OPTLIB_DISABLE_NUMBA="1")
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 8)
+    y = X[:, 0] - 2 * X[:, 3] + 0.1 * rng.randn(30)
+    ref = Lasso(alpha=0.05, tol=1e-12, max_iter=10000).fit(X, y)
+    np.testing.assert_allclose(eval(out), ref.coef_, atol=1e-8)
