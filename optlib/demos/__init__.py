@@ -12,7 +12,7 @@ from dataclasses import dataclass
 __all__ = ["DemoRow", "run_demos", "format_table", "FAMILY_MODULES"]
 
 # One module per family that exists; add a line when a family lands.
-FAMILY_MODULES = ("optlib.demos.proximal", "optlib.demos.ot", "optlib.demos.special")
+FAMILY_MODULES = ("optlib.demos.proximal", "optlib.demos.bcd", "optlib.demos.ot", "optlib.demos.special")
 
 
 @dataclass
