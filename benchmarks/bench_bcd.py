@@ -60,6 +60,7 @@ from bench_proxgrad import (  # noqa: E402  (shared protocol)
     _timed_run,
     _tol_ladder,
     machine_description,
+    with_thread_limit,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -262,16 +263,9 @@ def main(argv=None):
     for line in notes + not_run:
         print(line)
 
-    def run():
-        return benchmark(problems, solvers, repeats, args.target, lambda s: print(s, flush=True))
-
-    if args.threads:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=args.threads):
-            rows = run()
-    else:
-        rows = run()
+    rows = with_thread_limit(
+        args.threads, benchmark, problems, solvers, repeats, args.target, lambda s: print(s, flush=True)
+    )
 
     table = markdown_table(rows, args.target)
     print("\n" + table)

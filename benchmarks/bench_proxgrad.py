@@ -451,6 +451,16 @@ def markdown_table(rows, target):
     return "\n".join(lines)
 
 
+def with_thread_limit(threads, fn, *args):
+    """``fn(*args)`` with BLAS/OpenMP limited to ``threads`` (no limit when falsy)."""
+    if not threads:
+        return fn(*args)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return fn(*args)
+
+
 def machine_description(threads):
     lines = [
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
@@ -529,16 +539,9 @@ def main(argv=None):
     for note in notes:
         print(note)
 
-    def run():
-        return benchmark(problems, solvers, repeats, args.target, lambda s: print(s, flush=True))
-
-    if args.threads:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=args.threads):
-            rows = run()
-    else:
-        rows = run()
+    rows = with_thread_limit(
+        args.threads, benchmark, problems, solvers, repeats, args.target, lambda s: print(s, flush=True)
+    )
 
     table = markdown_table(rows, args.target)
     print("\n" + table)
