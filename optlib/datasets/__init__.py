@@ -1,0 +1,38 @@
+"""Synthetic problem generators (offline, reproducible through ``random_state``).
+
+The block-coordinate-descent test problems of Nutini, Laradji and Schmidt
+(JMLR 2022), see ``docs/user_guide/bcd.md``:
+
+========  ===================================================  =========================================
+problem   generator                                            objective
+========  ===================================================  =========================================
+A         :func:`make_bcd_least_squares`                       ``0.5 ||A x - b||^2``
+B         :func:`make_bcd_logistic`                            ``sum_i log(1 + exp(-b_i a_i x))``
+C         :func:`make_bcd_softmax`                             softmax cross-entropy, 50 classes
+D         :func:`make_lattice_label_propagation`               ``0.5 x^T Q x - c^T x`` on a 50 x 50 lattice
+E         :func:`make_moons_label_propagation`                 the same on a two-moons kNN graph
+L1        :func:`make_nonnegative_l1_problem`                  ``0.5 ||A x - b||^2 + lam sum x, x >= 0``
+========  ===================================================  =========================================
+
+:func:`load_bcd_problem` returns any of them by its letter.
+"""
+
+from ._bcd_problems import (
+    load_bcd_problem,
+    make_bcd_least_squares,
+    make_bcd_logistic,
+    make_bcd_softmax,
+    make_lattice_label_propagation,
+    make_moons_label_propagation,
+    make_nonnegative_l1_problem,
+)
+
+__all__ = [
+    "load_bcd_problem",
+    "make_bcd_least_squares",
+    "make_bcd_logistic",
+    "make_bcd_softmax",
+    "make_lattice_label_propagation",
+    "make_moons_label_propagation",
+    "make_nonnegative_l1_problem",
+]
