@@ -68,7 +68,9 @@ def make_bcd_least_squares(n_samples=1000, n_features=10000, *, random_state=Non
     A = _scaled_sparse_design(n_samples, n_features, rng)
     x_true = _sparse_truth(n_features, rng)
     b = A @ x_true + rng.standard_normal(n_samples)
-    return _bunch(A=A, b=b, x_true=x_true, lipschitz=np.einsum("ij,ij->j", A, A), name="A")
+    return _bunch(
+        A=A, b=b, x_true=x_true, lipschitz=np.einsum("ij,ij->j", A, A), name="A"
+    )
 
 
 def make_bcd_logistic(n_samples=1000, n_features=10000, *, flip=0.1, random_state=None):
@@ -90,10 +92,14 @@ def make_bcd_logistic(n_samples=1000, n_features=10000, *, flip=0.1, random_stat
     x_true = _sparse_truth(n_features, rng)
     b = np.where(A @ x_true >= 0, 1.0, -1.0)
     b[rng.random(n_samples) < flip] *= -1.0
-    return _bunch(A=A, b=b, x_true=x_true, lipschitz=0.25 * np.einsum("ij,ij->j", A, A), name="B")
+    return _bunch(
+        A=A, b=b, x_true=x_true, lipschitz=0.25 * np.einsum("ij,ij->j", A, A), name="B"
+    )
 
 
-def make_bcd_softmax(n_samples=1000, n_features=1000, n_classes=50, *, random_state=None):
+def make_bcd_softmax(
+    n_samples=1000, n_features=1000, n_classes=50, *, random_state=None
+):
     """Problem C: softmax (multinomial logistic) loss with ``n_classes`` classes.
 
     ``A`` is built as in problem A; the labels are ``argmax_k (A W + E)`` for a
@@ -117,8 +123,12 @@ def make_bcd_softmax(n_samples=1000, n_features=1000, n_classes=50, *, random_st
     Y = np.zeros((n_samples, n_classes))
     Y[np.arange(n_samples), labels] = 1.0
     return _bunch(
-        A=A, labels=labels, Y=Y, W_true=W_true,
-        lipschitz=0.5 * np.einsum("ij,ij->j", A, A), name="C",
+        A=A,
+        labels=labels,
+        Y=Y,
+        W_true=W_true,
+        lipschitz=0.5 * np.einsum("ij,ij->j", A, A),
+        name="C",
     )
 
 
@@ -138,8 +148,15 @@ def _label_propagation_system(W, labelled, y, name, **extra):
     c = W[free][:, labelled] @ y[labelled]
     adjacency = (W_ff != 0).astype(np.int8).tocsr()
     return _bunch(
-        Q=Q, c=np.asarray(c, dtype=float), adjacency=adjacency, free=free,
-        labelled=np.asarray(labelled), y=y, weights=W, name=name, **extra,
+        Q=Q,
+        c=np.asarray(c, dtype=float),
+        adjacency=adjacency,
+        free=free,
+        labelled=np.asarray(labelled),
+        y=y,
+        weights=W,
+        name=name,
+        **extra,
     )
 
 
@@ -154,15 +171,24 @@ def _ensure_labels_in_every_component(W, labelled, rng):
         if comp not in covered:
             members = np.flatnonzero(component == comp)
             counts = np.bincount(component[labelled])
-            donor = int(np.argmax(counts))  # take a label from the best-covered component
-            index = next(i for i, node in enumerate(labelled) if component[node] == donor)
+            donor = int(
+                np.argmax(counts)
+            )  # take a label from the best-covered component
+            index = next(
+                i for i, node in enumerate(labelled) if component[node] == donor
+            )
             labelled[index] = int(rng.choice(members))
             covered.add(comp)
     return np.sort(np.asarray(labelled))
 
 
 def make_lattice_label_propagation(
-    shape=(50, 50), n_labelled=100, *, weight_range=(1e4, 1e5), label_scale=10.0, random_state=None
+    shape=(50, 50),
+    n_labelled=100,
+    *,
+    weight_range=(1e4, 1e5),
+    label_scale=10.0,
+    random_state=None,
 ):
     """Problem D: label propagation on a 2-D lattice (4-neighbour), a sparse quadratic.
 
@@ -183,10 +209,17 @@ def make_lattice_label_propagation(
     """
     import scipy.sparse as sp
 
-    rows, cols = (check_scalar(s, "shape", kind=numbers.Integral, lower=2) for s in shape)
+    rows, cols = (
+        check_scalar(s, "shape", kind=numbers.Integral, lower=2) for s in shape
+    )
     n = rows * cols
-    n_labelled = check_scalar(n_labelled, "n_labelled", kind=numbers.Integral, lower=1, upper=n - 1)
-    low, high = (check_scalar(w, "weight_range", lower=0.0, lower_inclusive=False) for w in weight_range)
+    n_labelled = check_scalar(
+        n_labelled, "n_labelled", kind=numbers.Integral, lower=1, upper=n - 1
+    )
+    low, high = (
+        check_scalar(w, "weight_range", lower=0.0, lower_inclusive=False)
+        for w in weight_range
+    )
     if high < low:
         raise ValueError(f"weight_range must be increasing, got {weight_range!r}.")
     rng = check_random_state(random_state)
@@ -194,7 +227,9 @@ def make_lattice_label_propagation(
     heads = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
     tails = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
     w = rng.uniform(low, high, heads.size)
-    W = sp.coo_matrix((np.r_[w, w], (np.r_[heads, tails], np.r_[tails, heads])), shape=(n, n))
+    W = sp.coo_matrix(
+        (np.r_[w, w], (np.r_[heads, tails], np.r_[tails, heads])), shape=(n, n)
+    )
     y = label_scale * rng.standard_normal(n)
     labelled = np.sort(rng.choice(n, n_labelled, replace=False))
     problem = _label_propagation_system(W, labelled, y, "D", grid_shape=(rows, cols))
@@ -202,7 +237,9 @@ def make_lattice_label_propagation(
     return problem
 
 
-def make_moons_label_propagation(n_samples=2000, n_neighbors=5, n_labelled=100, *, noise=0.1, random_state=None):
+def make_moons_label_propagation(
+    n_samples=2000, n_neighbors=5, n_labelled=100, *, noise=0.1, random_state=None
+):
     """Problem E: label propagation on a k-nearest-neighbour graph of two moons.
 
     Unit weights on the symmetrised ``n_neighbors``-NN graph; labels are the
@@ -219,10 +256,16 @@ def make_moons_label_propagation(n_samples=2000, n_neighbors=5, n_labelled=100, 
     from sklearn.neighbors import kneighbors_graph
 
     n_samples = check_scalar(n_samples, "n_samples", kind=numbers.Integral, lower=4)
-    n_neighbors = check_scalar(n_neighbors, "n_neighbors", kind=numbers.Integral, lower=1, upper=n_samples - 1)
-    n_labelled = check_scalar(n_labelled, "n_labelled", kind=numbers.Integral, lower=1, upper=n_samples - 1)
+    n_neighbors = check_scalar(
+        n_neighbors, "n_neighbors", kind=numbers.Integral, lower=1, upper=n_samples - 1
+    )
+    n_labelled = check_scalar(
+        n_labelled, "n_labelled", kind=numbers.Integral, lower=1, upper=n_samples - 1
+    )
     rng = check_random_state(random_state)
-    X, moon = make_moons(n_samples, noise=noise, random_state=int(rng.integers(2**31 - 1)))
+    X, moon = make_moons(
+        n_samples, noise=noise, random_state=int(rng.integers(2**31 - 1))
+    )
     G = kneighbors_graph(X, n_neighbors, mode="connectivity")
     W = ((G + G.T) > 0).astype(float)
     labelled = np.sort(rng.choice(n_samples, n_labelled, replace=False))
@@ -231,7 +274,9 @@ def make_moons_label_propagation(n_samples=2000, n_neighbors=5, n_labelled=100, 
     return _label_propagation_system(W, labelled, y, "E", X=X)
 
 
-def make_nonnegative_l1_problem(n_samples=1000, n_features=10000, *, lam=5e4, random_state=None):
+def make_nonnegative_l1_problem(
+    n_samples=1000, n_features=10000, *, lam=5e4, random_state=None
+):
     """Problem L1: ``0.5 ||A x - b||^2 + lam sum_i x_i`` subject to ``x >= 0``, on problem A's data.
 
     Returns

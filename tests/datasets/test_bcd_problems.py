@@ -23,7 +23,10 @@ def test_problem_a_construction():
 
 
 def test_same_seed_same_problem():
-    a, b = make_bcd_logistic(50, 80, random_state=3), make_bcd_logistic(50, 80, random_state=3)
+    a, b = (
+        make_bcd_logistic(50, 80, random_state=3),
+        make_bcd_logistic(50, 80, random_state=3),
+    )
     np.testing.assert_array_equal(a.A, b.A)
     np.testing.assert_array_equal(a.b, b.b)
     assert set(np.unique(a.b)) <= {-1.0, 1.0}
@@ -35,9 +38,15 @@ def test_softmax_labels():
     np.testing.assert_array_equal(p.Y.argmax(axis=1), p.labels)
 
 
-@pytest.mark.parametrize("maker", [make_lattice_label_propagation, make_moons_label_propagation])
+@pytest.mark.parametrize(
+    "maker", [make_lattice_label_propagation, make_moons_label_propagation]
+)
 def test_label_propagation_quadratic(maker):
-    kwargs = {"shape": (12, 10), "n_labelled": 15} if maker is make_lattice_label_propagation else {"n_samples": 300, "n_labelled": 20}
+    kwargs = (
+        {"shape": (12, 10), "n_labelled": 15}
+        if maker is make_lattice_label_propagation
+        else {"n_samples": 300, "n_labelled": 20}
+    )
     p = maker(random_state=0, **kwargs)
     n_free = p.Q.shape[0]
     assert n_free == p.y.size - p.labelled.size
