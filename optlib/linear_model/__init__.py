@@ -5,5 +5,6 @@ solved by a numba working-set coordinate-descent kernel.
 """
 
 from ._coordinate_descent import ElasticNet, Lasso
+from ._label_propagation import LabelPropagation
 
-__all__ = ["ElasticNet", "Lasso"]
+__all__ = ["ElasticNet", "LabelPropagation", "Lasso"]
