@@ -1,10 +1,14 @@
-"""Linear models with sparse penalties (scikit-learn estimators).
+"""Linear models with sparse penalties and graph-based label propagation.
 
-``Lasso`` and ``ElasticNet`` use scikit-learn's objective scaling and are
-solved by a numba working-set coordinate-descent kernel.
+``Lasso``, ``ElasticNet`` and ``SparseLogisticRegression`` use scikit-learn's
+(skglm's for the logistic loss) objective scaling and are solved by numba
+working-set coordinate-descent / proximal-Newton kernels.
+``LabelPropagation`` solves the harmonic-function quadratic on a graph by
+message-passing block coordinate descent.
 """
 
 from ._coordinate_descent import ElasticNet, Lasso
 from ._label_propagation import LabelPropagation
+from ._logistic import SparseLogisticRegression
 
-__all__ = ["ElasticNet", "LabelPropagation", "Lasso"]
+__all__ = ["ElasticNet", "LabelPropagation", "Lasso", "SparseLogisticRegression"]
