@@ -14,7 +14,8 @@ and an iteration cap derived from ``--budget`` seconds (measured on a short
 probe run), so a solver that would take longer is reported as "did not
 finish" with its error at the cap instead of being waited for. Times are the
 median of ``--repeats`` runs after a warm-up (numba compilation) on a smaller
-problem; BLAS threads are left at the library default for all solvers. The
+problem; every solver runs with ``--threads`` BLAS and numba threads (default
+1: a shared machine). The
 sparsity-constrained rows come from ``benchmarks/_bench_ot_sparse.py`` when it
 exists.
 """
@@ -136,6 +137,7 @@ def main(argv=None):
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--budget", type=float, default=None, help="seconds per capped solver run (default 20, quick 10)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and numba threads for every solver (0: library default)")
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="problem sizes (default 500 2000 5000)")
     parser.add_argument("--regs", type=float, nargs="+", default=None, help="regularisations (default 1e-2 1e-3 1e-4)")
     args = parser.parse_args(argv)
@@ -152,9 +154,27 @@ def main(argv=None):
     budget = args.budget or (10.0 if args.quick else 20.0)
     sizes = args.sizes or ([500] if args.quick else [500, 2000, 5000])
     regs = args.regs or [1e-2, 1e-3, 1e-4]
-    machine = machine_description(0)
-    print(machine)
-    rows = bench(sizes, regs, args.repeats, budget, xp, lambda s: print(s, flush=True))
+    import contextlib
+    import os
+
+    limit = contextlib.nullcontext()
+    if args.threads > 0:
+        from threadpoolctl import threadpool_limits
+
+        limit = threadpool_limits(args.threads)
+        try:
+            import numba
+
+            numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+        except ImportError:
+            pass
+    with limit:
+        machine = machine_description(args.threads)
+        print(machine)
+        rows = bench(sizes, regs, args.repeats, budget, xp, lambda s: print(s, flush=True))
+    machine += "\n- numba threads: " + (str(args.threads) if args.threads > 0 else "default")
+    machine += "\n- load average at end (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    machine += " (a shared machine: other jobs ran alongside, times are noisy)"
     text = table(rows)
     extra = ""
     try:

@@ -27,11 +27,56 @@ def test_matches_pot_sinkhorn_log():
 def test_cost_close_to_emd_at_small_reg():
     # At reg = 1e-4 the entropic bias itself is ~3e-6 on this problem: 1e-6 is not reachable.
     a, b, M = point_clouds(60, seed=2, uniform=True)
-    G, log = sinkhorn_newton_sparse(a, b, M, 1e-4, log=True)
+    G, log = sinkhorn_newton_sparse(a, b, M, 1e-4, log=True, reg_init=None)  # no continuation
     exact = ot.emd2(a, b, M)
     assert np.all(np.isfinite(G))
     assert log["result"].marginal_error <= 1e-9
     assert abs(np.sum(G * M) - exact) < 1e-5
+
+
+def test_cost_within_1e6_of_emd_at_tiny_reg():
+    # reg = 3e-6 on a cost normalised to max 1 (eta = 3.3e5): the entropic bias is
+    # ~1e-8 here. The default reg continuation (1e-3, 1e-4, 1e-5, then 3e-6) gets
+    # there in a few hundred Sinkhorn and a few dozen Newton iterations, in the
+    # log domain throughout (no NaN/inf). Reference: the LP optimum of ot.emd2.
+    a, b, M = point_clouds(200, seed=0, uniform=True)
+    G, log = sinkhorn_newton_sparse(a, b, M, 3e-6, log=True)
+    exact = ot.emd2(a, b, M)
+    assert np.all(np.isfinite(G)) and np.all(G >= 0)
+    assert log["result"].success and log["result"].marginal_error <= 1e-9
+    assert abs(np.sum(G * M) - exact) <= 1e-6
+    assert log["niter_newton"] <= 60
+
+
+def test_reg_continuation_same_solution():
+    # continuation changes the path, not the (unique) entropic solution
+    a, b, M = point_clouds(70, 60, seed=11)
+    G0, log0 = sinkhorn_newton_sparse(a, b, M, 1e-3, log=True, reg_init=None, stopThr=1e-12)
+    G1, log1 = sinkhorn_newton_sparse(a, b, M, 1e-3, log=True, reg_init=1e-1, reg_decay=0.2, stopThr=1e-12)
+    assert log0["result"].success and log1["result"].success
+    np.testing.assert_allclose(G1, G0, atol=1e-11)
+    ref = ot.sinkhorn(a, b, M, 1e-3, method="sinkhorn_log", numItermax=200_000, stopThr=1e-13)
+    assert np.max(np.abs(G1 - ref)) < 1e-8
+
+
+def test_large_reg_stays_with_sinkhorn():
+    # Sinkhorn contracts fast at large reg: the adaptive switch keeps iterating it
+    # (predicted to finish within a Newton step's cost) and no Newton step is taken.
+    a, b, M = point_clouds(80, 70, seed=3)
+    G, log = sinkhorn_newton_sparse(a, b, M, 0.5, log=True, stopThr=1e-12)
+    ref = ot.sinkhorn(a, b, M, 0.5, numItermax=10_000, stopThr=1e-14)
+    assert log["niter_newton"] == 0 and log["result"].success
+    assert np.max(np.abs(G - ref)) < 1e-12
+
+
+def test_dense_hessian_at_moderate_reg():
+    # at reg = 2e-2 the kept entries exceed a quarter of the plan: the exact (dense) Hessian is used
+    a, b, M = point_clouds(90, 100, seed=12)
+    G, log = sinkhorn_newton_sparse(a, b, M, 2e-2, log=True, stopThr=1e-12, n_sinkhorn=5)
+    assert log["niter_newton"] >= 1
+    assert log["result"].history["kept"][0] == 90 * 100
+    ref = ot.sinkhorn(a, b, M, 2e-2, method="sinkhorn_log", numItermax=100_000, stopThr=1e-14)
+    assert np.max(np.abs(G - ref)) < 1e-10
 
 
 @pytest.mark.slow
@@ -113,6 +158,8 @@ def test_max_iter_warns():
         (dict(reg=0.0), "reg must be > 0"),
         (dict(sparsity=0.0), "sparsity"),
         (dict(n_sinkhorn=-1), "n_sinkhorn"),
+        (dict(reg_init=-1.0), "reg_init"),
+        (dict(reg_decay=1.0), "reg_decay"),
     ],
 )
 def test_bad_inputs(kwargs, match):
@@ -152,3 +199,14 @@ def test_few_newton_steps_n1000():
     G, log = sinkhorn_newton_sparse(a, b, M, 1e-3, log=True)
     assert log["result"].marginal_error <= 1e-9
     assert log["niter_newton"] <= 12 and log["niter_sinkhorn"] <= 40
+
+
+def test_mixed_precision_cg_keeps_float64_accuracy():
+    # n m >= 250 000 and a dense Hessian: CG runs on a float32 copy of the kernel;
+    # the gradient, line search and plan stay float64, so the accuracy is unchanged.
+    a, b, M = point_clouds(500, seed=13, uniform=True)
+    G, log = sinkhorn_newton_sparse(a, b, M, 2e-2, log=True, stopThr=1e-12)
+    assert log["result"].history["kept"][0] == 500 * 500 and log["niter_newton"] >= 1
+    assert log["result"].marginal_error <= 1e-12
+    ref = ot.sinkhorn(a, b, M, 2e-2, numItermax=100_000, stopThr=1e-15)
+    assert np.max(np.abs(G - ref)) < 1e-13
