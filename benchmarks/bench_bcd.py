@@ -1,37 +1,51 @@
 #!/usr/bin/env python
-"""Benchmark: optlib ``Lasso`` (working-set coordinate descent) vs scikit-learn, skglm, celer.
+"""Benchmark: optlib ``Lasso`` and ``SparseLogisticRegression`` (coordinate descent) vs scikit-learn, skglm, celer.
 
 Usage::
 
-    python benchmarks/bench_bcd.py [--quick] [--repeats N] [--threads T] [--target G]
+    python benchmarks/bench_bcd.py [--quick] [--repeats N] [--threads T] [--target G] [--only 1|2|3|4]
 
-Problems (issue 3, item 8), all ``fit_intercept=False``, objective
-``1/(2n) ||y - X w||^2 + alpha ||w||_1`` (scikit-learn's scaling, shared by
-every solver):
+Problems (issue 3), all ``fit_intercept=False``:
 
-1. correlated design, n=500, p=5000, AR(1) columns with rho=0.5, 50 nonzero
-   coefficients, SNR 3, at ``alpha_max / 10, / 100, / 1000``;
-2. problem A of the BCD spec (``../shared/specs/bcd.md``): 1000 x 10000,
-   entries N(0,1)+1, columns scaled by 10 N(0,1), each entry kept with
+1. Lasso, correlated design, n=500, p=5000, AR(1) columns with rho=0.5, 50
+   nonzero coefficients, SNR 3, at ``alpha_max / 10, / 100, / 1000``;
+2. Lasso, problem A of the BCD spec (``../shared/specs/bcd.md``): 1000 x
+   10000, entries N(0,1)+1, columns scaled by 10 N(0,1), each entry kept with
    probability 10 log(m)/m (m = 1000), x* 10% nonzero, ``y = A x*`` plus
    noise (SNR 3), at ``alpha_max / 10`` (stored dense);
-3. sparse CSC design 20000 x 50000, density 1e-3, at ``alpha_max / 10``:
-   optlib does not support sparse X yet ("not supported yet"), the anchors are
-   still timed;
-4. L1 logistic regression 2000 x 10000: not implemented in optlib yet (noted,
-   not run).
+3. Lasso, sparse CSC design 20000 x 50000, density 1e-3, N(0,1) entries, 100
+   nonzero coefficients, SNR 3, at ``alpha_max / 10``;
+4. L1 logistic regression, Gaussian design 2000 x 10000, 50 nonzero true
+   coefficients, labels ``sign(X w* + noise)`` (SNR 3) in {-1, +1}, at
+   ``alpha_max / 10`` with ``alpha_max = ||X^T y||_inf / (2 n)``.
+
+Objectives, computed in one place for every solver: Lasso
+``1/(2n) ||y - X w||^2 + alpha ||w||_1`` (scikit-learn's scaling);
+logistic ``1/n sum_i log(1 + exp(-y_i x_i w)) + alpha ||w||_1`` (skglm's
+scaling; celer and scikit-learn get ``C = 1 / (n alpha)``).
 
 ``--quick``: problem 1 at ``alpha_max / 10`` and ``/ 100`` only, 3 repeats.
 
-Protocol: the one of ``bench_proxgrad.py`` (its ``Solver`` classes, tolerance
-ladder and machine description are imported from there), with target
-relative objective gap 1e-10. Each solver is first run once at the tightest
-setting of its ladder (warm-up: numba JIT, caches, and a candidate for the
-best objective ``F*``), then calibrated (loosest tolerance on the ladder
-whose result is within the target of the best objective found by any solver
-so far), then timed round-robin (median of ``--repeats`` runs, wall and CPU
-time). Gaps are reported against the final ``F*``. Ratio = optlib time /
-fastest of skglm and celer (issue target: <= 0.5).
+Protocol (target: relative objective gap ``(F - F*) / |F*| <= 1e-10``):
+
+- warm-up: one run per solver at the loosest setting of its tolerance ladder
+  (numba JIT, caches); not timed;
+- ladder walk: each solver runs at ``tol = 1e-2, 3e-3, 1e-3, ...`` (loose to
+  tight, down to 1e-14) and every objective lowers ``F*`` (best objective
+  found by any solver). A solver's walk stops when its objective is within
+  the target of ``F*`` *and* changed by less than a tenth of the target since
+  the previous rung (it has converged, so ``F*`` is not a weak one it merely
+  matches), when a single run exceeds ``--cap`` seconds, or at the end of
+  the ladder. Solvers whose best rung misses the final ``F*`` resume their
+  walk once every solver has contributed. The timed setting is the loosest
+  rung whose objective is within the target of the final ``F*`` (the
+  tightest walked rung when none is, reported as "target missed");
+- timing: median of ``--repeats`` runs, round-robin, wall and CPU time; a
+  solver whose calibrated run took more than ``--slow`` seconds (default 5)
+  in the walk is timed once ("(1 run)" in the table).
+
+Ratio = solver time / fastest of skglm and celer (issue 3 target for
+optlib: <= 0.5).
 """
 
 import argparse
@@ -50,11 +64,8 @@ except ImportError:  # running from a source checkout without installation
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import optlib  # noqa: F401
 
-from bench_proxgrad import (  # noqa: E402  (shared protocol)
-    CelerLasso,
+from bench_proxgrad import (  # noqa: E402  (shared helpers)
     Problem,
-    SkglmLasso,
-    SklearnLasso,
     Solver,
     _design,
     _timed_run,
@@ -64,7 +75,8 @@ from bench_proxgrad import (  # noqa: E402  (shared protocol)
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NOT_SUPPORTED = "not supported yet"
+NOT_AVAILABLE = "not available"
+LADDER = (1e-2, 1e-14)
 
 
 # -- problems --------------------------------------------------------------------
@@ -112,57 +124,227 @@ def make_sparse(divisor=10, n=20000, p=50000, density=1e-3, nnz=100, seed=0):
     return _lasso_problem("(3) sparse CSC d=1e-3", f"{n}x{p}", X, w, rng, divisor)
 
 
+class LogregProblem(Problem):
+    """``1/n sum_i log(1 + exp(-y_i x_i w)) + alpha ||w||_1``, y in {-1, +1}."""
+
+    def objective(self, w):
+        w = np.asarray(w, dtype=np.float64).ravel()
+        z = -self.b * np.asarray(self.A @ w).ravel()
+        return float(np.mean(np.logaddexp(0.0, z))) + self.alpha * float(np.sum(np.abs(w)))
+
+
+def make_logreg(divisor=10, n=2000, p=10000, nnz=50, snr=3.0, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.asfortranarray(rng.standard_normal((n, p)))
+    w = np.zeros(p)
+    w[rng.choice(p, nnz, replace=False)] = rng.standard_normal(nnz)
+    signal = X @ w
+    noise = rng.standard_normal(n)
+    y = np.sign(signal + noise * np.linalg.norm(signal) / (snr * np.linalg.norm(noise)))
+    y[y == 0] = 1.0
+    alpha = float(np.max(np.abs(X.T @ y))) / (2 * n) / divisor
+    prob = LogregProblem(f"(4) L1 logistic a_max/{divisor}", f"{n}x{p}", "logreg", X, y, alpha, 1.0 / n)
+    prob.sparse = False
+    return prob
+
+
 # -- solvers ---------------------------------------------------------------------
 
 
-class OptlibLasso(Solver):
-    name = "optlib Lasso"
+class _Quiet(Solver):
+    """Fit ``self.estimator(problem, tol)`` with warnings silenced; return a flat coef."""
+
+    kinds = ("lasso",)
+    sparse_ok = True
 
     def supports(self, problem):
-        return not getattr(problem, "sparse", False)
+        return problem.kind in self.kinds and (self.sparse_ok or not getattr(problem, "sparse", False))
 
     def settings(self, problem):
-        return _tol_ladder(1e-2, 1e-14)
+        return _tol_ladder(*LADDER)
 
     def run(self, problem, tol):
-        from optlib.linear_model import Lasso
-
+        est = self.estimator(problem, tol)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = Lasso(alpha=problem.alpha, fit_intercept=False, tol=tol, max_iter=1_000_000)
-            model.fit(problem.A, problem.b)
-        return model.coef_
+            est.fit(problem.A, problem.b)
+        return np.asarray(est.coef_).ravel()
 
 
-ALL_SOLVERS = [OptlibLasso, SklearnLasso, SkglmLasso, CelerLasso]
+class OptlibLasso(_Quiet):
+    name = "optlib Lasso"
+    module = "optlib.linear_model"
+
+    def estimator(self, problem, tol):
+        from optlib.linear_model import Lasso
+
+        return Lasso(alpha=problem.alpha, fit_intercept=False, tol=tol, max_iter=1_000_000)
+
+
+class SklearnLasso(_Quiet):
+    name = "sklearn Lasso (cd)"
+    module = "sklearn"
+
+    def estimator(self, problem, tol):
+        from sklearn.linear_model import Lasso
+
+        return Lasso(alpha=problem.alpha, fit_intercept=False, tol=tol, max_iter=1_000_000)
+
+
+class SkglmLasso(_Quiet):
+    name = "skglm Lasso"
+    module = "skglm"
+
+    def estimator(self, problem, tol):
+        from skglm import Lasso
+
+        return Lasso(alpha=problem.alpha, fit_intercept=False, tol=tol, max_iter=1000)
+
+
+class CelerLasso(_Quiet):
+    name = "celer Lasso"
+    module = "celer"
+
+    def estimator(self, problem, tol):
+        from celer import Lasso
+
+        return Lasso(alpha=problem.alpha, fit_intercept=False, tol=tol, max_iter=1000)
+
+
+class OptlibLogreg(_Quiet):
+    name = "optlib SparseLogisticRegression"
+    kinds = ("logreg",)
+
+    def available(self):
+        try:
+            from optlib.linear_model import SparseLogisticRegression  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def estimator(self, problem, tol):
+        from optlib.linear_model import SparseLogisticRegression
+
+        est = SparseLogisticRegression(alpha=problem.alpha, fit_intercept=False, tol=tol)
+        if "max_iter" in est.get_params():
+            est.set_params(max_iter=100_000)
+        return est
+
+
+class SkglmLogreg(_Quiet):
+    name = "skglm SparseLogisticRegression"
+    module = "skglm"
+    kinds = ("logreg",)
+
+    def estimator(self, problem, tol):
+        from skglm import SparseLogisticRegression
+
+        return SparseLogisticRegression(alpha=problem.alpha, fit_intercept=False, tol=tol, max_iter=1000)
+
+
+class CelerLogreg(_Quiet):
+    name = "celer LogisticRegression"
+    module = "celer"
+    kinds = ("logreg",)
+
+    def estimator(self, problem, tol):
+        from celer import LogisticRegression
+
+        C = 1.0 / (problem.A.shape[0] * problem.alpha)
+        return LogisticRegression(C=C, penalty="l1", fit_intercept=False, tol=tol, max_iter=1000)
+
+
+class SklearnLogreg(_Quiet):
+    name = "sklearn LogisticRegression (liblinear)"
+    module = "sklearn"
+    kinds = ("logreg",)
+
+    def settings(self, problem):
+        return _tol_ladder(1e-2, 1e-10)
+
+    def estimator(self, problem, tol):
+        from sklearn.linear_model import LogisticRegression
+
+        C = 1.0 / (problem.A.shape[0] * problem.alpha)
+        # scikit-learn >= 1.8: l1_ratio=1 selects the l1 penalty (``penalty`` is deprecated)
+        return LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", fit_intercept=False, tol=tol, max_iter=100_000)
+
+
+ALL_SOLVERS = [
+    OptlibLasso, SklearnLasso, SkglmLasso, CelerLasso,
+    OptlibLogreg, SklearnLogreg, SkglmLogreg, CelerLogreg,
+]
+FAST_ANCHORS = (SkglmLasso, CelerLasso, SkglmLogreg, CelerLogreg)
 
 
 # -- driver ----------------------------------------------------------------------
 
 
-def benchmark(problems, solvers, repeats, target, log):
+def _walk(entry, problem, target, cap, log):
+    """Run the next rungs of ``entry``'s ladder (see the module docstring)."""
+    solver, ladder, record = entry["solver"], entry["ladder"], entry["record"]
+    while len(record) < len(ladder):
+        setting = ladder[len(record)]
+        t0 = time.perf_counter()
+        value = problem.objective(solver.run(problem, setting))
+        dt = time.perf_counter() - t0
+        problem.observe(value)
+        prev = record[-1][1] if record else None
+        record.append((setting, value, dt))
+        converged = prev is not None and abs(prev - value) <= 0.1 * target * abs(value)
+        if problem.rel_gap(value) <= target and converged:
+            return
+        if dt > cap:
+            log(f"    {solver.name}: {solver.describe(setting)} took {dt:.1f} s > cap {cap:g} s, walk stopped")
+            return
+
+
+def _choose(entry, problem, target):
+    for setting, value, _ in entry["record"]:
+        if problem.rel_gap(value) <= target:
+            return setting
+    return entry["record"][-1][0]
+
+
+def benchmark(problems, solvers, repeats, target, cap, slow, log):
     rows = []
     for problem in problems:
         log(f"\n## {problem.name} ({problem.size}), alpha = {problem.alpha:.4e}")
         entries = []
         for solver in solvers:
             if not solver.supports(problem):
-                rows.append(dict(problem=problem.name, size=problem.size, solver=solver.name, note=NOT_SUPPORTED))
-                log(f"  {solver.name:20s} {NOT_SUPPORTED}")
+                continue
+            if not solver.available():
+                rows.append(dict(problem=problem.name, size=problem.size, solver=solver.name, note=NOT_AVAILABLE))
+                log(f"  {solver.name:40s} {NOT_AVAILABLE}")
                 continue
             t0 = time.perf_counter()
-            # warm-up at the tightest setting: JIT, caches, and a candidate for F*
-            problem.observe(problem.objective(solver.run(problem, solver.settings(problem)[-1])))
-            entries.append(dict(solver=solver, wall=[], cpu=[], w=None, warm=time.perf_counter() - t0))
-        for e in entries:  # calibrate once every solver has contributed to F*
+            ladder = solver.settings(problem)
+            problem.observe(problem.objective(solver.run(problem, ladder[0])))  # warm-up: JIT, caches
+            entries.append(dict(solver=solver, ladder=ladder, record=[], wall=[], cpu=[], w=None))
+            log(f"  warm-up {solver.name:40s} {time.perf_counter() - t0:.1f} s")
+        for e in entries:
             t0 = time.perf_counter()
-            e["setting"] = e["solver"].calibrate(problem, target)
+            _walk(e, problem, target, cap, log)
+            e["walk"] = time.perf_counter() - t0
+        for e in entries:  # resume the walks that miss the final F*
+            if min(v for _, v, _ in e["record"]) > problem.f_star + target * abs(problem.f_star):
+                t0 = time.perf_counter()
+                if e["record"][-1][2] <= cap:
+                    _walk(e, problem, target, cap, log)
+                e["walk"] += time.perf_counter() - t0
+        for e in entries:
+            e["setting"] = _choose(e, problem, target)
             log(
-                f"  calibrated {e['solver'].name:20s} {e['solver'].describe(e['setting']):12s} "
-                f"(warm-up {e['warm']:.1f} s, calibration {time.perf_counter() - t0:.1f} s)"
+                f"  calibrated {e['solver'].name:40s} {e['solver'].describe(e['setting']):12s} "
+                f"(ladder walk {e['walk']:.1f} s, {len(e['record'])} rungs)"
             )
-        for _ in range(repeats):  # round-robin
+        for e in entries:  # a run slower than --slow seconds in the walk is timed once
+            e["repeats"] = repeats if dict((s, t) for s, _, t in e["record"])[e["setting"]] <= slow else 1
+        for r in range(repeats):  # round-robin
             for e in entries:
+                if r >= e["repeats"]:
+                    continue
                 wall, cpu, e["w"] = _timed_run(e["solver"], problem, e["setting"])
                 e["wall"].append(wall)
                 e["cpu"].append(cpu)
@@ -170,8 +352,8 @@ def benchmark(problems, solvers, repeats, target, log):
             e["value"] = problem.objective(e["w"])
             problem.observe(e["value"])
             e["time"], e["cpu_time"] = statistics.median(e["wall"]), statistics.median(e["cpu"])
-            log(f"  {e['solver'].name:20s} {e['time']:9.4f} s wall  {e['cpu_time']:9.4f} s cpu")
-        fast = [e for e in entries if isinstance(e["solver"], (SkglmLasso, CelerLasso))]
+            log(f"  {e['solver'].name:40s} {e['time']:9.4f} s wall  {e['cpu_time']:9.4f} s cpu")
+        fast = [e for e in entries if isinstance(e["solver"], FAST_ANCHORS)]
         best_wall = min((e["time"] for e in fast), default=None)
         best_cpu = min((e["cpu_time"] for e in fast), default=None)
         for e in entries:
@@ -180,7 +362,7 @@ def benchmark(problems, solvers, repeats, target, log):
                     problem=problem.name,
                     size=problem.size,
                     solver=e["solver"].name,
-                    setting=e["solver"].describe(e["setting"]),
+                    setting=e["solver"].describe(e["setting"]) + ("" if e["repeats"] == repeats else " (1 run)"),
                     time=e["time"],
                     cpu=e["cpu_time"],
                     ratio=e["time"] / best_wall if best_wall else None,
@@ -217,14 +399,17 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per solver (default 5, quick 3)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (0 = library default)")
     parser.add_argument("--target", type=float, default=1e-10, help="relative objective gap to reach")
+    parser.add_argument("--cap", type=float, default=20.0, help="stop a ladder walk after a run longer than this (s)")
+    parser.add_argument("--slow", type=float, default=5.0, help="time a solver once when its run takes longer (s)")
     parser.add_argument(
-        "--only", choices=("1", "2", "3"), default=None, help="run only this problem set (full mode)"
+        "--only", choices=("1", "2", "3", "4"), default=None, help="run only this problem set (full mode)"
     )
     parser.add_argument("--output", type=Path, default=None, help="Markdown file (default results/bench_bcd[_quick].md)")
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 5)
     if args.output is None:
-        args.output = RESULTS / ("bench_bcd_quick.md" if args.quick else "bench_bcd.md")
+        suffix = "_quick" if args.quick else ("" if args.only is None else f"_only{args.only}")
+        args.output = RESULTS / f"bench_bcd{suffix}.md"
 
     makers = []
     if args.quick:
@@ -236,35 +421,40 @@ def main(argv=None):
             makers.append(make_problem_a)
         if args.only in (None, "3"):
             makers.append(make_sparse)
+        if args.only in (None, "4"):
+            makers.append(make_logreg)
     problems = [make() for make in makers]
 
     solvers, notes = [], []
     for cls in ALL_SOLVERS:
         solver = cls()
-        if solver.available():
-            solvers.append(solver)
-        else:
+        if solver.module is not None and not solver.available():
             notes.append(f"- {solver.name}: skipped, `{solver.module}` is not installed (`pip install {solver.module}`).")
-    not_run = []
-    if not args.quick and args.only is None:
-        not_run.append(
-            "- (4) L1 logistic regression 2000 x 10000: not implemented in optlib yet "
-            "(`SparseLogisticRegression` is pending), so not run."
-        )
-    elif not args.quick:
-        not_run.append(f"- run restricted to problem set ({args.only}) with `--only`.")
-    else:
-        not_run.append("- `--quick`: problem (1) at a_max/10 and a_max/100 only; (2), (3), (4) not run.")
+        else:
+            solvers.append(solver)  # optlib's estimators that fail to import are reported per problem
+    if args.quick:
+        notes.append("- `--quick`: problem (1) at a_max/10 and a_max/100 only; (2), (3), (4) not run.")
+    elif args.only is not None:
+        notes.append(f"- run restricted to problem set ({args.only}) with `--only`.")
 
     machine = machine_description(args.threads)
     title = "# bench_bcd" + (" (--quick)" if args.quick else "")
     print(title)
     print(machine)
-    for line in notes + not_run:
+    for line in notes:
         print(line)
 
+    import scipy.linalg.cython_blas  # noqa: F401  (load SciPy's BLAS, used by numba, before limiting threads)
+
+    t_start = time.perf_counter()
     rows = with_thread_limit(
-        args.threads, benchmark, problems, solvers, repeats, args.target, lambda s: print(s, flush=True)
+        args.threads, benchmark, problems, solvers, repeats, args.target, args.cap, args.slow, lambda s: print(s, flush=True)
+    )
+    import os
+
+    machine += (
+        f"\n- load average at end (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())}"
+        f"\n- total run time: {time.perf_counter() - t_start:.0f} s"
     )
 
     table = markdown_table(rows, args.target)
@@ -273,14 +463,14 @@ def main(argv=None):
         [
             title,
             f"Time to reach a relative objective gap <= {args.target:g} of the best objective found by "
-            f"any solver (median of {repeats} runs, round-robin, after a warm-up at the tightest "
-            "tolerance and a tolerance calibration); ratio = solver time / fastest of skglm and celer "
+            f"any solver (median of {repeats} runs, round-robin, after a warm-up and a tolerance-ladder "
+            "calibration); ratio = solver time / fastest of skglm and celer "
             "(issue 3 target for optlib: <= 0.5), on wall-clock and on process CPU time. "
             "`fit_intercept=False` everywhere. See the module docstring of `benchmarks/bench_bcd.py` "
             "and `benchmarks/README.md` for the protocol.",
             "## Machine\n\n" + machine,
             "## Results\n\n" + table,
-            "## Notes\n\n" + "\n".join(notes + not_run),
+            "## Notes\n\n" + ("\n".join(notes) if notes else "- none"),
         ]
     )
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -8,13 +8,17 @@ Objective (scikit-learn's scaling, so results are interchangeable)::
 ``Lasso`` is ``l1_ratio = 1``. With ``sample_weight`` the datafit is the
 weighted average (weights rescaled to sum to ``n_samples``), as in
 scikit-learn. The intercept is handled by centring ``X`` and ``y`` with their
-(weighted) means. Stopping: the duality gap falls below
-``tol * ||y||^2`` (``y`` centred and weighted), scikit-learn's rule.
+(weighted) means; a sparse ``X`` (any scipy.sparse format, used as CSC) is
+never densified nor modified: its centring and weights are implicit in the
+kernel (:mod:`._cd_sparse_numba`), as in scikit-learn's sparse solver.
+Stopping: the duality gap falls below ``tol * ||y||^2`` (``y`` centred and
+weighted), scikit-learn's rule.
 
 The solver is a numba coordinate-descent kernel (:mod:`._cd_numba`, imported
-on first fit) with an incrementally maintained residual and celer/skglm-style
-working sets. Without numba (or with ``OPTLIB_DISABLE_NUMBA=1``) the same
-kernel runs as pure Python, which is correct but slow.
+on first fit) with an incrementally maintained residual, skglm-style working
+sets, Anderson extrapolation and Newton steps on the identified support.
+Without numba (or with ``OPTLIB_DISABLE_NUMBA=1``) the same kernel runs as
+pure Python, which is correct but slow.
 """
 
 import numbers
@@ -33,13 +37,28 @@ from .._validation import check_option, check_scalar
 __all__ = ["ElasticNet", "Lasso"]
 
 SELECTIONS = ("cyclic", "random")
-_P0 = 10  # initial working-set size
+_P0 = 100  # initial working-set size (skglm and celer use 10; fewer outer iterations)
 
 
 def _kernel():
     from . import _cd_numba  # numba, when enabled, is imported here only
 
     return _cd_numba.enet_cd_ws
+
+
+def _sparse_kernel():
+    from . import _cd_sparse_numba
+
+    return _cd_sparse_numba.enet_cd_ws_sparse
+
+
+def _as_csc(X):
+    """CSC copy-free when possible, canonical (summed duplicates); never modifies ``X``."""
+    X = X.tocsc() if X.format != "csc" else X
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
 
 
 def _is_sparse(X):
@@ -116,7 +135,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.target_tags.multi_output = True
         return tags
 
@@ -124,7 +143,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return check_scalar(self.l1_ratio, "l1_ratio", lower=0.0, upper=1.0)
 
     def fit(self, X, y, sample_weight=None, check_input=True):
-        """Fit the model; ``X`` dense (n_samples, n_features), ``y`` (n_samples,) or (n_samples, n_targets)."""
+        """Fit the model; ``X`` (n_samples, n_features) dense or scipy.sparse, ``y`` (n_samples,) or (n_samples, n_targets)."""
         alpha = check_scalar(self.alpha, "alpha", lower=0.0)
         l1_ratio = self._l1_ratio()
         max_iter = check_scalar(
@@ -135,20 +154,18 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         for name in ("fit_intercept", "warm_start", "positive", "use_working_set"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
-        if _is_sparse(X):
-            raise TypeError(
-                f"{type(self).__name__}: sparse input is not supported yet; pass a dense array (e.g. X.toarray())."
-            )
         X, y = validate_data(
             self,
             X,
             y,
+            accept_sparse=["csc", "csr", "coo"],
             dtype=[np.float64, np.float32],
             multi_output=True,
             y_numeric=True,
             order="F",
             copy=False,
         )
+        sparse = _is_sparse(X)
         n, p = X.shape
         dtype = X.dtype
         y = np.asarray(y, dtype=dtype)
@@ -169,23 +186,35 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             sw = None
         if self.fit_intercept:
             if sw is None:
-                X_offset = X.mean(axis=0)
+                X_offset = np.asarray(X.mean(axis=0)).ravel().astype(dtype)
                 Y_offset = Y.mean(axis=0)
             else:
-                X_offset = (sw @ X) / n
+                X_offset = np.asarray(X.T @ sw).ravel().astype(dtype) / n
                 Y_offset = (sw @ Y) / n
-            Xc = np.asfortranarray(X - X_offset)
-            Yc = Y - Y_offset
         else:
             X_offset = np.zeros(p, dtype=dtype)
             Y_offset = np.zeros(n_targets, dtype=dtype)
-            Xc, Yc = X, Y
-        if sw is not None:
-            s = np.sqrt(sw)
-            Xc = np.asfortranarray(Xc * s[:, None])
-            Yc = Yc * s[:, None]
-        Xc = np.asfortranarray(Xc, dtype=dtype)
-        Yc = np.ascontiguousarray(Yc.T, dtype=dtype)  # (n_targets, n)
+        if sparse:
+            # implicit centring: X is never densified nor modified (see _cd_sparse_numba)
+            Xcsc = _as_csc(X)
+            v = np.ones(n) if sw is None else np.sqrt(sw).astype(np.float64)
+            data = Xcsc.data if sw is None else Xcsc.data * v[Xcsc.indices].astype(dtype)
+            indptr, indices = Xcsc.indptr, Xcsc.indices
+            Ys = np.ascontiguousarray((Y * v[:, None]).T, dtype=np.float64)  # (n_targets, n)
+            xo64 = np.asarray(X_offset, dtype=np.float64)
+            Yc = Ys - np.asarray(Y_offset, dtype=np.float64)[:, None] * v
+        else:
+            if self.fit_intercept:
+                Xc = np.asfortranarray(X - X_offset)
+                Yc = Y - Y_offset
+            else:
+                Xc, Yc = X, Y
+            if sw is not None:
+                s = np.sqrt(sw)
+                Xc = np.asfortranarray(Xc * s[:, None])
+                Yc = Yc * s[:, None]
+            Xc = np.asfortranarray(Xc, dtype=dtype)
+            Yc = np.ascontiguousarray(Yc.T, dtype=dtype)  # (n_targets, n)
 
         coef = np.zeros((n_targets, p), dtype=dtype)
         if self.warm_start and hasattr(self, "coef_"):
@@ -204,31 +233,25 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             if not isinstance(self.random_state, np.random.RandomState)
             else self.random_state
         )
-        kernel = _kernel()
+        kernel = _sparse_kernel() if sparse else _kernel()
         n_iters, gaps = [], np.zeros(n_targets, dtype=dtype)
         for k in range(n_targets):
             yk = Yc[k]
-            w = np.ascontiguousarray(coef[k])
-            if self.positive:
-                np.maximum(w, 0, out=w)
-            R = yk - Xc @ w if np.any(w) else yk.copy()
             tol_k = tol * float(yk @ yk)
             seed = int(rng.randint(np.iinfo(np.int32).max)) if random else 0
-            n_ep, gap = kernel(
-                Xc,
-                yk,
-                w,
-                R,
-                alpha1,
-                alpha2,
-                bool(self.positive),
-                max_iter,
-                tol_k,
-                random,
-                seed,
-                bool(self.use_working_set),
-                _P0,
-            )
+            opts = (alpha1, alpha2, bool(self.positive), max_iter, tol_k, random, seed,
+                    bool(self.use_working_set), _P0)
+            if sparse:
+                w = np.array(coef[k], dtype=np.float64)
+                if self.positive:
+                    np.maximum(w, 0, out=w)
+                n_ep, gap = kernel(indptr, indices, data, Ys[k], float(Y_offset[k]), v, xo64, w, *opts)
+            else:
+                w = np.ascontiguousarray(coef[k])
+                if self.positive:
+                    np.maximum(w, 0, out=w)
+                R = yk - Xc @ w if np.any(w) else yk.copy()
+                n_ep, gap = kernel(Xc, yk, w, R, *opts)
             coef[k] = w
             n_iters.append(int(n_ep))
             gaps[k] = gap / n
@@ -262,12 +285,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Predict ``X @ coef_.T + intercept_``."""
         check_is_fitted(self)
-        if _is_sparse(X):
-            raise TypeError(
-                f"{type(self).__name__}: sparse input is not supported yet; pass a dense array."
-            )
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return X @ self.coef_.T + self.intercept_
+        X = validate_data(self, X, reset=False, accept_sparse=True, dtype=[np.float64, np.float32])
+        out = X @ self.coef_.T + self.intercept_
+        return np.asarray(out)
 
 
 class Lasso(ElasticNet):

@@ -1,5 +1,7 @@
 """Tests for optlib.linear_model.Lasso / ElasticNet against scikit-learn."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -189,8 +191,6 @@ def test_bad_input():
         Lasso().fit(X, y, sample_weight=np.ones(7))
     with pytest.raises(ValueError, match="sample_weight"):
         Lasso().fit(X, y, sample_weight=-np.ones(20))
-    with pytest.raises(TypeError, match="sparse input is not supported yet"):
-        Lasso().fit(sp.csc_matrix(X), y)
     m = Lasso(alpha=0.01).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         m.predict(X[:, :3])
@@ -234,3 +234,144 @@ def test_pure_python_fallback_matches():
     y = X[:, 0] - 2 * X[:, 3] + 0.1 * rng.randn(30)
     ref = Lasso(alpha=0.05, tol=1e-12, max_iter=10000).fit(X, y)
     np.testing.assert_allclose(eval(out), ref.coef_, atol=1e-8)
+
+
+# -- sparse X ----------------------------------------------------------------------
+
+
+def _sparse_problem(n=120, p=400, density=0.05, seed=0):
+    rng = np.random.RandomState(seed)
+    X = sp.random(n, p, density=density, format="csc", random_state=seed)
+    X.data = rng.randn(X.nnz) + 0.5  # nonzero column means: centring matters
+    w = np.zeros(p)
+    w[rng.choice(p, 15, replace=False)] = rng.randn(15)
+    y = X @ w + 0.1 * rng.randn(n) + 2.0
+    return X, y
+
+
+X_SP, Y_SP = _sparse_problem()
+SW_SP = np.random.RandomState(2).uniform(0.1, 3.0, size=X_SP.shape[0])
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.6])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_matches_dense_and_sklearn(l1_ratio, fit_intercept, weighted):
+    X, y = X_SP, Y_SP
+    sw = SW_SP if weighted else None
+    Xd = X.toarray()
+    alpha = _alpha_max(Xd, y, sw, fit_intercept, l1_ratio) / 30
+    params = dict(alpha=alpha, fit_intercept=fit_intercept, tol=1e-12, max_iter=100_000)
+    make = (lambda **kw: Lasso(**kw)) if l1_ratio == 1.0 else (lambda **kw: ElasticNet(l1_ratio=l1_ratio, **kw))
+    make_sk = (lambda **kw: sk.Lasso(**kw)) if l1_ratio == 1.0 else (
+        lambda **kw: sk.ElasticNet(l1_ratio=l1_ratio, **kw)
+    )
+    data_before = X.data.copy()
+    m_sp = make(**params).fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(X.data, data_before)  # input not modified
+    m_d = make(**params).fit(Xd, y, sample_weight=sw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = make_sk(**dict(params, tol=1e-14)).fit(X, y, sample_weight=sw)
+    f_sp = _objective(m_sp, Xd, y, sw, l1_ratio)
+    f_d = _objective(m_d, Xd, y, sw, l1_ratio)
+    f_ref = _objective(ref, Xd, y, sw, l1_ratio)
+    assert abs(f_sp - f_d) <= 1e-8 * f_d
+    assert f_sp <= f_ref * (1 + 1e-8)
+    np.testing.assert_allclose(m_sp.coef_, m_d.coef_, atol=1e-6)
+    np.testing.assert_allclose(m_sp.intercept_, m_d.intercept_, atol=1e-6)
+    np.testing.assert_allclose(m_sp.predict(X), m_d.predict(Xd), atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "coo", "csc_array"])
+def test_sparse_formats_not_modified(fmt):
+    X = {"csr": sp.csr_matrix, "coo": sp.coo_matrix, "csc_array": sp.csc_array}[fmt](X_SP)
+    before = X.copy()
+    alpha = _alpha_max(X_SP.toarray(), Y_SP, SW_SP, True, 1.0) / 20
+    m = Lasso(alpha=alpha, tol=1e-12, max_iter=100_000).fit(X, Y_SP, sample_weight=SW_SP)
+    ref = Lasso(alpha=alpha, tol=1e-12, max_iter=100_000).fit(X_SP.toarray(), Y_SP, sample_weight=SW_SP)
+    np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-7)
+    assert type(X) is type(before) and X.format == before.format
+    assert (abs(X - before)).max() == 0
+
+
+def test_sparse_duplicates_summed():
+    # CSC with a duplicated entry (0, 0): values 1 + 2
+    indptr = np.array([0, 3, 6])
+    indices = np.array([0, 0, 2, 1, 2, 3])
+    data = np.array([1.0, 2.0, 0.5, -1.0, 1.5, 2.0])
+    X = sp.csc_matrix((data, indices, indptr), shape=(4, 2))
+    y = np.array([1.0, -1.0, 0.5, 2.0])
+    m = Lasso(alpha=0.01, tol=1e-12).fit(X, y)
+    ref = Lasso(alpha=0.01, tol=1e-12).fit(X.toarray(), y)
+    np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-8)
+    assert X.nnz == 6  # input left as it was
+
+
+def test_sparse_positive_multitarget_float32():
+    X, y = X_SP, Y_SP
+    Y = np.c_[y, -y + 1.0]
+    alpha = _alpha_max(X.toarray(), y, None, True, 1.0) / 20
+    m = Lasso(alpha=alpha, positive=True, tol=1e-12, max_iter=100_000).fit(X, Y)
+    ref = Lasso(alpha=alpha, positive=True, tol=1e-12, max_iter=100_000).fit(X.toarray(), Y)
+    assert m.coef_.shape == (2, X.shape[1]) and np.all(m.coef_ >= 0)
+    np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-7)
+    np.testing.assert_allclose(m.intercept_, ref.intercept_, atol=1e-7)
+    X32 = X.astype(np.float32)
+    m32 = Lasso(alpha=alpha, tol=1e-6).fit(X32, y.astype(np.float32))
+    assert m32.coef_.dtype == np.float32 and m32.predict(X32).dtype == np.float32
+    m64 = Lasso(alpha=alpha, tol=1e-12).fit(X, y)
+    f32 = _objective(m32, X.toarray(), y, None, 1.0)
+    f64 = _objective(m64, X.toarray(), y, None, 1.0)
+    assert abs(f32 - f64) <= 1e-4 * f64
+
+
+# -- support identification (working sets + Newton steps on the support) -----------
+
+
+@pytest.mark.parametrize("ratio", [100, 1000])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.9])
+@pytest.mark.parametrize("positive", [False, True])
+def test_nearly_interpolating_support_matches_sklearn(ratio, l1_ratio, positive):
+    # small alpha: support size close to n_samples, ill-conditioned, where the
+    # Newton step on the support does most of the work; no feature nonzero at
+    # the optimum may be left out.
+    X, y = _correlated(n=60, p=200, rho=0.5, seed=3)
+    alpha = _alpha_max(X, y, None, False, l1_ratio) / ratio
+    params = dict(alpha=alpha, fit_intercept=False, positive=positive, max_iter=1_000_000)
+    if l1_ratio == 1.0:
+        ours, ref = Lasso(tol=1e-12, **params), sk.Lasso(tol=1e-14, **params)
+    else:
+        ours = ElasticNet(l1_ratio=l1_ratio, tol=1e-12, **params)
+        ref = sk.ElasticNet(l1_ratio=l1_ratio, tol=1e-14, **params)
+    ours.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y)
+    f_ours = _objective(ours, X, y, None, l1_ratio)
+    f_ref = _objective(ref, X, y, None, l1_ratio)
+    assert f_ours <= f_ref + 1e-8 * abs(f_ref)
+    big = np.abs(ref.coef_) > 1e-6 * np.abs(ref.coef_).max()
+    assert np.all(ours.coef_[big] != 0)
+    assert np.all(np.sign(ours.coef_[big]) == np.sign(ref.coef_[big]))
+
+
+def test_newton_step_never_increases_objective():
+    from optlib.linear_model import _cd_numba
+
+    X, y = _correlated(n=50, p=120, rho=0.5, seed=4)
+    X = np.asfortranarray(X)
+    n = X.shape[0]
+    alpha1 = n * _alpha_max(X, y, None, False, 1.0) / 50
+    rng = np.random.RandomState(0)
+    for _ in range(20):
+        w = np.zeros(X.shape[1])
+        S = rng.choice(X.shape[1], 15, replace=False)
+        w[S] = rng.randn(15)
+        R = y - X @ w
+        f0 = 0.5 * R @ R + alpha1 * np.abs(w).sum()
+        ws = np.arange(X.shape[1])
+        _cd_numba._polish(X, y, w, R, ws, ws.size, alpha1, 0.0, False)
+        np.testing.assert_allclose(R, y - X @ w, atol=1e-10)
+        assert 0.5 * R @ R + alpha1 * np.abs(w).sum() <= f0 + 1e-12
+        assert np.count_nonzero(w) <= 15

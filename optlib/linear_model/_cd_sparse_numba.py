@@ -1,0 +1,293 @@
+"""Numba kernels for elastic-net coordinate descent on a sparse (CSC) design.
+
+Same problem, working sets, Anderson extrapolation and stopping rule as
+:mod:`._cd_numba` (without its Newton steps on the support), with ``X`` given by its CSC arrays ``(indptr, indices,
+data)``. Sample weights and the intercept are handled without densifying
+``X`` (scikit-learn's sparse coordinate descent does the same): with
+``v = sqrt(sample_weight)`` (ones when unweighted), ``Xs = diag(v) X`` (its
+CSC ``data`` is passed, already scaled) and ``ys = v * y``, the problem is
+the least-squares one for the implicitly centred design and target::
+
+    Xc = Xs - v x_offset^T,      yc = ys - y_offset v
+
+(``x_offset``, ``y_offset``: weighted means, zero without intercept). The
+residual ``R = yc - Xc w`` is stored as ``R = Rs - s v`` with ``Rs = ys - Xs w``
+(dense, updated on the nonzeros of a column only) and the scalar
+``s = y_offset - x_offset @ w``, so a coordinate update costs O(nnz of the
+column). ``X_j^T R`` uses ``cv_j = Xs_j^T v`` and ``c0 = v^T R`` (zero up to
+rounding for weighted means, evaluated anyway).
+
+This module imports numba at import time: import it lazily.
+"""
+
+import numpy as np
+
+from .._backend import numba_available
+
+if numba_available():
+    from numba import njit
+else:  # pragma: no cover - exercised in a subprocess by the tests
+
+    def njit(*args, **kwargs):
+        return lambda func: func
+
+
+from ._cd_numba import _CHECK, _top_k  # noqa: E402
+
+_K = 5  # Anderson memory, as in the dense kernel
+
+
+@njit(cache=True, fastmath=False)
+def _true_residual(Rs, s, v, Rt):
+    """Rt = Rs - s v; returns c0 = v @ Rt."""
+    c0 = 0.0
+    for i in range(Rs.shape[0]):
+        r = Rs[i] - s * v[i]
+        Rt[i] = r
+        c0 += v[i] * r
+    return c0
+
+
+@njit(cache=True, fastmath=False)
+def _grad_ws(indptr, indices, data, Rs, s, c0, cv, xo, ws, n_ws, grad):
+    """grad[j] = Xc[:, j] @ R for j in ws[:n_ws]."""
+    for k in range(n_ws):
+        j = ws[k]
+        acc = 0.0
+        for ii in range(indptr[j], indptr[j + 1]):
+            acc += data[ii] * Rs[indices[ii]]
+        grad[j] = acc - s * cv[j] - xo[j] * c0
+
+
+@njit(cache=True, fastmath=False)
+def _gap(yt, w, Rt, grad, ws, n_ws, alpha1, alpha2, positive):
+    """Duality gap (scikit-learn's formula) of the problem restricted to ws[:n_ws]."""
+    dual_norm = 0.0
+    l1 = 0.0
+    w_norm2 = 0.0
+    for k in range(n_ws):
+        j = ws[k]
+        g = grad[j] - alpha2 * w[j]
+        if not positive:
+            g = abs(g)
+        dual_norm = max(dual_norm, g)
+        l1 += abs(w[j])
+        w_norm2 += w[j] * w[j]
+    r_norm2 = 0.0
+    r_y = 0.0
+    for i in range(Rt.shape[0]):
+        r_norm2 += Rt[i] * Rt[i]
+        r_y += Rt[i] * yt[i]
+    if dual_norm > alpha1:
+        const = alpha1 / dual_norm
+        gap = 0.5 * (r_norm2 + r_norm2 * const * const)
+    else:
+        const = 1.0
+        gap = r_norm2
+    gap += alpha1 * l1 - const * r_y + 0.5 * alpha2 * (1.0 + const * const) * w_norm2
+    return gap
+
+
+@njit(cache=True, fastmath=False)
+def _sweep(indptr, indices, data, w, Rs, state, c0, cv, xo, norms2, ws, n_ws, alpha1, alpha2, positive, random):
+    """One epoch of coordinate descent on ws[:n_ws]; ``state[0]`` is the scalar s."""
+    s = state[0]
+    for k in range(n_ws):
+        if random:
+            j = ws[np.random.randint(n_ws)]
+        else:
+            j = ws[k]
+        nrm = norms2[j]
+        if nrm == 0.0:
+            continue
+        old = w[j]
+        start, end = indptr[j], indptr[j + 1]
+        acc = 0.0
+        for ii in range(start, end):
+            acc += data[ii] * Rs[indices[ii]]
+        tmp = acc - s * cv[j] - xo[j] * c0 + nrm * old
+        if positive:
+            new = max(tmp - alpha1, 0.0) / (nrm + alpha2)
+        elif tmp > alpha1:
+            new = (tmp - alpha1) / (nrm + alpha2)
+        elif tmp < -alpha1:
+            new = (tmp + alpha1) / (nrm + alpha2)
+        else:
+            new = 0.0
+        if new != old:
+            delta = new - old
+            for ii in range(start, end):
+                Rs[indices[ii]] -= delta * data[ii]
+            s -= delta * xo[j]
+            w[j] = new
+    state[0] = s
+
+
+@njit(cache=True, fastmath=False)
+def _primal(w, Rt, ws, n_ws, alpha1, alpha2):
+    l1 = 0.0
+    l2 = 0.0
+    for k in range(n_ws):
+        v = w[ws[k]]
+        l1 += abs(v)
+        l2 += v * v
+    r2 = 0.0
+    for i in range(Rt.shape[0]):
+        r2 += Rt[i] * Rt[i]
+    return 0.5 * r2 + alpha1 * l1 + 0.5 * alpha2 * l2
+
+
+@njit(cache=True, fastmath=False)
+def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, hist, alpha1, alpha2, positive):
+    """Anderson extrapolation of the stored iterates; kept when it lowers the objective."""
+    K = hist.shape[0] - 1
+    U = np.empty((K, n_ws))
+    for k in range(K):
+        for m in range(n_ws):
+            U[k, m] = hist[k + 1, m] - hist[k, m]
+    C = U @ U.T
+    tr = 0.0
+    for k in range(K):
+        tr += C[k, k]
+    if tr == 0.0:
+        return
+    for k in range(K):
+        C[k, k] += 1e-10 * tr
+    z = np.linalg.solve(C, np.ones(K))
+    zs = z.sum()
+    if zs == 0.0 or not np.isfinite(zs):
+        return
+    c = z / zs
+    w_acc = np.zeros(n_ws)
+    for k in range(K):
+        for m in range(n_ws):
+            w_acc[m] += c[k] * hist[k + 1, m]
+    if positive:
+        for m in range(n_ws):
+            w_acc[m] = max(w_acc[m], 0.0)
+    n = Rs.shape[0]
+    Rs_acc = np.empty(n)
+    for i in range(n):
+        Rs_acc[i] = ys[i]
+    s_acc = yo
+    for m in range(n_ws):
+        val = w_acc[m]
+        if val != 0.0:
+            j = ws[m]
+            for ii in range(indptr[j], indptr[j + 1]):
+                Rs_acc[indices[ii]] -= val * data[ii]
+            s_acc -= val * xo[j]
+    _true_residual(Rs, state[0], v, Rt)
+    old = _primal(w, Rt, ws, n_ws, alpha1, alpha2)
+    w_old = np.empty(n_ws)
+    for m in range(n_ws):
+        w_old[m] = w[ws[m]]
+        w[ws[m]] = w_acc[m]
+    _true_residual(Rs_acc, s_acc, v, Rt)
+    new = _primal(w, Rt, ws, n_ws, alpha1, alpha2)
+    if new < old:
+        for i in range(n):
+            Rs[i] = Rs_acc[i]
+        state[0] = s_acc
+    else:
+        for m in range(n_ws):
+            w[ws[m]] = w_old[m]
+
+
+@njit(cache=True, fastmath=False)
+def enet_cd_ws_sparse(
+    indptr, indices, data, ys, yo, v, xo, w, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, p0
+):
+    """Working-set coordinate descent on CSC ``Xs``; ``w`` is updated in place.
+
+    Returns ``(n_epochs, gap)``, ``gap`` being the duality gap of the full
+    problem at the returned ``w`` (n-scaled units, as :func:`._cd_numba.enet_cd_ws`).
+    """
+    n = ys.shape[0]
+    p = xo.shape[0]
+    if random:
+        np.random.seed(seed)
+    vv = 0.0
+    yt = np.empty(n)
+    for i in range(n):
+        vv += v[i] * v[i]
+        yt[i] = ys[i] - yo * v[i]
+    norms2 = np.empty(p)
+    cv = np.empty(p)
+    for j in range(p):
+        sq = 0.0
+        sv = 0.0
+        for ii in range(indptr[j], indptr[j + 1]):
+            sq += data[ii] * data[ii]
+            sv += data[ii] * v[indices[ii]]
+        cv[j] = sv
+        nrm = sq - 2.0 * xo[j] * sv + xo[j] * xo[j] * vv
+        norms2[j] = max(nrm, 0.0) if nrm > 1e-14 * sq else 0.0
+    # residual from w: Rs = ys - Xs w, s = yo - xo @ w
+    Rs = ys.astype(np.float64)
+    s = yo
+    for j in range(p):
+        if w[j] != 0.0:
+            for ii in range(indptr[j], indptr[j + 1]):
+                Rs[indices[ii]] -= w[j] * data[ii]
+            s -= w[j] * xo[j]
+    state = np.empty(1)
+    state[0] = s
+    Rt = np.empty(n)
+    grad = np.zeros(p)
+    all_idx = np.arange(p)
+    scores = np.empty(p)
+    n_epochs = 0
+    gap = np.inf
+    c0 = 0.0
+    while True:
+        c0 = _true_residual(Rs, state[0], v, Rt)
+        _grad_ws(indptr, indices, data, Rs, state[0], c0, cv, xo, all_idx, p, grad)
+        gap = _gap(yt, w, Rt, grad, all_idx, p, alpha1, alpha2, positive)
+        if gap <= tol or n_epochs >= max_iter:
+            break
+        if use_ws:
+            nnz = 0
+            for j in range(p):
+                if w[j] != 0.0:
+                    scores[j] = np.inf
+                    nnz += 1
+                elif norms2[j] == 0.0:
+                    scores[j] = -np.inf
+                else:
+                    g = grad[j] if positive else abs(grad[j])
+                    scores[j] = (g - alpha1) / np.sqrt(norms2[j])
+            ws_size = min(max(p0, 2 * nnz), p)
+            if ws_size < p:
+                ws = _top_k(scores, ws_size)
+            else:
+                ws = all_idx
+            tol_in = max(0.3 * gap, tol)
+        else:
+            ws_size = p
+            ws = all_idx
+            tol_in = tol
+        epoch = 0
+        hist = np.empty((_K + 1, ws_size))
+        while n_epochs < max_iter:
+            _sweep(indptr, indices, data, w, Rs, state, c0, cv, xo, norms2, ws, ws_size, alpha1, alpha2, positive, random)
+            n_epochs += 1
+            epoch += 1
+            if use_ws:
+                slot = (epoch - 1) % (_K + 1)
+                for m in range(ws_size):
+                    hist[slot, m] = w[ws[m]]
+                if slot == _K:
+                    _anderson(
+                        indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, ws_size, hist,
+                        alpha1, alpha2, positive,
+                    )
+            if epoch % _CHECK == 0 or (not use_ws):
+                if ws_size == p:
+                    break  # the outer loop checks the full gap
+                c0 = _true_residual(Rs, state[0], v, Rt)
+                _grad_ws(indptr, indices, data, Rs, state[0], c0, cv, xo, ws, ws_size, grad)
+                gap_in = _gap(yt, w, Rt, grad, ws, ws_size, alpha1, alpha2, positive)
+                if gap_in <= tol_in:
+                    break
+    return n_epochs, gap
