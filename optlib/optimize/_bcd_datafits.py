@@ -133,8 +133,12 @@ class BCDDatafit:
         return x
 
 
-def _dtype_of(xp, *arrays):
-    return result_float_dtype(xp, *arrays)
+def _cast_to_common_dtype(xp, design, target):
+    """Cast ``design`` (in place) and ``target`` to their common float dtype; return both."""
+    probe = design.A if not design.sparse else xp.empty(0, dtype=design.dtype)
+    dtype = result_float_dtype(xp, probe, target)
+    design.astype(dtype)
+    return dtype, (xp.astype(target, dtype) if target.dtype != dtype else target)
 
 
 def _check_design_and_target(A, b, name_b, engine):
@@ -207,15 +211,7 @@ class LeastSquaresDatafit(_LinearDesignDatafit):
         if b.ndim != 1:
             raise ValueError(f"b must be 1-dimensional, got shape {tuple(b.shape)}.")
         self.xp = xp
-        self.dtype = _dtype_of(
-            xp,
-            self.design.A
-            if not self.design.sparse
-            else xp.empty(0, dtype=self.design.dtype),
-            b,
-        )
-        self.design.astype(self.dtype)
-        self.b = xp.astype(b, self.dtype) if b.dtype != self.dtype else b
+        self.dtype, self.b = _cast_to_common_dtype(xp, self.design, b)
         self.n_vars = self.design.shape[1]
         self.x_shape = (self.n_vars,)
 
@@ -258,15 +254,7 @@ class LogisticDatafit(_LinearDesignDatafit):
         if y.ndim != 1:
             raise ValueError(f"y must be 1-dimensional, got shape {tuple(y.shape)}.")
         self.xp = xp
-        self.dtype = _dtype_of(
-            xp,
-            self.design.A
-            if not self.design.sparse
-            else xp.empty(0, dtype=self.design.dtype),
-            y,
-        )
-        self.design.astype(self.dtype)
-        y = xp.astype(y, self.dtype) if y.dtype != self.dtype else y
+        self.dtype, y = _cast_to_common_dtype(xp, self.design, y)
         values = xp.unique_values(y)
         if values.shape[0] > 2:
             raise ValueError(
@@ -358,15 +346,7 @@ class SoftmaxDatafit(BCDDatafit):
             raise ValueError(
                 f"Y must have at least 2 columns (classes), got shape {tuple(Y.shape)}."
             )
-        self.dtype = _dtype_of(
-            xp,
-            self.design.A
-            if not self.design.sparse
-            else xp.empty(0, dtype=self.design.dtype),
-            Y,
-        )
-        self.design.astype(self.dtype)
-        self.Y = xp.astype(Y, self.dtype) if Y.dtype != self.dtype else Y
+        self.dtype, self.Y = _cast_to_common_dtype(xp, self.design, Y)
         self.n_classes = K = self.Y.shape[1]
         p = self.design.shape[1]
         self.n_vars = p * K
@@ -491,15 +471,7 @@ class QuadraticDatafit(BCDDatafit):
         xp = self.xp = self.design.xp
         c = check_array(c, "c", xp=xp, ndim=1)
         check_shape(c, (n0,), "c")
-        self.dtype = _dtype_of(
-            xp,
-            self.design.A
-            if not self.design.sparse
-            else xp.empty(0, dtype=self.design.dtype),
-            c,
-        )
-        self.design.astype(self.dtype)
-        self.c = xp.astype(c, self.dtype) if c.dtype != self.dtype else c
+        self.dtype, self.c = _cast_to_common_dtype(xp, self.design, c)
         if self.design.sparse:
             import numpy as np
 
