@@ -140,6 +140,27 @@ def _find(uf, i):
 
 
 @njit(cache=True, fastmath=False)
+def _neighbour_roots(i, indptr, indices, tag, value, uf, roots):
+    """Roots of the trees holding the neighbours ``j`` of ``i`` with ``tag[j] == value``.
+
+    Writes them into ``roots`` and returns their number, or ``-1`` when two
+    such neighbours share a tree (adding ``i`` would close a cycle).
+    """
+    nroots = 0
+    for p in range(indptr[i], indptr[i + 1]):
+        j = indices[p]
+        if tag[j] != value:
+            continue
+        r = _find(uf, j)
+        for q in range(nroots):
+            if roots[q] == r:
+                return -1
+        roots[nroots] = r
+        nroots += 1
+    return nroots
+
+
+@njit(cache=True, fastmath=False)
 def grow_forest(order, max_size, indptr, indices, mark, stamp, uf, roots, block):
     """Greedy forest: scan ``order`` and keep each node that closes no cycle.
 
@@ -155,22 +176,8 @@ def grow_forest(order, max_size, indptr, indices, mark, stamp, uf, roots, block)
         if m >= max_size:
             break
         i = order[t]
-        nroots = 0
-        ok = True
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            if mark[j] != stamp:
-                continue
-            r = _find(uf, j)
-            for q in range(nroots):
-                if roots[q] == r:
-                    ok = False
-                    break
-            if not ok:
-                break
-            roots[nroots] = r
-            nroots += 1
-        if not ok:
+        nroots = _neighbour_roots(i, indptr, indices, mark, stamp, uf, roots)
+        if nroots < 0:
             continue
         mark[i] = stamp
         uf[i] = i
@@ -244,22 +251,7 @@ def greedy_forest_partition(order, indptr, indices, max_degree):
                 chosen = k
                 n_forests += 1
                 break
-            nroots = 0
-            ok = True
-            for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                if label[j] != k:
-                    continue
-                r = _find(uf, j)
-                for q in range(nroots):
-                    if roots[q] == r:
-                        ok = False
-                        break
-                if not ok:
-                    break
-                roots[nroots] = r
-                nroots += 1
-            if ok:
+            if _neighbour_roots(i, indptr, indices, label, k, uf, roots) >= 0:
                 chosen = k
                 break
         label[i] = chosen
