@@ -196,12 +196,17 @@ def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, 
 
 @njit(cache=True, fastmath=False)
 def enet_cd_ws_sparse(
-    indptr, indices, data, ys, yo, v, xo, w, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, p0
-):
+    indptr, indices, data, ys, yo, v, xo, w, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, p0,
+    check_finite=False,
+):  # fmt: skip
     """Working-set coordinate descent on CSC ``Xs``; ``w`` is updated in place.
 
     Returns ``(n_epochs, gap)``, ``gap`` being the duality gap of the full
     problem at the returned ``w`` (n-scaled units, as :func:`._cd_numba.enet_cd_ws`).
+    The column norms, ``Xs^T v`` and, when ``w`` is zero, the first full
+    gradient are computed in one read of ``data``. With ``check_finite``,
+    returns ``(-1, nan)`` at once when a column's squared norm is not finite
+    (a NaN or infinite entry, or an overflow: the caller tells them apart).
     """
     n = ys.shape[0]
     p = xo.shape[0]
@@ -212,15 +217,32 @@ def enet_cd_ws_sparse(
     for i in range(n):
         vv += v[i] * v[i]
         yt[i] = ys[i] - yo * v[i]
+    w_zero = True
+    for j in range(p):
+        if w[j] != 0.0:
+            w_zero = False
+            break
+    # at w = 0: Rs = ys, s = yo, c0 = v @ yt, grad_j = Xs_j^T ys - yo cv_j - xo_j c0
+    c00 = 0.0
+    for i in range(n):
+        c00 += v[i] * yt[i]
     norms2 = np.empty(p)
     cv = np.empty(p)
+    grad = np.zeros(p)
     for j in range(p):
         sq = 0.0
         sv = 0.0
+        sy = 0.0
         for ii in range(indptr[j], indptr[j + 1]):
-            sq += data[ii] * data[ii]
-            sv += data[ii] * v[indices[ii]]
+            x = data[ii]
+            i = indices[ii]
+            sq += x * x
+            sv += x * v[i]
+            sy += x * ys[i]
+        if check_finite and not np.isfinite(sq):
+            return -1, np.nan
         cv[j] = sv
+        grad[j] = sy - yo * sv - xo[j] * c00
         nrm = sq - 2.0 * xo[j] * sv + xo[j] * xo[j] * vv
         norms2[j] = max(nrm, 0.0) if nrm > 1e-14 * sq else 0.0
     # residual from w: Rs = ys - Xs w, s = yo - xo @ w
@@ -234,15 +256,17 @@ def enet_cd_ws_sparse(
     state = np.empty(1)
     state[0] = s
     Rt = np.empty(n)
-    grad = np.zeros(p)
     all_idx = np.arange(p)
     scores = np.empty(p)
     n_epochs = 0
     gap = np.inf
     c0 = 0.0
+    first = True
     while True:
         c0 = _true_residual(Rs, state[0], v, Rt)
-        _grad_ws(indptr, indices, data, Rs, state[0], c0, cv, xo, all_idx, p, grad)
+        if not (first and w_zero):  # else grad holds the gradient at w = 0 already
+            _grad_ws(indptr, indices, data, Rs, state[0], c0, cv, xo, all_idx, p, grad)
+        first = False
         gap = _gap(yt, w, Rt, grad, all_idx, p, alpha1, alpha2, positive)
         if gap <= tol or n_epochs >= max_iter:
             break

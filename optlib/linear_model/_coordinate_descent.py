@@ -19,6 +19,12 @@ on first fit) with an incrementally maintained residual, skglm-style working
 sets, Anderson extrapolation and Newton steps on the identified support.
 Without numba (or with ``OPTLIB_DISABLE_NUMBA=1``) the same kernel runs as
 pure Python, which is correct but slow.
+
+Input checks: ``X``'s finite check is fused with the kernels' first read of
+``X`` (column norms and ``X^T y`` in one pass: :func:`._cd_numba.prep`, and
+the sparse kernel's set-up). A NaN or infinite entry makes its column's
+squared norm non-finite, and scikit-learn's element-wise check then raises
+its usual error. ``y`` and ``sample_weight`` are checked by scikit-learn.
 """
 
 import numbers
@@ -26,6 +32,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import (
+    _assert_all_finite,
     _check_sample_weight,
     check_is_fitted,
     validate_data,
@@ -37,13 +44,32 @@ from .._validation import check_option, check_scalar
 __all__ = ["ElasticNet", "Lasso"]
 
 SELECTIONS = ("cyclic", "random")
-_P0 = 100  # initial working-set size (skglm and celer use 10; fewer outer iterations)
+_P0 = 100  # smallest initial working-set size (skglm and celer use 10)
+_P0_FRACTION = 0.02  # initial working-set size: this fraction of the features, at least _P0 (see _initial_ws_size)
+
+
+def _initial_ws_size(p):
+    """Size of the first working set: ``max(_P0, _P0_FRACTION * p)``.
+
+    Each outer iteration costs a full gradient pass (one read of ``X``); an
+    epoch on a working set of 2% of the features costs 2% of one (less for a
+    sparse ``X``), so starting there skips the first tiny working sets (and
+    their full passes) that the selection at ``w = 0`` would otherwise grow
+    through.
+    """
+    return max(_P0, int(_P0_FRACTION * p))
 
 
 def _kernel():
     from . import _cd_numba  # numba, when enabled, is imported here only
 
     return _cd_numba.enet_cd_ws
+
+
+def _prep():
+    from . import _cd_numba
+
+    return _cd_numba.prep
 
 
 def _sparse_kernel():
@@ -59,6 +85,11 @@ def _as_csc(X):
         X = X.copy()
         X.sum_duplicates()
     return X
+
+
+def _check_finite(X):
+    """scikit-learn's finite check of ``X`` (its error messages), run only when a kernel saw a non-finite norm."""
+    _assert_all_finite(X.data if hasattr(X, "tocsc") else X, input_name="X")
 
 
 def _is_sparse(X):
@@ -164,6 +195,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             y_numeric=True,
             order="F",
             copy=False,
+            # X's finite check is fused with the kernels' first read of X (see _check_finite)
+            ensure_all_finite=False,
         )
         sparse = _is_sparse(X)
         n, p = X.shape
@@ -228,11 +261,13 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         alpha1 = n * alpha * l1_ratio
         alpha2 = n * alpha * (1.0 - l1_ratio)
         random = self.selection == "random"
-        rng = (
-            np.random.RandomState(self.random_state)
-            if not isinstance(self.random_state, np.random.RandomState)
-            else self.random_state
-        )
+        rng = None
+        if random:  # seeding a RandomState from the OS costs more than a small fit
+            rng = (
+                np.random.RandomState(self.random_state)
+                if not isinstance(self.random_state, np.random.RandomState)
+                else self.random_state
+            )
         kernel = _sparse_kernel() if sparse else _kernel()
         n_iters, gaps = [], np.zeros(n_targets, dtype=dtype)
         for k in range(n_targets):
@@ -240,18 +275,31 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             tol_k = tol * float(yk @ yk)
             seed = int(rng.randint(np.iinfo(np.int32).max)) if random else 0
             opts = (alpha1, alpha2, bool(self.positive), max_iter, tol_k, random, seed,
-                    bool(self.use_working_set), _P0)
+                    bool(self.use_working_set), _initial_ws_size(p))
             if sparse:
                 w = np.array(coef[k], dtype=np.float64)
                 if self.positive:
                     np.maximum(w, 0, out=w)
-                n_ep, gap = kernel(indptr, indices, data, Ys[k], float(Y_offset[k]), v, xo64, w, *opts)
+                args = (indptr, indices, data, Ys[k], float(Y_offset[k]), v, xo64, w, *opts)
+                n_ep, gap = kernel(*args, k == 0)
+                if n_ep < 0:  # a non-finite column norm: NaN / inf in X (raises), else an overflow
+                    _check_finite(X)
+                    n_ep, gap = kernel(*args, False)
             else:
                 w = np.ascontiguousarray(coef[k])
                 if self.positive:
                     np.maximum(w, 0, out=w)
-                R = yk - Xc @ w if np.any(w) else yk.copy()
-                n_ep, gap = kernel(Xc, yk, w, R, *opts)
+                if k == 0:
+                    # one read of X: norms, X^T y and the finite check (NaN / inf give a non-finite norm)
+                    norms2, xty = _prep()(Xc, yk)
+                    if not np.isfinite(norms2.sum()):
+                        _check_finite(X)
+                if np.any(w):
+                    R = yk - Xc @ w
+                    n_ep, gap = kernel(Xc, yk, w, R, *opts, True, norms2)
+                else:
+                    xty_k = xty if k == 0 else np.dot(Xc.T, yk).astype(np.float64)
+                    n_ep, gap = kernel(Xc, yk, w, yk.copy(), *opts, True, norms2, xty_k)
             coef[k] = w
             n_iters.append(int(n_ep))
             gaps[k] = gap / n

@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
+    _assert_all_finite,
     _check_sample_weight,
     check_is_fitted,
     validate_data,
@@ -42,7 +43,7 @@ from .._validation import check_scalar
 
 __all__ = ["SparseLogisticRegression"]
 
-_P0 = 10  # initial working-set size
+_P0 = 50  # initial working-set size (skglm: 10; fewer full-gradient passes)
 
 
 def _kernels():
@@ -156,6 +157,8 @@ class SparseLogisticRegression(LinearClassifierMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             order="F",
             copy=False,
+            # X's finite check is fused with the kernel's first full gradient (see _solve)
+            ensure_all_finite=False,
         )
         check_classification_targets(y)
         classes, yi = np.unique(y, return_inverse=True)
@@ -219,10 +222,16 @@ class SparseLogisticRegression(LinearClassifierMixin, BaseEstimator):
             warnings.filterwarnings(
                 "ignore", message=r"np\.dot\(\) is faster on contiguous arrays"
             )
-            coef, intercept, n_newton, n_epochs, viol, obj = self._solve(
+            args = (
                 kern, binary, Xd, data, indices, indptr, sparse, blas, yi, c, coef, intercept,
                 fit_intercept, alpha1, alpha2, tol, max_iter, max_epochs, verbose,
             )  # fmt: skip
+            coef0, intercept0 = coef.copy(), intercept.copy()
+            out = self._solve(*args, True)
+            if out[2] < 0:  # non-finite first gradient: NaN / inf in X (raises), else an overflow
+                _assert_all_finite(data if sparse else Xd, input_name="X")
+                out = self._solve(*args[:10], coef0, intercept0, *args[12:], False)
+            coef, intercept, n_newton, n_epochs, viol, obj = out[0], out[1], out[3], out[4], out[5], out[6]
         if not viol <= tol:
             warn_convergence(
                 f"{type(self).__name__}: did not converge (max_iter={max_iter}, max_epochs={max_epochs}): "
@@ -241,27 +250,31 @@ class SparseLogisticRegression(LinearClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _solve(kern, binary, Xd, data, indices, indptr, sparse, blas, yi, c, coef, intercept,
-               fit_intercept, alpha1, alpha2, tol, max_iter, max_epochs, verbose):  # fmt: skip
-        """Run the numba kernel; ``coef`` (n_rows, p) and ``intercept`` are float64."""
+               fit_intercept, alpha1, alpha2, tol, max_iter, max_epochs, verbose, check_finite):  # fmt: skip
+        """Run the numba kernel; ``coef`` (n_rows, p) and ``intercept`` are float64.
+
+        Returns ``(coef, intercept, n_outer, n_newton, n_epochs, violation, objective)``;
+        ``n_outer = -1``: the finite check failed (see ``binary_prox_newton``).
+        """
         if binary:
             w = np.ascontiguousarray(coef[0])
             ypm = np.where(yi == 1, 1.0, -1.0)
-            b, _, n_newton, n_epochs, viol, obj = kern.binary_prox_newton(
+            b, n_outer, n_newton, n_epochs, viol, obj = kern.binary_prox_newton(
                 Xd, data, indices, indptr, sparse, blas, ypm, c, w, float(intercept[0]),
-                fit_intercept, alpha1, alpha2, tol, max_iter, max_epochs, _P0, verbose,
+                fit_intercept, alpha1, alpha2, tol, max_iter, max_epochs, _P0, verbose, check_finite,
             )  # fmt: skip
             coef[0] = w
             intercept[0] = b
         else:
             W = np.ascontiguousarray(coef.T)
             b = intercept.copy()
-            _, n_newton, n_epochs, viol, obj = kern.multinomial_prox_newton(
+            n_outer, n_newton, n_epochs, viol, obj = kern.multinomial_prox_newton(
                 Xd, data, indices, indptr, sparse, blas, yi.astype(np.intp), c, W, b,
-                fit_intercept, alpha1, alpha2, tol, max_iter, max_epochs, _P0, verbose,
+                fit_intercept, alpha1, alpha2, tol, max_iter, max_epochs, _P0, verbose, check_finite,
             )  # fmt: skip
             coef[:] = W.T
             intercept[:] = b
-        return coef, intercept, n_newton, n_epochs, viol, obj
+        return coef, intercept, n_outer, n_newton, n_epochs, viol, obj
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""

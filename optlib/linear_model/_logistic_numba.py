@@ -285,9 +285,14 @@ def _binary_stats(z, y, c, sneg, g, h):
 @njit(cache=True, fastmath=False)
 def binary_prox_newton(
     X, data, indices, indptr, sparse, blas, y, c, w, b, fit_intercept,
-    alpha1, alpha2, tol, max_iter, max_epochs, p0, verbose,
+    alpha1, alpha2, tol, max_iter, max_epochs, p0, verbose, check_finite=False,
 ):  # fmt: skip
     """Working-set proximal Newton for the binary problem; ``w`` is updated in place.
+
+    With ``check_finite``, the first full gradient doubles as the finite
+    check of ``X`` (a NaN or infinite entry makes its column's gradient
+    non-finite): the function then returns at once with ``n_outer = -1``
+    (the caller tells a NaN / inf from an overflow).
 
     Returns ``(b, n_outer, n_newton, n_epochs, violation, objective)``:
     the intercept, the numbers of working-set iterations, Newton steps and
@@ -323,6 +328,8 @@ def binary_prox_newton(
             gX[:] = g
         for j in range(p):
             G[j] = _grad_col(X, data, indices, indptr, sparse, blas, j, g, gX)
+            if check_finite and it == 0 and not np.isfinite(G[j]):
+                return b, -1, 0, 0, np.nan, np.nan
             v = _violation(w[j], G[j], alpha1, alpha2)
             viol[j] = v
             kkt = max(kkt, v)
@@ -496,13 +503,14 @@ def _multi_stats(Z, yi, c, P, R):
 @njit(cache=True, fastmath=False)
 def multinomial_prox_newton(
     X, data, indices, indptr, sparse, blas, yi, c, W, b, fit_intercept,
-    alpha1, alpha2, tol, max_iter, max_epochs, p0, verbose,
+    alpha1, alpha2, tol, max_iter, max_epochs, p0, verbose, check_finite=False,
 ):  # fmt: skip
     """Working-set proximal Newton for the multinomial problem.
 
     ``W`` (n_features, n_classes) and ``b`` (n_classes,) are updated in place;
     ``yi`` holds class indices. Returns ``(n_outer, n_newton, n_epochs,
-    violation, objective)`` as :func:`binary_prox_newton`.
+    violation, objective)`` as :func:`binary_prox_newton` (``n_outer = -1``:
+    non-finite first gradient, with ``check_finite``).
     """
     n = yi.shape[0]
     p, K = W.shape
@@ -543,6 +551,8 @@ def multinomial_prox_newton(
                 G[j, k] = _grad_col(
                     X, data, indices, indptr, sparse, blas, j, R[k], RX[k]
                 )
+                if check_finite and it == 0 and not np.isfinite(G[j, k]):
+                    return -1, 0, 0, np.nan, np.nan  # see binary_prox_newton
                 vj = max(vj, _violation(W[j, k], G[j, k], alpha1, alpha2))
                 nz = nz or W[j, k] != 0.0
             viol[j] = vj

@@ -375,3 +375,45 @@ def test_newton_step_never_increases_objective():
         np.testing.assert_allclose(R, y - X @ w, atol=1e-10)
         assert 0.5 * R @ R + alpha1 * np.abs(w).sum() <= f0 + 1e-12
         assert np.count_nonzero(w) <= 15
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csc", "csr"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_finite_check(fmt, bad, fit_intercept, weighted):
+    # X's finite check is fused with the kernels' first read of X: it must still raise
+    X, y = X_CORR[:30, :8].copy(), Y_CORR[:30].copy()
+    X[4, 5] = bad
+    Xf = X if fmt == "dense" else getattr(sp, f"{fmt}_matrix")(X)
+    sw = np.linspace(0.5, 2.0, 30) if weighted else None
+    match = "NaN" if np.isnan(bad) else "infinity"
+    for est in (Lasso(alpha=0.01, fit_intercept=fit_intercept), ElasticNet(alpha=0.01, fit_intercept=fit_intercept)):
+        with pytest.raises(ValueError, match=match):
+            est.fit(Xf, y, sample_weight=sw)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csc"])
+def test_fused_finite_check_overflow_is_not_an_error(fmt):
+    # a finite X whose squared column norm overflows is accepted (as by scikit-learn's check)
+    X, y = X_CORR[:30, :8].copy(), Y_CORR[:30].copy()
+    X[2, 1] = 1e200
+    Xf = X if fmt == "dense" else sp.csc_matrix(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Lasso(alpha=0.01, fit_intercept=False).fit(Xf, y)
+
+
+def test_prep_matches_kernel_norms_and_gradient():
+    from optlib.linear_model import _cd_numba
+
+    X, y = np.asfortranarray(X_CORR[:50, :40]), Y_CORR[:50].copy()
+    norms2, xty = _cd_numba.prep(X, y)
+    np.testing.assert_allclose(norms2, (X**2).sum(0), rtol=1e-12)
+    np.testing.assert_allclose(xty, X.T @ y, rtol=1e-12, atol=1e-12)
+    alpha1 = 0.05 * np.max(np.abs(X.T @ y))
+    opts = (alpha1, 0.0, False, 10_000, 1e-12, False, 0, True, 10)
+    w1, w2 = np.zeros(40), np.zeros(40)
+    _cd_numba.enet_cd_ws(X, y, w1, y.copy(), *opts)
+    _cd_numba.enet_cd_ws(X, y, w2, y.copy(), *opts, True, norms2, xty)
+    np.testing.assert_allclose(w1, w2, rtol=1e-9, atol=1e-12)

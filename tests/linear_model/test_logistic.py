@@ -482,3 +482,22 @@ def test_pure_python_fallback_matches():
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csc"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_fused_finite_check(fmt, bad, multiclass):
+    # X's finite check is fused with the kernel's first full gradient: it must still raise
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 6))
+    y = rng.integers(0, 3 if multiclass else 2, 40)
+    X[7, 3] = bad
+    Xf = X if fmt == "dense" else sp.csc_matrix(X)
+    with pytest.raises(ValueError, match="NaN" if np.isnan(bad) else "infinity"):
+        SparseLogisticRegression(alpha=0.01).fit(Xf, y)
+    # zero sample weight on the bad row does not hide it
+    sw = np.ones(40)
+    sw[7] = 0.0
+    with pytest.raises(ValueError, match="NaN" if np.isnan(bad) else "infinity"):
+        SparseLogisticRegression(alpha=0.01).fit(Xf, y, sample_weight=sw)
