@@ -12,8 +12,9 @@ Sinkhorn updates (column potential first, then row potential, as POT's
 They are carried out in one of two mathematically identical ways:
 
 * an *exact* log-domain sweep (max-shifted log-sum-exp over rows and columns;
-  numba kernels on NumPy, array-API code elsewhere), used for the first
-  iteration and whenever the potentials move a lot;
+  numba kernels on NumPy, array-API code elsewhere), used when a scaling step
+  cannot represent the update (a kernel row or column entirely below the
+  cutoff);
 * a *stabilised scaling* step (Schmitzer's absorption): with the kernel
   ``K = exp(log_u0 + log_v0 - M / reg)`` frozen at the last absorption (its
   entries are entries of a plan, hence bounded) the update is
@@ -21,7 +22,11 @@ They are carried out in one of two mathematically identical ways:
   ``exp(+-tau)``; these are two matrix-vector products (BLAS / cuBLAS) instead
   of two passes of exponentials. When a scaling leaves that range it is
   absorbed into the potentials and ``K`` is recomputed; when a step would
-  under- or overflow, it is discarded and done as an exact sweep.
+  under- or overflow, it is discarded and done as an exact sweep. The first
+  kernel is that of the starting potentials, its columns first normalised to
+  a maximum of 1 when their largest entry is outside ``exp(+-tau)`` (one
+  pass of maxima and one of exponentials, instead of an exact sweep's three
+  passes of exponentials).
 
 Nothing unbounded is ever exponentiated, so ``reg = 1e-4`` on costs in [0, 1]
 runs without underflow. The column marginal ``P^T 1`` of the current plan is a
@@ -52,6 +57,10 @@ __all__ = ["sinkhorn_log"]
 def _ndim(x):
     nd = getattr(x, "ndim", None)
     return np.ndim(x) if nd is None else nd
+
+
+_MIXED_ERR = 1e-4  # mixed-precision warm-up: float32 kernel products while the relative marginal error is above this
+_F32_FLOOR = 1e-30  # float32 kernel copies: entries below this are 0 (float32 subnormals start at 1.2e-38)
 
 
 def _limits(dtype, xp):
@@ -101,6 +110,14 @@ class _Ops:
         xp = self.xp
         return self._lse(xp.expand_dims(log_v, -2) - M * inv_reg, -1)
 
+    def col_max(self, M, inv_reg, log_u, log_v, active):
+        if self.numba:
+            out = np.full(log_v.shape, -np.inf, dtype=M.dtype)
+            self.k.col_max(M, inv_reg, log_u, log_v, active, out)
+            return out
+        xp = self.xp
+        return xp.max(xp.expand_dims(log_u, -1) - M * inv_reg, axis=-2) + log_v
+
     def exp_plan(self, M, inv_reg, log_u, log_v, cutoff, active=None):
         if self.numba:
             if active is None:
@@ -129,7 +146,9 @@ def _rmatvec(K, s, xp):
     return xp.matmul(xp.expand_dims(s, -2), K)[..., 0, :]
 
 
-def _sinkhorn_core(xp, a, b, M, reg, *, num_iter, stop_thr, log_u, log_v, ops, monitor=None, err_log=None):
+def _sinkhorn_core(
+    xp, a, b, M, reg, *, num_iter, stop_thr, log_u, log_v, ops, monitor=None, err_log=None, kernel=None, mixed=False
+):
     """Run log-domain Sinkhorn on stacked problems (B, n, m).
 
     Returns ``(log_u, log_v, err, niter, status)``: potentials, last L1 column
@@ -137,6 +156,22 @@ def _sinkhorn_core(xp, a, b, M, reg, *, num_iter, stop_thr, log_u, log_v, ops, m
     iterations per problem (B,) and a ``STATUS_*`` code. ``num_iter`` counts
     updates; the error of the returned potentials is measured before each
     update, so a converged problem is returned as measured.
+
+    ``kernel``, a dict, hands the stabilised state over (used by SNS): on
+    return it holds the frozen kernel ``K`` (B, n, m), the scalings ``su``,
+    ``sv`` and the kernel's potentials ``log_u``, ``log_v`` (the returned
+    potentials are these plus ``log su``, ``log sv``), or ``K = None``; a
+    dict with ``K`` set on entry resumes from that state instead of
+    ``log_u``, ``log_v`` (no exact sweep, no new kernel).
+
+    ``mixed`` (a warm-up, used by SNS): while the marginal error is above
+    ``_MIXED_ERR`` (far above float32 rounding), the scaling steps of one
+    float64 NumPy problem use a float32 copy of the kernel (entries below
+    ``_F32_FLOOR`` flushed to 0, no subnormals) for their two matrix-vector
+    products, which halves their memory traffic; the scalings, the
+    potentials and the kernel stay float64, and the steps switch to the
+    float64 kernel for good below that error, so the stopping test and the
+    returned potentials are float64-accurate.
     """
     B = M.shape[0]
     inv_reg = 1.0 / reg
@@ -162,19 +197,26 @@ def _sinkhorn_core(xp, a, b, M, reg, *, num_iter, stop_thr, log_u, log_v, ops, m
     def active_mask():
         return np.asarray(active, dtype=np.uint8) if ops.numba else None
 
-    if num_iter > 0 and M.shape[-1] * M.shape[-2] > 0:
-        # Cold start on a cost whose range over reg is moderate: the kernel
-        # exp(-(M_ij - min_i M_ij) / reg) has entries in [exp(-range / reg), 1],
-        # all representable (nothing below the cutoff), so the first
-        # iteration can be a scaling step on it (one pass of exponentials)
-        # instead of an exact sweep (three passes). Same iterates.
-        cold = bool(xp.all(xp.where(pos_a, log_u, xp.zeros_like(log_u)) == 0)) and bool(
-            xp.all(xp.where(pos_b, log_v, xp.zeros_like(log_v)) == 0)
-        )
-        if cold and float(xp.max(M) - xp.min(M)) * inv_reg <= -0.8 * cutoff:
-            log_v = xp.where(pos_b, -xp.min(M, axis=-2) * inv_reg, log_v)
-            K = ops.exp_plan(M, inv_reg, log_u, log_v, cutoff, active_mask())
-            su, sv = one_a, one_b
+    if kernel is not None and kernel.get("K") is not None:
+        K, su, sv = kernel["K"], kernel["su"], kernel["sv"]
+        log_u, log_v = kernel["log_u"], kernel["log_v"]
+    elif num_iter > 0 and M.shape[-1] * M.shape[-2] > 0:
+        # Kernel start: the first iteration is a scaling step on the kernel
+        # K = exp(log_u + log_v - M / reg) (one pass of maxima and one of
+        # exponentials) instead of an exact sweep (three passes of
+        # exponentials): the same update, v = b / (K^T 1), u = a / (K v).
+        # When the largest log-entry of a column is outside [-tau, tau] (a
+        # cold start at small reg, or potentials far from the plan), log_v is
+        # first shifted by it so that every column of K has its maximum 1
+        # (the v-update does not depend on log_v). A kernel that cannot
+        # represent the step (a row entirely below the cutoff) is detected by
+        # the step itself, which is then redone as an exact sweep.
+        cmax = ops.col_max(M, inv_reg, log_u, log_v, active_mask())
+        cm = xp.where(pos_b & xp.isfinite(cmax), cmax, xp.zeros_like(cmax))
+        if not bool(xp.all(xp.abs(cm) <= tau)):
+            log_v = xp.where(pos_b, log_v - cm, log_v)
+        K = ops.exp_plan(M, inv_reg, log_u, log_v, cutoff, active_mask())
+        su, sv = one_a, one_b
 
     def fold():
         """Potentials of the current state (absorbs the scalings, O(n + m))."""
@@ -184,69 +226,131 @@ def _sinkhorn_core(xp, a, b, M, reg, *, num_iter, stop_thr, log_u, log_v, ops, m
         lv = xp.where(pos_b, log_v + xp.log(xp.where(pos_b, sv, xp.ones_like(sv))), log_v)
         return lu, lv
 
-    it = 0
-    while it < num_iter:
-        it += 1
-        exact = K is None
-        if exact:
-            lse_c = ops.lse_cols(M, inv_reg, log_u, active_mask())
-            col = xp.where(pos_b, xp.exp(log_v + lse_c), zero_b)
-            new_v = xp.where(pos_b, log_b - lse_c, log_v)
-        else:
-            kv = _rmatvec(K, su, xp)
-            col = sv * kv
-            new_sv = xp.where(pos_b, b / xp.where(pos_b, kv, xp.ones_like(kv)), zero_b)
-
-        e = xp.sum(xp.abs(col - b), axis=-1)
-        err = xp.where(active, e, err)
-        done = active & (e <= stop_thr)
-        if err_log is not None:
-            err_log.append(float(err[0]) if B == 1 else err)
-        active = active & ~done
-        n_active = int(xp.sum(xp.astype(active, xp.int32)))
-        if n_active == 0:
-            it -= 1
-            status = STATUS_CONVERGED
-            break
-        upd = xp.expand_dims(active, -1)
-
-        if exact:
-            log_v = xp.where(upd, new_v, log_v)
-            lse_r = ops.lse_rows(M, inv_reg, log_v, active_mask())
-            log_u = xp.where(upd & pos_a, log_a - lse_r, log_u)
-            K = ops.exp_plan(M, inv_reg, log_u, log_v, cutoff, active_mask())
-            su, sv = one_a, one_b
-        else:
-            ku = _matvec(K, new_sv, xp)
-            new_su = xp.where(pos_a, a / xp.where(pos_a, ku, xp.ones_like(ku)), zero_a)
-            lsu = xp.log(xp.where(pos_a, new_su, xp.ones_like(new_su)))
-            lsv = xp.log(xp.where(pos_b, new_sv, xp.ones_like(new_sv)))
-            lsu = xp.where(upd, lsu, xp.zeros_like(lsu))
-            lsv = xp.where(upd, lsv, xp.zeros_like(lsv))
-            finite = bool(xp.all(xp.isfinite(lsu))) and bool(xp.all(xp.isfinite(lsv)))
-            if not finite:
-                # The frozen kernel cannot represent this step: redo it exactly.
-                log_u, log_v = fold()
-                K = None
-                it -= 1
+    # Lean stabilised steps for one NumPy problem with positive weights
+    # (the common case): the same operations without the masks of a batch.
+    fast = B == 1 and isinstance(M, np.ndarray) and bool(xp.all(pos_a)) and bool(xp.all(pos_b))
+    if fast:
+        a0, b0 = a[0, ...], b[0, ...]
+        lo_s, hi_s = math.exp(-tau), math.exp(tau)
+    mixed = mixed and fast and dtype == np.float64 and ops.numba
+    K32 = K32_of = None
+    # A zero row or column sum of the kernel (entries below the cutoff) makes
+    # a scaling step divide by zero; the step detects it and is redone as an
+    # exact sweep, so NumPy's warnings about it are silenced.
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        it = 0
+        while it < num_iter:
+            if fast and K is not None:
+                it += 1
+                K0 = K[0, ...]
+                if mixed:
+                    if K32_of is not K:
+                        K32 = np.empty(K0.shape, dtype=np.float32)
+                        ops.k.to_float32(K0, _F32_FLOOR, K32)
+                        K32_of = K
+                    kv = (su[0, ...].astype(np.float32) @ K32).astype(np.float64)
+                else:
+                    kv = su[0, ...] @ K0
+                e = float(np.sum(np.abs(sv[0, ...] * kv - b0)))
+                err[0] = e
                 if err_log is not None:
-                    err_log.pop()
+                    err_log.append(e)
+                if e <= stop_thr:
+                    it -= 1
+                    active[0] = False
+                    status = STATUS_CONVERGED
+                    break
+                new_sv = b0 / kv
+                if mixed:
+                    new_su = a0 / (K32 @ new_sv.astype(np.float32)).astype(np.float64)
+                    if e <= _MIXED_ERR * float(np.sum(b0)):
+                        mixed, K32 = False, None  # float64 products from now on
+                else:
+                    new_su = a0 / (K0 @ new_sv)
+                mn_u, mx_u, mn_v, mx_v = float(new_su.min()), float(new_su.max()), float(new_sv.min()), float(new_sv.max())
+                if not (mn_u > 0 and mx_u < math.inf and mn_v > 0 and mx_v < math.inf):
+                    # The frozen kernel cannot represent this step: redo it exactly.
+                    log_u, log_v = fold()
+                    K = None
+                    it -= 1
+                    if err_log is not None:
+                        err_log.pop()
+                    continue
+                su, sv = new_su[None, :], new_sv[None, :]
+                if mn_u < lo_s or mx_u > hi_s or mn_v < lo_s or mx_v > hi_s:
+                    log_u, log_v = fold()
+                    K = ops.exp_plan(M, inv_reg, log_u, log_v, cutoff, active_mask())
+                    su, sv = one_a, one_b
+                niter = niter + 1
+                if monitor is not None:
+                    x = fold() if monitor.callback is not None else None
+                    if monitor(it, x, marginal_error=e):
+                        status = STATUS_CALLBACK
+                        break
                 continue
-            su = xp.where(upd, new_su, su)
-            sv = xp.where(upd, new_sv, sv)
-            if bool(xp.max(xp.abs(lsu)) > tau) or bool(xp.max(xp.abs(lsv)) > tau):
-                log_u, log_v = fold()
+            it += 1
+            exact = K is None
+            if exact:
+                lse_c = ops.lse_cols(M, inv_reg, log_u, active_mask())
+                col = xp.where(pos_b, xp.exp(log_v + lse_c), zero_b)
+                new_v = xp.where(pos_b, log_b - lse_c, log_v)
+            else:
+                kv = _rmatvec(K, su, xp)
+                col = sv * kv
+                new_sv = xp.where(pos_b, b / xp.where(pos_b, kv, xp.ones_like(kv)), zero_b)
+
+            e = xp.sum(xp.abs(col - b), axis=-1)
+            err = xp.where(active, e, err)
+            done = active & (e <= stop_thr)
+            if err_log is not None:
+                err_log.append(float(err[0]) if B == 1 else err)
+            active = active & ~done
+            n_active = int(xp.sum(xp.astype(active, xp.int32)))
+            if n_active == 0:
+                it -= 1
+                status = STATUS_CONVERGED
+                break
+            upd = xp.expand_dims(active, -1)
+
+            if exact:
+                log_v = xp.where(upd, new_v, log_v)
+                lse_r = ops.lse_rows(M, inv_reg, log_v, active_mask())
+                log_u = xp.where(upd & pos_a, log_a - lse_r, log_u)
                 K = ops.exp_plan(M, inv_reg, log_u, log_v, cutoff, active_mask())
                 su, sv = one_a, one_b
-        niter = niter + xp.astype(active, xp.int64)
+            else:
+                ku = _matvec(K, new_sv, xp)
+                new_su = xp.where(pos_a, a / xp.where(pos_a, ku, xp.ones_like(ku)), zero_a)
+                lsu = xp.log(xp.where(pos_a, new_su, xp.ones_like(new_su)))
+                lsv = xp.log(xp.where(pos_b, new_sv, xp.ones_like(new_sv)))
+                lsu = xp.where(upd, lsu, xp.zeros_like(lsu))
+                lsv = xp.where(upd, lsv, xp.zeros_like(lsv))
+                finite = bool(xp.all(xp.isfinite(lsu))) and bool(xp.all(xp.isfinite(lsv)))
+                if not finite:
+                    # The frozen kernel cannot represent this step: redo it exactly.
+                    log_u, log_v = fold()
+                    K = None
+                    it -= 1
+                    if err_log is not None:
+                        err_log.pop()
+                    continue
+                su = xp.where(upd, new_su, su)
+                sv = xp.where(upd, new_sv, sv)
+                if bool(xp.max(xp.abs(lsu)) > tau) or bool(xp.max(xp.abs(lsv)) > tau):
+                    log_u, log_v = fold()
+                    K = ops.exp_plan(M, inv_reg, log_u, log_v, cutoff, active_mask())
+                    su, sv = one_a, one_b
+            niter = niter + xp.astype(active, xp.int64)
 
-        if monitor is not None:
-            x = fold() if monitor.callback is not None else None
-            emax = float(xp.max(xp.where(active, err, xp.zeros_like(err))))
-            if monitor(it, x, marginal_error=emax):
-                status = STATUS_CALLBACK
-                break
+            if monitor is not None:
+                x = fold() if monitor.callback is not None else None
+                emax = float(xp.max(xp.where(active, err, xp.zeros_like(err))))
+                if monitor(it, x, marginal_error=emax):
+                    status = STATUS_CALLBACK
+                    break
 
+    if kernel is not None:
+        kernel.update(K=K, su=su, sv=sv, log_u=log_u, log_v=log_v)
     log_u, log_v = fold()
     return log_u, log_v, err, niter, status
 
@@ -378,10 +482,16 @@ def sinkhorn_log(
     return _finish(xp, ops, a3, b3, M3, reg, log_u, log_v, err, niter, status, monitor, errs, batched, log, "sinkhorn_log")
 
 
-def _finish(xp, ops, a3, b3, M3, reg, log_u, log_v, err, niter, status, monitor, errs, batched, log, solver, **extra):
-    """Plan, cost, result object and POT-style return value (shared with SNS)."""
-    P = ops.exp_plan(M3, 1.0 / reg, log_u, log_v, -math.inf)
-    cost = xp.sum(xp.reshape(P * M3, (P.shape[0], -1)), axis=-1)
+def _finish(xp, ops, a3, b3, M3, reg, log_u, log_v, err, niter, status, monitor, errs, batched, log, solver, P=None,
+            cost=None, **extra):
+    """Plan, cost, result object and POT-style return value (shared with SNS).
+
+    ``P`` (B, n, m) and ``cost`` (B,), when given, are the plan of the
+    potentials and its cost, already computed by the caller.
+    """
+    if P is None:
+        P = ops.exp_plan(M3, 1.0 / reg, log_u, log_v, -math.inf)
+        cost = xp.sum(xp.reshape(P * M3, (P.shape[0], -1)), axis=-1)
     if not batched:
         P, log_u, log_v, cost, err = P[0, ...], log_u[0, ...], log_v[0, ...], float(cost[0]), float(err[0])
         nit = int(niter[0])

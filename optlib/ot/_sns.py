@@ -16,9 +16,10 @@ Stage 1: ``n_sinkhorn`` log-domain Sinkhorn iterations (vectorised over a batch)
 Stage 2: Newton steps ``H_s d = grad`` on the sparsified (negated) Hessian
 ``H_s = [[diag(r), S], [S^T, diag(c)]]`` -- exact diagonal ``r = P 1``,
 ``c = P^T 1``, ``S`` the largest entries of ``P`` -- solved by Jacobi-
-preconditioned conjugate gradient (``H_s`` is diagonally dominant, hence
-positive semidefinite; a relative ridge of 1e-10 fixes the gauge ``(1, -1)``),
-then a backtracking (Armijo) line search on ``L``. A Newton step whose line
+preconditioned conjugate gradient on its Schur complement (one potential
+eliminated; ``H_s`` is diagonally dominant, hence positive semidefinite; a
+relative ridge of 1e-10 fixes the gauge ``(1, -1)``), then a backtracking
+(Armijo) line search on ``L``. A Newton step whose line
 search fails is replaced by Sinkhorn iterations. Stop when the L1 marginal
 error ``||P 1 - a||_1 + ||P^T 1 - b||_1 <= stopThr``.
 
@@ -31,6 +32,13 @@ values. When the kept set exceeds a quarter of the entries (large ``reg``),
 the Hessian is the whole plan (exact Newton, dense BLAS products). After the
 warm-up, Sinkhorn continues instead of Newton when its observed linear rate
 predicts convergence within ``_SWITCH_ITERS`` iterations (large ``reg``).
+
+Exponential passes. The warm-up hands its stabilised state (kernel and
+scalings) to the Newton stage; when the Hessian is dense, the kernel is
+rebased in place into the plan (products, no exponentials), and the returned
+plan is formed from the factored plan of the last state. At moderate ``reg``
+(cost range over ``reg`` at most 480) a whole solve then computes ``n m``
+exponentials once (the cold-start kernel), plus a sample of 64 rows.
 
 Small ``reg``: ``reg_init="auto"`` solves a continuation ``reg_k = reg_init
 reg_decay^k`` down to ``reg`` (epsilon scaling), each stage warm-started from
@@ -71,6 +79,8 @@ _AUTO_REG_INIT = 1e-3  # reg_init="auto": continuation from this fraction of the
 _STAGE_THR = 1e-4  # marginal error at which an intermediate stage of the reg continuation stops
 _MIXED_MIN = 250_000  # dense kernels from this many entries get a float32 copy for CG
 _DENSE = 0.25  # kept fraction of the entries above which the Hessian uses the (exact) dense plan
+_SCHUR_FLOOR = 1e-3  # Jacobi preconditioner of the Schur complement: its diagonal, at least this times D_r
+_SAMPLE_ROWS = 64  # rows of the plan sampled to decide a dense Hessian from the warm-up kernel
 _BINS_PER_UNIT = 4  # histogram of log P for the threshold: bins of width 1/4 (as the numba kernel)
 
 
@@ -130,6 +140,7 @@ class _NewtonProblem:
             self.nchunks = max(1, min(n, 4 * numba.get_num_threads()))
         self.K = None
         self.n_absorb = 0
+        self.dense_kernel = False
 
     # -- evaluations ---------------------------------------------------------
     def evaluate(self, u, v):
@@ -244,23 +255,22 @@ class _NewtonProblem:
         """
         xnp = self.xnp
         K = self.K
+        if self.hist is None and self.dense_kernel:
+            # The kernel was rebased from the warm-up's and judged dense (see
+            # from_kernel); keeping more entries (smaller drop, larger k)
+            # keeps it dense.
+            self.S0 = "dense"
+            return
         cnt, mass = self.hist if self.hist is not None else self._histogram(K)
-        cnt, mass = np.asarray(cnt, dtype=np.float64), np.asarray(mass, dtype=np.float64)
-        above = np.cumsum(cnt[::-1])[::-1]  # entries in bins >= b
-        below = np.concatenate([[0.0], np.cumsum(mass)[:-1]])  # mass in bins < b
-        ok_k = np.nonzero(above >= k)[0]
-        b_k = int(ok_k[-1]) if ok_k.size else 0
-        ok_m = np.nonzero(below <= drop * float(mass.sum()))[0]
-        b_m = int(ok_m[-1]) if ok_m.size else 0
-        b = min(b_k, b_m)
-        if above[b] > _DENSE * self.n * self.m:
+        b, kept = _threshold_bin(cnt, mass, k, drop)
+        if kept > _DENSE * self.n * self.m:
             self.S0 = "dense"
             # Mixed precision: CG only needs the relative residual
             # min(0.1, sqrt(err)) >= 3e-5 (inexact Newton), far above float32
             # rounding, and its matrix-vector products are memory-bound:
             # a float32 copy of the kernel halves their cost. The gradient,
             # the line search and the plan stay in float64.
-            self.K_cg = K.astype(xnp.float32) if K.dtype == xnp.float64 and K.size >= _MIXED_MIN else K
+            self.K_cg = K.astype(xnp.float32) if self._mixed(K) else K
             return
         thr = math.exp(self.cutoff + b / _BINS_PER_UNIT) if b > 0 else 0.0
         sp = _sparse_module(xnp)
@@ -276,59 +286,183 @@ class _NewtonProblem:
         self.S0_rows = S.tocoo().row  # row index of each stored entry (CSR order)
         self.S = S
 
+    def _mixed(self, K):
+        return K.dtype == self.xnp.float64 and K.size >= _MIXED_MIN
+
+    def from_kernel(self, K, su, sv, u, v, k, drop):
+        """Start the Newton stage from the warm-up's stabilised state, without exponentials.
+
+        ``K`` is the Sinkhorn kernel frozen at its last absorption (potentials
+        ``u - log su``, ``v - log sv``) and ``su``, ``sv`` its scalings, so
+        the current plan is ``diag(su) K diag(sv)``. Whether the Hessian
+        will be dense (the rule of :meth:`select`) is decided on the
+        histogram of ``log P`` over a sample of rows (exact exponentials on
+        those rows only). If dense, ``K`` is overwritten in place by the plan
+        (one pass of products, with the row and column sums and the float32
+        copy for CG), which becomes the Newton stage's kernel: the same
+        state as :meth:`evaluate` gives, at the cost of a pass of products
+        instead of a pass of exponentials. Otherwise (sparse Hessian, small
+        ``reg``), or if anything is not finite, returns ``None`` and the
+        caller evaluates exactly.
+        """
+        xnp = self.xnp
+        n, m = self.n, self.m
+        ns = min(n, _SAMPLE_ROWS)
+        idx = xnp.unique(xnp.linspace(0, n - 1, ns).astype(xnp.int64))
+        ns = int(idx.shape[0])
+        Ms = self.M[0][idx]
+        if self.ops.numba:
+            Ms = np.ascontiguousarray(Ms)
+            P = np.empty((ns, m), dtype=Ms.dtype)
+            r = np.empty(ns, dtype=np.float64)
+            cpart = np.zeros((1, m), dtype=np.float64)
+            hc = np.zeros((1, self.nbins), dtype=np.float64)
+            hm = np.zeros((1, self.nbins), dtype=np.float64)
+            xm = np.full(1, -np.inf)
+            self.ops.k.plan_stats(Ms, self.inv_reg, u[idx], v, self.cutoff, self.cutoff, P, r, cpart, hc, hm, xm)
+            if not float(xm.max()) <= self.xlim:
+                return None
+            cnt, mass = hc[0], hm[0]
+        else:
+            x = u[idx][:, None] + v[None, :] - Ms * self.inv_reg
+            if not float(xnp.max(x)) <= self.xlim:
+                return None
+            cnt, mass = self._histogram(xnp.where(x > self.cutoff, xnp.exp(x), xnp.zeros_like(x)))
+        scale = n / ns
+        _, kept = _threshold_bin(np.asarray(cnt, dtype=np.float64) * scale, np.asarray(mass, dtype=np.float64), k, drop)
+        if not kept > _DENSE * n * m:
+            return None
+        thr = math.exp(self.cutoff)
+        mixed = self._mixed(K)
+        if self.ops.numba:
+            K32 = np.empty((n, m) if mixed else (0, 0), dtype=np.float32)
+            nch = self.nchunks
+            rows = np.empty(n, dtype=np.float64)
+            cpart = np.zeros((nch, m), dtype=np.float64)
+            self.ops.k.rebase_plan(K, su, sv, thr, K32, rows, cpart)
+            r, c = rows.astype(K.dtype, copy=False), cpart.sum(axis=0).astype(K.dtype, copy=False)
+        else:
+            K *= su[:, None]
+            K *= sv[None, :]
+            K[K < thr] = 0
+            K32 = K.astype(xnp.float32) if mixed else None
+            r, c = xnp.sum(K, axis=1), xnp.sum(K, axis=0)
+        st = self._summary(u, v, r, c)
+        if st is None:
+            return None
+        st.update(P=K, hist=None, lsu=None, lsv=None)
+        st = self.accept(st)
+        self.dense_kernel = True
+        self.S0 = "dense"
+        self.K_cg = K32 if mixed else K
+        return st
+
+    def plan(self, state):
+        """The plan ``diag(e^lsu) K diag(e^lsv)`` of a state, its row and column sums and its cost ``<P, M>``.
+
+        Formed in place of the kernel, which is not used afterwards.
+        """
+        xnp = self.xnp
+        K, eu, ev = self.K, state["eu"], state["ev"]
+        self.K = self.K_cg = self.S = self.S0 = None
+        if self.ops.numba:
+            nch = self.nchunks
+            P = K
+            rows = np.empty(self.n, dtype=np.float64)
+            cpart = np.zeros((nch, self.m), dtype=np.float64)
+            cost = np.zeros(nch, dtype=np.float64)
+            self.ops.k.scaled_plan(K, eu, ev, self.M[0], P, rows, cpart, cost)
+            return P, rows, cpart.sum(axis=0), float(cost.sum())
+        K *= eu[:, None]
+        K *= ev[None, :]
+        return K, xnp.sum(K, axis=1), xnp.sum(K, axis=0), float(xnp.sum(K * self.M[0]))
+
     def nnz(self):
         return self.n * self.m if isinstance(self.S0, str) else int(self.S0.nnz)
 
     def newton_direction(self, state, rtol, maxiter):
-        """Jacobi-preconditioned CG on ``H_s d = grad``; returns (du, dv, <grad, d>, cg_iterations)."""
+        """Newton direction: Jacobi-preconditioned CG on the Schur complement of ``H_s d = grad``.
+
+        With ``H_s = [[D_r, S], [S^T, D_c]]`` and ``grad = (g_u, g_v)``, the
+        potential of the larger side is eliminated: for ``m >= n``,
+        ``(D_r - S D_c^-1 S^T) d_u = g_u - S D_c^-1 g_v`` is solved by CG and
+        ``d_v = D_c^-1 (g_v - S^T d_u)``. The residual of the full system is
+        then the residual of the reduced one (its other block is 0), so the
+        stopping rule is unchanged, but the reduced system needs about half
+        the iterations of CG on the full 2x2 block system with the same two
+        products (``S x``, ``S^T y``) per iteration: the Jacobi-preconditioned
+        full matrix is 2-cyclic, its spectrum ``1 +- sigma_i`` is symmetric
+        about 1 and CG on it spends two iterations per degree of a polynomial
+        in ``sigma^2``, the spectrum of the reduced matrix ``1 - sigma_i^2``.
+        The preconditioner is the diagonal of the Schur complement for a
+        sparse ``S`` (from the squares of the kept entries, floored at
+        ``_SCHUR_FLOOR D_r``) and ``D_r`` for the dense one.
+        Returns (du, dv, <grad, d>, cg_iterations).
+        """
         xnp = self.xnp
         r, c = state["r"], state["c"]
         eu, ev = state["eu"], state["ev"]
         ridge = _RIDGE * float(xnp.max(r) + xnp.max(c))
         dr, dc = r + ridge, c + ridge
-        n = self.n
+        gu, gv = self.a - r, self.b - c
         if isinstance(self.S0, str):  # dense: the exact Hessian
             Kc = self.K_cg
             ct = Kc.dtype
+            ft = r.dtype
 
-            def matvec(d):
-                du, dv = d[:n], d[n:]
-                pv = (Kc @ (ev * dv).astype(ct, copy=False)).astype(du.dtype, copy=False)
-                ptu = ((eu * du).astype(ct, copy=False) @ Kc).astype(du.dtype, copy=False)
-                return xnp.concatenate([dr * du + eu * pv, dc * dv + ev * ptu])
+            def pmul(y):  # P y
+                return eu * (Kc @ (ev * y).astype(ct, copy=False)).astype(ft, copy=False)
+
+            def ptmul(x):  # P^T x
+                return ev * ((eu * x).astype(ct, copy=False) @ Kc).astype(ft, copy=False)
+
+            sq = None
         else:
             S = self.S
             S.data = self.S0_data * eu[self.S0_rows] * ev[S.indices]
             St = S.T  # CSC view sharing the data: no conversion
-
-            def matvec(d):
-                du, dv = d[:n], d[n:]
-                return xnp.concatenate([dr * du + S @ dv, St @ du + dc * dv])
-
-        g = xnp.concatenate([self.a - r, self.b - c])
-        inv_diag = 1.0 / xnp.concatenate([dr, dc])
-        x = xnp.zeros_like(g)
-        res = g.copy()
+            pmul, ptmul = S.__matmul__, St.__matmul__
+            sq = S.multiply(S)
+        if self.m >= self.n:
+            d1, d2, g1, g2, A, At = dr, dc, gu, gv, pmul, ptmul
+            diag = None if sq is None else dr - sq @ (1.0 / dc)
+        else:
+            d1, d2, g1, g2, A, At = dc, dr, gv, gu, ptmul, pmul
+            diag = None if sq is None else dc - sq.T @ (1.0 / dr)
+        inv_d2 = 1.0 / d2
+        if diag is None:
+            inv_diag = 1.0 / d1
+        else:
+            inv_diag = 1.0 / xnp.maximum(diag, _SCHUR_FLOOR * d1)
+        rhs = g1 - A(inv_d2 * g2)
+        x = xnp.zeros_like(g1)
+        res = rhs.copy()
         z = inv_diag * res
         p = z.copy()
         rz = float(xnp.dot(res, z))
-        tol2 = (rtol * float(xnp.linalg.norm(g))) ** 2
+        tol2 = (rtol * math.sqrt(float(xnp.dot(gu, gu)) + float(xnp.dot(gv, gv)))) ** 2
         it = 0
-        for it in range(1, maxiter + 1):
-            q = matvec(p)
-            pq = float(xnp.dot(p, q))
-            if not pq > 0:
-                break
-            alpha = rz / pq
-            x += alpha * p
-            res -= alpha * q
-            if float(xnp.dot(res, res)) <= tol2:
-                break
-            z = inv_diag * res
-            rz_new = float(xnp.dot(res, z))
-            p = z + (rz_new / rz) * p
-            rz = rz_new
-        return x[:n], x[n:], float(xnp.dot(g, x)), it
+        if float(xnp.dot(res, res)) > tol2:
+            for it in range(1, maxiter + 1):
+                q = d1 * p - A(inv_d2 * At(p))
+                pq = float(xnp.dot(p, q))
+                if not pq > 0:
+                    break
+                alpha = rz / pq
+                x += alpha * p
+                res -= alpha * q
+                if float(xnp.dot(res, res)) <= tol2:
+                    break
+                z = inv_diag * res
+                rz_new = float(xnp.dot(res, z))
+                p = z + (rz_new / rz) * p
+                rz = rz_new
+        x2 = inv_d2 * (g2 - At(x))
+        if self.m >= self.n:
+            du, dv = x, x2
+        else:
+            du, dv = x2, x
+        return du, dv, float(xnp.dot(gu, du) + xnp.dot(gv, dv)), it
 
     def sinkhorn(self, state, num_iter, stop_thr, reg):
         """Up to ``num_iter`` Sinkhorn iterations from ``state`` (stabilised, see :func:`_sinkhorn_core`)."""
@@ -337,6 +471,23 @@ class _NewtonProblem:
             num_iter=num_iter, stop_thr=stop_thr, log_u=state["u"][None, :], log_v=state["v"][None, :], ops=self.ops,
         )
         return self.accept(self.evaluate(lu3[0], lv3[0])), int(nit[0])
+
+
+def _threshold_bin(cnt, mass, k, drop):
+    """Bin of the selection threshold (see :meth:`_NewtonProblem.select`) and the entries kept.
+
+    The largest bin ``b`` such that the bins ``>= b`` hold at least ``k``
+    entries and the bins ``< b`` at most ``drop`` of the mass.
+    """
+    cnt, mass = np.asarray(cnt, dtype=np.float64), np.asarray(mass, dtype=np.float64)
+    above = np.cumsum(cnt[::-1])[::-1]  # entries in bins >= b
+    below = np.concatenate([[0.0], np.cumsum(mass)[:-1]])  # mass in bins < b
+    ok_k = np.nonzero(above >= k)[0]
+    b_k = int(ok_k[-1]) if ok_k.size else 0
+    ok_m = np.nonzero(below <= drop * float(mass.sum()))[0]
+    b_m = int(ok_m[-1]) if ok_m.size else 0
+    b = min(b_k, b_m)
+    return b, float(above[b])
 
 
 def _kept_entries(sparsity, n, m):
@@ -357,9 +508,8 @@ def _predicted_sinkhorn(errs, stop_thr, window=5):
     return math.log(stop_thr / e1) / math.log(rate)
 
 
-def _auto_reg_init(reg, M, xnp):
-    """``reg_init="auto"``: continuation from ``1e-3`` times the cost's range when ``reg`` is 5x below it."""
-    span = float(xnp.max(M) - xnp.min(M))
+def _auto_reg_init(reg, span):
+    """``reg_init="auto"``: continuation from ``1e-3`` times the cost's range ``span`` when ``reg`` is 5x below it."""
     r0 = _AUTO_REG_INIT * span
     return r0 if reg <= r0 / 5.0 else None
 
@@ -375,8 +525,14 @@ def _reg_schedule(reg, reg_init, decay):
     return regs + [float(reg)]
 
 
-def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, sparsity, cg_rtol, n_fallback, monitor, errs, t0, it0=0):
-    """Newton iterations on one problem; returns (lu, lv, err, n_newton, n_sinkhorn_extra, status)."""
+def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, sparsity, cg_rtol, n_fallback, monitor, errs, t0, it0=0, warm=None, want_plan=False):
+    """Newton iterations on one problem; returns (lu, lv, err, n_newton, n_sinkhorn_extra, status, plan).
+
+    ``warm``: the warm-up's kernel state for this problem, ``(K, su, sv)``
+    (see :meth:`_NewtonProblem.from_kernel`; ``K`` may be overwritten).
+    ``plan``: with ``want_plan`` and no zero weights, ``(P, row sums, column
+    sums, cost)`` of the final potentials, from the factored plan; else None.
+    """
     keep_a, keep_b = a > 0, b > 0
     full = bool(xnp.all(keep_a)) and bool(xnp.all(keep_b))
     if not full:
@@ -389,9 +545,13 @@ def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, spa
         M_r = np.ascontiguousarray(M_r)
     prob = _NewtonProblem(xnp, ops, a_r, b_r, M_r, reg, stop_thr)
     k = _kept_entries(sparsity, prob.n, prob.m)
-    state = prob.accept(prob.evaluate(u, v))
-    n_newton = n_extra = stalls = slow_full = 0
     drop = _DROP_MASS
+    state = None
+    if warm is not None and full:
+        state = prob.from_kernel(*warm, u, v, k, drop)
+    if state is None:
+        state = prob.accept(prob.evaluate(u, v))
+    n_newton = n_extra = stalls = slow_full = 0
     recent = []  # marginal errors after the Newton steps since the last change of the kept set
     cg_max = max(50, 2 * (prob.n + prob.m))
     status = STATUS_MAX_ITER
@@ -401,14 +561,24 @@ def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, spa
             status = STATUS_CONVERGED
             break
         it += 1
+        # A fresh sparsity pattern when the scalings have moved (a dense
+        # Hessian has no pattern: it is re-absorbed only out of range).
         if prob.K is None or state["lsu"] is None or (
-            float(xnp.max(xnp.abs(state["lsu"]))) + float(xnp.max(xnp.abs(state["lsv"]))) > _RESELECT
+            not isinstance(prob.S0, str)
+            and float(xnp.max(xnp.abs(state["lsu"]))) + float(xnp.max(xnp.abs(state["lsv"]))) > _RESELECT
         ):
             state = prob.accept(prob.evaluate(state["u"], state["v"]))
         if prob.S0 is None:
             prob.select(k, drop)
         # inexact Newton (forcing term sqrt of the gradient's L1 norm, at most 0.1)
         rtol = cg_rtol if cg_rtol is not None else min(0.1, math.sqrt(state["err"]))
+        if cg_rtol is None and isinstance(prob.S0, str):
+            # Exact (dense) Hessian near the solution: the next gradient is
+            # the CG residual plus O(err^2), and its L1 norm is at most
+            # sqrt(n + m) times the residual's L2 norm, so a relative residual
+            # of stopThr / (2 err sqrt(n + m)) already reaches stopThr; no
+            # need to solve more accurately than that.
+            rtol = max(rtol, min(0.1, 0.5 * stop_thr / (state["err"] * math.sqrt(prob.n + prob.m))))
         du, dv, gd, cg_it = prob.newton_direction(state, rtol, maxiter=cg_max)
         kept = prob.nnz()
         accepted = None
@@ -471,6 +641,9 @@ def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, spa
         if state["err"] <= stop_thr:
             status = STATUS_CONVERGED
     u, v = state["u"], state["v"]
+    plan = None
+    if want_plan and full and prob.K is not None and state.get("eu") is not None:
+        plan = prob.plan(state)
     if not full:
         lu = xnp.full_like(a, -math.inf)
         lv = xnp.full_like(b, -math.inf)
@@ -478,7 +651,7 @@ def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, spa
         lv[ib] = v
     else:
         lu, lv = u, v
-    return lu, lv, state["err"], n_newton, n_extra, status
+    return lu, lv, state["err"], n_newton, n_extra, status, plan
 
 
 def sinkhorn_newton_sparse(
@@ -559,10 +732,12 @@ def sinkhorn_newton_sparse(
     reg_decay : float in (0, 1)
         Ratio of consecutive regularisations of the continuation.
     cg_rtol : float, optional
-        Relative residual at which conjugate gradient stops (Jacobi
-        preconditioner; at most ``2 (n + m)`` CG iterations). Default:
-        inexact Newton, ``min(0.1, sqrt(err))`` with ``err`` the current L1
-        marginal error (the gradient's L1 norm).
+        Relative residual at which conjugate gradient stops (CG on the Schur
+        complement of the Newton system, Jacobi preconditioner; at most
+        ``2 (n + m)`` CG iterations). Default: inexact Newton,
+        ``min(0.1, sqrt(err))`` with ``err`` the current L1 marginal error
+        (the gradient's L1 norm); with the dense (exact) Hessian, at least
+        ``stopThr / (2 err sqrt(n + m))``, which already reaches ``stopThr``.
     log : bool
         Also return a dict of diagnostics.
     callback : callable, optional
@@ -616,8 +791,9 @@ def sinkhorn_newton_sparse(
     n_sinkhorn = check_scalar(n_sinkhorn, "n_sinkhorn", kind=numbers.Integral, lower=0)
     if sparsity is not None:
         sparsity = check_scalar(sparsity, "sparsity", lower=0.0, upper=1.0, lower_inclusive=False)
+    span = float(xp.max(M3) - xp.min(M3)) if M3.shape[-1] * M3.shape[-2] > 0 else None
     if isinstance(reg_init, str) and reg_init == "auto":
-        reg_init = _auto_reg_init(reg, M3, xp) if M3.shape[-1] * M3.shape[-2] > 0 else None
+        reg_init = _auto_reg_init(reg, span) if span is not None else None
     elif reg_init is not None:
         reg_init = check_scalar(reg_init, "reg_init", lower=0.0, lower_inclusive=False)
     reg_decay = check_scalar(reg_decay, "reg_decay", lower=0.0, upper=1.0, lower_inclusive=False, upper_inclusive=False)
@@ -644,10 +820,11 @@ def sinkhorn_newton_sparse(
         if s > 0:  # same dual potentials f = reg * log_u, in units of the new reg
             lu, lv = lu * (regs[s - 1] / reg_s), lv * (regs[s - 1] / reg_s)
         warm_errs = []
+        kern = {}  # the warm-up's stabilised state, handed to the Newton stage
         if n_sinkhorn > 0:
             lu, lv, _, nit, _ = _sinkhorn_core(
                 xp, a3, b3, M3, reg_s, num_iter=n_sinkhorn, stop_thr=thr_s, log_u=lu, log_v=lv, ops=ops,
-                err_log=warm_errs,
+                err_log=warm_errs, kernel=kern, mixed=True,
             )
             nit = [int(x) for x in nit]
             # Adaptive switch: when the observed linear rate of Sinkhorn predicts
@@ -659,7 +836,7 @@ def sinkhorn_newton_sparse(
                 more = []
                 lu, lv, _, nit2, _ = _sinkhorn_core(
                     xp, a3, b3, M3, reg_s, num_iter=int(1.5 * pred) + 5, stop_thr=thr_s, log_u=lu, log_v=lv,
-                    ops=ops, err_log=more,
+                    ops=ops, err_log=more, kernel=kern,
                 )
                 warm_errs += more
                 nit = [x + int(y) for x, y in zip(nit, nit2)]
@@ -669,12 +846,14 @@ def sinkhorn_newton_sparse(
             for i in range(B):
                 errs[i].append(float(e) if B == 1 else float(e[i]))
         out_u, out_v, err = [], [], []
+        K = kern.get("K")
         for i in range(B):
             budget = max(num_iter - nit_newton[i], 1) if last else num_iter
-            u, v, e, nn, extra, st = _newton_stage(
+            warm = None if K is None else (K[i], kern["su"][i], kern["sv"][i])
+            u, v, e, nn, extra, st, plan = _newton_stage(
                 xp, xnp, ops, a3[i], b3[i], M3[i], reg_s, lu[i], lv[i], num_iter=budget, stop_thr=thr_s,
                 sparsity=sparsity, cg_rtol=cg_rtol, n_fallback=max(n_sinkhorn, 10), monitor=monitor, errs=errs[i],
-                t0=t0, it0=nit_newton[i],
+                t0=t0, it0=nit_newton[i], warm=warm, want_plan=last and not batched,
             )
             out_u.append(u)
             out_v.append(v)
@@ -685,15 +864,25 @@ def sinkhorn_newton_sparse(
                 status = st
             if st == STATUS_CALLBACK:
                 status = STATUS_CALLBACK
+        del K, kern, warm
         lu, lv = xnp.stack(out_u), xnp.stack(out_v)
         if status == STATUS_CALLBACK:
             break
     log_u, log_v = lu, lv
     err = xnp.asarray(err, dtype=M3.dtype)
     niter = xnp.asarray(nit_newton, dtype=xnp.int64)
+    P = cost = marg = None
+    if not batched and plan is not None:
+        # The plan in factored form (kernel and scalings of the last state): a
+        # pass of products instead of exponentials, fused with its marginals
+        # and cost. Same plan up to rounding, except entries below the
+        # Newton stage's cutoff (negligible against stopThr), which are 0.
+        P, rows, cols, c0 = plan
+        marg = float(xnp.sum(xnp.abs(rows - a3[0])) + xnp.sum(xnp.abs(cols - b3[0])))
+        P, cost = P[None, ...], xnp.asarray([c0], dtype=M3.dtype)
     res = _finish(
         xp, ops, a3, b3, M3, regs[-1], log_u, log_v, err, niter, status, monitor,
-        errs[0] if not batched else errs, batched, True, "sinkhorn_newton_sparse",
+        errs[0] if not batched else errs, batched, True, "sinkhorn_newton_sparse", P=P, cost=cost,
     )
     P, info = res
     info["niter_newton"] = nit_newton[0] if not batched else np.asarray(nit_newton)
@@ -701,8 +890,8 @@ def sinkhorn_newton_sparse(
     info["result"]["niter_newton"] = info["niter_newton"]
     info["result"]["niter_sinkhorn"] = info["niter_sinkhorn"]
     if not batched:
-        # the marginal error of the plan actually returned (exact exponentials, both marginals)
-        info["result"]["marginal_error"] = float(
+        # the marginal error of the plan actually returned (both marginals)
+        info["result"]["marginal_error"] = marg if marg is not None else float(
             xnp.sum(xnp.abs(xnp.sum(P, axis=1) - a3[0])) + xnp.sum(xnp.abs(xnp.sum(P, axis=0) - b3[0]))
         )
     return (P, info) if log else P

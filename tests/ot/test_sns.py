@@ -210,3 +210,75 @@ def test_mixed_precision_cg_keeps_float64_accuracy():
     assert log["result"].marginal_error <= 1e-12
     ref = ot.sinkhorn(a, b, M, 2e-2, numItermax=100_000, stopThr=1e-15)
     assert np.max(np.abs(G - ref)) < 1e-13
+
+
+@pytest.mark.parametrize("engine", ["numba", "xp"])
+def test_dense_newton_starts_from_warmup_kernel(engine, monkeypatch):
+    # At moderate reg the Newton stage takes over the warm-up's kernel and
+    # scalings (a pass of products instead of exponentials), and the returned
+    # plan is formed from the factored plan: no exact evaluation at all.
+    from optlib.ot._sns import _NewtonProblem
+
+    calls = []
+    orig = _NewtonProblem.evaluate
+    monkeypatch.setattr(_NewtonProblem, "evaluate", lambda self, u, v: calls.append(1) or orig(self, u, v))
+    a, b, M = point_clouds(90, 100, seed=12)
+    G, log = sinkhorn_newton_sparse(a, b, M, 2e-2, log=True, stopThr=1e-12, engine=engine)
+    assert calls == [] and log["niter_newton"] >= 1
+    assert log["result"].history["kept"][0] == 90 * 100
+    ref = ot.sinkhorn(a, b, M, 2e-2, method="sinkhorn_log", numItermax=100_000, stopThr=1e-14)
+    assert np.max(np.abs(G - ref)) < 1e-12
+    err = np.abs(G.sum(0) - b).sum() + np.abs(G.sum(1) - a).sum()
+    assert err <= 1e-12 and abs(err - log["result"].marginal_error) < 1e-15
+    # the factored plan is the plan of the returned potentials
+    P = np.exp(log["log_u"][:, None] + log["log_v"][None, :] - M / 2e-2)
+    np.testing.assert_allclose(G, P, rtol=1e-12, atol=1e-300)
+    assert abs(log["result"].fun - np.sum(G * M)) < 1e-15
+
+
+@pytest.mark.parametrize("shape", [(40, 60), (60, 40)])
+@pytest.mark.parametrize("reg", [2e-2, 2e-3])
+def test_schur_complement_cg_gives_the_newton_direction(shape, reg):
+    # CG on the Schur complement (the larger side eliminated) solves the full
+    # (ridged) Newton system, dense or sparsified Hessian alike.
+    from optlib.ot._sinkhorn import _Ops
+    from optlib.ot._sns import _RIDGE, _NewtonProblem
+
+    n, m = shape
+    a, b, M = point_clouds(n, m, seed=5)
+    _, lg = sinkhorn_log(a, b, M, reg, numItermax=1000, stopThr=1e-3, log=True)  # a warm-up
+    lu, lv = lg["log_u"], lg["log_v"]
+    for numba in (False, True):
+        prob = _NewtonProblem(np, _Ops(np, numba), a, b, M, reg, 1e-9)
+        st = prob.accept(prob.evaluate(lu, lv))
+        prob.select(int(0.2 * n * m), 1e-2)
+        du, dv, gd, it = prob.newton_direction(st, 1e-13, 10 * (n + m))
+        S = prob.K if isinstance(prob.S0, str) else prob.S.toarray()
+        r, c = st["r"], st["c"]
+        ridge = _RIDGE * (r.max() + c.max())
+        H = np.block([[np.diag(r + ridge), S], [S.T, np.diag(c + ridge)]])
+        g = np.concatenate([a - r, b - c])
+        d = np.linalg.solve(H, g)
+        np.testing.assert_allclose(np.concatenate([du, dv]), d, rtol=1e-7, atol=1e-7 * np.abs(d).max())
+        assert gd == pytest.approx(g @ d, rel=1e-9)
+        assert it >= 1
+
+
+def test_sinkhorn_resumes_from_kernel_state():
+    # the stabilised state handed over by _sinkhorn_core continues the same iteration
+    from optlib.ot._sinkhorn import _Ops, _sinkhorn_core
+
+    a, b, M = point_clouds(50, 40, seed=2)
+    a3, b3, M3 = a[None], b[None], M[None]
+    z = (np.zeros((1, 50)), np.zeros((1, 40)))
+    ops = _Ops(np, False)
+    lu, lv, *_ = _sinkhorn_core(np, a3, b3, M3, 1e-2, num_iter=30, stop_thr=0.0, log_u=z[0], log_v=z[1], ops=ops)
+    kern = {}
+    _sinkhorn_core(np, a3, b3, M3, 1e-2, num_iter=12, stop_thr=0.0, log_u=z[0], log_v=z[1], ops=ops, kernel=kern)
+    assert kern["K"] is not None
+    lu2, lv2, _, nit, _ = _sinkhorn_core(
+        np, a3, b3, M3, 1e-2, num_iter=18, stop_thr=0.0, log_u=z[0], log_v=z[1], ops=ops, kernel=kern
+    )
+    assert int(nit[0]) == 18
+    np.testing.assert_allclose(lu2, lu, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(lv2, lv, rtol=0, atol=1e-10)
