@@ -42,6 +42,8 @@ def message_passing_demo():
     from ..datasets import make_lattice_label_propagation
     from ..optimize import message_passing_bcd
 
+    small = make_lattice_label_propagation((5, 5), 3, random_state=0)
+    message_passing_bcd(small.Q, small.c, blocks="greedy_tree", max_iter=2)  # compile outside the timing
     problem = make_lattice_label_propagation(random_state=0)
     res, seconds = timed(message_passing_bcd, problem.Q, problem.c, blocks="greedy_tree", max_iter=500)
     x_star = spla.spsolve(problem.Q.tocsc(), problem.c)
@@ -59,6 +61,8 @@ def active_set_demo():
     from ..datasets import make_nonnegative_l1_problem
     from ..optimize import active_set_bcd
 
+    small = make_nonnegative_l1_problem(20, 40, lam=1.0, random_state=0)
+    active_set_bcd(small.A, small.b, small.lam, positive=True, block_size=5, update="prox_newton")  # compile
     p = make_nonnegative_l1_problem(300, 1500, lam=5e3, random_state=0)
     res, seconds = timed(active_set_bcd, p.A, p.b, p.lam, positive=True, block_size=50, update="prox_newton")
     m = p.A.shape[0]
@@ -86,6 +90,7 @@ def logistic_demo():
     w[:20] = rng.standard_normal(20)
     y = np.where(X @ w + 0.5 * rng.standard_normal(n) > 0, 1, -1)
     alpha = np.max(np.abs(X.T @ y)) / (2 * n) / 10
+    SparseLogisticRegression(alpha=alpha).fit(X[:50, :50], y[:50])  # compile outside the timing
     model, seconds = timed(SparseLogisticRegression(alpha=alpha, fit_intercept=False, tol=1e-10).fit, X, y)
     ref = LogisticRegression(C=1 / (n * alpha), l1_ratio=1.0, solver="saga", fit_intercept=False,
                              tol=1e-12, max_iter=100000).fit(X, y)
