@@ -79,7 +79,6 @@ def _top_k(scores, k):
 @njit(cache=True, fastmath=False)
 def _grad_ws(X, R, ws, n_ws, grad):
     """grad[j] = X[:, j] @ R for j in ws[:n_ws]."""
-    n = X.shape[0]
     for k in range(n_ws):
         j = ws[k]
         grad[j] = np.dot(X[:, j], R)
