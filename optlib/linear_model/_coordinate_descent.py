@@ -238,7 +238,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             Yc = Ys - np.asarray(Y_offset, dtype=np.float64)[:, None] * v
         else:
             if self.fit_intercept:
-                Xc = np.asfortranarray(X - X_offset)
+                with np.errstate(invalid="ignore"):  # inf in X: rejected by the fused check below
+                    Xc = np.asfortranarray(X - X_offset)
                 Yc = Y - Y_offset
             else:
                 Xc, Yc = X, Y
