@@ -29,6 +29,12 @@ def _bunch(**fields):
     return Bunch(**fields)
 
 
+def _check_pair(value, name):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{name} must be a pair of numbers, got {value!r}.")
+    return value
+
+
 def _check_size(value, name):
     return check_scalar(value, name, kind=numbers.Integral, lower=1)
 
@@ -210,7 +216,8 @@ def make_lattice_label_propagation(
     import scipy.sparse as sp
 
     rows, cols = (
-        check_scalar(s, "shape", kind=numbers.Integral, lower=2) for s in shape
+        check_scalar(s, "shape", kind=numbers.Integral, lower=2)
+        for s in _check_pair(shape, "shape")
     )
     n = rows * cols
     n_labelled = check_scalar(
@@ -218,7 +225,7 @@ def make_lattice_label_propagation(
     )
     low, high = (
         check_scalar(w, "weight_range", lower=0.0, lower_inclusive=False)
-        for w in weight_range
+        for w in _check_pair(weight_range, "weight_range")
     )
     if high < low:
         raise ValueError(f"weight_range must be increasing, got {weight_range!r}.")

@@ -34,7 +34,7 @@ def bcd(
     *,
     penalty=None,
     partition="variable",
-    block_size=5,
+    block_size=None,
     selection="gsl",
     update="lb",
     max_iter=500,
@@ -69,8 +69,9 @@ def bcd(
     partition : {"order", "sort", "avg", "variable"}
         Fixed partitions (contiguous, sorted by ``L_i``, alternating large
         and small ``L_i``) or variable blocks.
-    block_size : int
-        Number of coordinates per block (``tau``), ``1 <= tau <= n``.
+    block_size : int, optional
+        Number of coordinates per block (``tau``), ``1 <= tau <= n``;
+        default ``min(5, n)``.
     selection : {"cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq"}
         Block selection rule (see :mod:`optlib.optimize._bcd_rules`).
     update : {"lb", "la", "hb", "newton", "optimal"}
@@ -131,6 +132,8 @@ def bcd(
     update = check_option(update, "update", UPDATES)
     engine = check_option(engine, "engine", ENGINES)
     n = datafit.n_vars
+    if block_size is None:
+        block_size = min(5, n)
     block_size = check_scalar(
         block_size, "block_size", kind=numbers.Integral, lower=1, upper=n
     )

@@ -317,7 +317,8 @@ class SoftmaxDatafit(BCDDatafit):
     -----
     Coordinate constants ``L_(i,k) = 0.25 ||a_i||^2``. The block bound is
     ``0.25 A_f^T A_f`` when the block holds a single class, otherwise
-    Böhning's bound ``0.5 (delta_kl - 1/K) a_i^T a_j``.
+    ``0.5 (delta_kl - 1/(K+1)) a_i^T a_j``, a positive definite bound above
+    Böhning's (singular) ``0.5 (delta_kl - 1/K) a_i^T a_j``.
     """
 
     def __init__(self, A, Y, *, n_classes=None, engine="auto"):
@@ -345,6 +346,13 @@ class SoftmaxDatafit(BCDDatafit):
         elif Y.shape[1] < 2:
             raise ValueError(
                 f"Y must have at least 2 columns (classes), got shape {tuple(Y.shape)}."
+            )
+        elif bool(xp.any(Y < 0)) or bool(
+            xp.any(xp.abs(xp.sum(Y, axis=1) - 1) > 1e3 * xp.finfo(Y.dtype).eps)
+        ):
+            raise ValueError(
+                "Y given as a 2-D array must hold one-hot rows or class probabilities "
+                "(nonnegative, each row summing to 1)."
             )
         self.dtype, self.Y = _cast_to_common_dtype(xp, self.design, Y)
         self.n_classes = K = self.Y.shape[1]
@@ -417,8 +425,10 @@ class SoftmaxDatafit(BCDDatafit):
         same = c[:, None] == c[None, :]
         if bool(xp.all(same)):
             return 0.25 * G
+        # 0.5 (I - 11^T / (K + 1)) dominates Böhning's 0.5 (I - 11^T / K) and, unlike
+        # it, is positive definite: no null direction for rounding noise to drift in.
         K = self.n_classes
-        return 0.5 * G * (xp.astype(same, self.dtype) - 1.0 / K)
+        return 0.5 * G * (xp.astype(same, self.dtype) - 1.0 / (K + 1))
 
     def hessian_block(self, st, idx):
         f, c = self._split(idx)
@@ -455,7 +465,8 @@ class QuadraticDatafit(BCDDatafit):
     Parameters
     ----------
     Q : array or scipy.sparse matrix, shape (n, n)
-        Symmetric; only its symmetry up to rounding is checked for dense ``Q``.
+        Symmetric (checked to a relative ``max(1e-10, 100 eps)``), positive
+        semidefinite (only the sign of the diagonal is checked).
     c : array, shape (n,)
     engine : {"auto", "numba", "xp"}
     """
@@ -472,12 +483,23 @@ class QuadraticDatafit(BCDDatafit):
         c = check_array(c, "c", xp=xp, ndim=1)
         check_shape(c, (n0,), "c")
         self.dtype, self.c = _cast_to_common_dtype(xp, self.design, c)
+        Q = self.design.A
         if self.design.sparse:
             import numpy as np
 
-            diag = np.asarray(self.design.A.diagonal(), dtype=self.dtype)
+            diag = np.asarray(Q.diagonal(), dtype=self.dtype)
+            asym = abs(Q - Q.T).max() if Q.nnz else 0.0
+            scale = abs(Q).max() if Q.nnz else 0.0
         else:
-            diag = xp.linalg.diagonal(self.design.A)
+            diag = xp.linalg.diagonal(Q)
+            asym = xp.max(xp.abs(Q - Q.T))
+            scale = xp.max(xp.abs(Q))
+        rtol = max(1e-10, 100 * xp.finfo(self.dtype).eps)
+        if float(asym) > rtol * float(scale):
+            raise ValueError(
+                f"Q must be symmetric; max |Q - Q^T| = {float(asym):.3g} "
+                f"(relative tolerance {rtol:.1e})."
+            )
         if bool(xp.any(diag < 0)):
             raise ValueError(
                 "Q must be positive semidefinite; it has negative diagonal entries."

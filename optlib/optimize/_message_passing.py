@@ -21,6 +21,7 @@ import numbers
 
 import numpy as np
 
+from .._backend import result_float_dtype
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
@@ -364,7 +365,8 @@ def message_passing_bcd(
     -------
     OptimizeResult
         ``x``, ``fun`` (``f(x)``), ``nit``, ``success``, ``status``,
-        ``message``, ``grad`` (``Q x - c``, maintained incrementally),
+        ``message``, ``grad`` (``Q x - c``, maintained incrementally; ``x`` and
+        ``grad`` in float32 when every input is, though computed in float64),
         ``grad_norm``, ``n_blocks`` (size of the fixed partition, or ``None``)
         and ``history``. With ``tol`` set, ``ConvergenceWarning`` when
         ``max_iter`` is reached.
@@ -380,7 +382,15 @@ def message_passing_bcd(
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=0)
     if tol is not None:
         tol = check_scalar(tol, "tol", lower=0.0)
-    Qc, c = _check_quadratic(Q, c)
+    out_dtype = result_float_dtype(
+        np,
+        *(
+            a if hasattr(a, "dtype") else np.asarray(a)
+            for a in (Q, c, x0)
+            if a is not None
+        ),
+    )
+    Qc, c = _check_quadratic(Q, c)  # float64 inside; results cast back to out_dtype
     n = Qc.shape[0]
     if block_size is not None:
         if blocks in _FIXED:
@@ -477,14 +487,14 @@ def message_passing_bcd(
     ):  # pragma: no cover - finite inputs and SPD Q keep it finite
         raise FloatingPointError("message_passing_bcd produced a non-finite objective.")
     return make_result(
-        x,
+        x.astype(out_dtype, copy=False),
         fun=fun,
         nit=it,
         status=status,
         monitor=monitor,
         warn=tol is not None,
         solver="message_passing_bcd",
-        grad=g,
+        grad=g.astype(out_dtype, copy=False),
         grad_norm=grad_norm,
         n_blocks=None if partition is None else len(partition),
     )

@@ -78,3 +78,13 @@ def test_load_by_name_and_errors():
         load_bcd_problem("F")
     with pytest.raises(ValueError, match="n_labelled"):
         make_lattice_label_propagation((3, 3), 9)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"shape": 10}, {"shape": (3, 3, 3)}, {"shape": (12, 12), "weight_range": 5.0}],
+)
+def test_lattice_pairs_are_checked(kwargs):
+    name = "weight_range" if "weight_range" in kwargs else "shape"
+    with pytest.raises(ValueError, match=name):
+        make_lattice_label_propagation(**kwargs)

@@ -792,3 +792,41 @@ def test_cold_import_does_not_load_numba_or_scipy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_quadratic_datafit_rejects_nonsymmetric_q():
+    Q = np.array([[2.0, 1.0], [0.0, 2.0]])
+    with pytest.raises(ValueError, match="symmetric"):
+        QuadraticDatafit(Q, np.ones(2))
+    with pytest.raises(ValueError, match="symmetric"):
+        QuadraticDatafit(sp.csc_matrix(Q), np.ones(2))
+
+
+def test_softmax_datafit_rejects_y_that_is_not_probabilities():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((6, 3))
+    Y = np.eye(3)[rng.integers(0, 3, 6)]
+    SoftmaxDatafit(A, Y)  # one-hot: fine
+    with pytest.raises(ValueError, match="one-hot"):
+        SoftmaxDatafit(A, 2 * Y - 0.5)
+
+
+def test_softmax_matrix_update_dense_equals_sparse():
+    # the block bound is positive definite: no drift along (1, ..., 1) per feature
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((50, 10))
+    labels = rng.integers(0, 3, 50)
+    x0 = np.full((10, 3), 0.1)
+    kw = dict(
+        partition="order", selection="cyclic", update="hb", block_size=3, max_iter=300
+    )
+    dense = bcd(SoftmaxDatafit(A, labels), x0, **kw)
+    sparse = bcd(SoftmaxDatafit(sp.csc_matrix(A), labels), x0, **kw)
+    np.testing.assert_allclose(dense.x, sparse.x, atol=1e-10)
+    assert np.max(np.abs(dense.x.mean(axis=1) - 0.1)) < 1e-12
+
+
+def test_default_block_size_fits_small_problems():
+    Q = np.diag([1.0, 2.0, 3.0])
+    res = bcd(QuadraticDatafit(Q, np.ones(3)), update="optimal", max_iter=3)
+    np.testing.assert_allclose(res.x, [1.0, 0.5, 1 / 3])

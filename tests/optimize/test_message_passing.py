@@ -408,3 +408,14 @@ def test_pure_python_kernels_in_subprocess():
             rtol=1e-12,
             atol=1e-12,
         )
+
+
+def test_float32_in_float32_out():
+    from optlib.datasets import make_lattice_label_propagation
+
+    p = make_lattice_label_propagation((6, 6), 4, random_state=0)
+    res = message_passing_bcd(
+        p.Q.astype(np.float32), p.c.astype(np.float32), max_iter=20
+    )
+    assert res.x.dtype == np.float32 and res.grad.dtype == np.float32
+    assert message_passing_bcd(p.Q, p.c, max_iter=20).x.dtype == np.float64
