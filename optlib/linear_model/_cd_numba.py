@@ -161,11 +161,13 @@ def _primal(w, R, ws, n_ws, alpha1, alpha2):
 
 
 @njit(cache=True, fastmath=False)
-def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2, positive):
-    """Anderson extrapolation from the K+1 stored iterates ``hist`` (rows) of w[ws].
+def anderson_point(hist, n_ws, positive):
+    """Anderson extrapolation of the K+1 stored iterates ``hist`` (rows) of ``w[ws]``.
 
-    The extrapolated point replaces ``w`` (and ``R``) only when it lowers the objective.
+    Returns the extrapolated coefficients (projected on ``w >= 0`` when
+    ``positive``), or an empty array when the regularised system is degenerate.
     """
+    empty = np.empty(0)
     K = hist.shape[0] - 1
     U = np.empty((K, n_ws))
     for k in range(K):
@@ -176,13 +178,13 @@ def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2, positive):
     for k in range(K):
         tr += C[k, k]
     if tr == 0.0:
-        return
+        return empty
     for k in range(K):
         C[k, k] += 1e-10 * tr
     z = np.linalg.solve(C, np.ones(K))
     zs = z.sum()
     if zs == 0.0 or not np.isfinite(zs):
-        return
+        return empty
     c = z / zs
     w_acc = np.zeros(n_ws)
     for k in range(K):
@@ -191,6 +193,18 @@ def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2, positive):
     if positive:
         for m in range(n_ws):
             w_acc[m] = max(w_acc[m], 0.0)
+    return w_acc
+
+
+@njit(cache=True, fastmath=False)
+def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2, positive):
+    """Anderson extrapolation from the K+1 stored iterates ``hist`` (rows) of w[ws].
+
+    The extrapolated point replaces ``w`` (and ``R``) only when it lowers the objective.
+    """
+    w_acc = anderson_point(hist, n_ws, positive)
+    if w_acc.shape[0] == 0:
+        return
     n = X.shape[0]
     R_acc = np.empty(n, dtype=R.dtype)
     for i in range(n):

@@ -32,7 +32,7 @@ else:  # pragma: no cover - exercised in a subprocess by the tests
         return lambda func: func
 
 
-from ._cd_numba import _CHECK, _top_k  # noqa: E402
+from ._cd_numba import _CHECK, _top_k, anderson_point  # noqa: E402
 
 _K = 5  # Anderson memory, as in the dense kernel
 
@@ -140,31 +140,9 @@ def _primal(w, Rt, ws, n_ws, alpha1, alpha2):
 @njit(cache=True, fastmath=False)
 def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, hist, alpha1, alpha2, positive):
     """Anderson extrapolation of the stored iterates; kept when it lowers the objective."""
-    K = hist.shape[0] - 1
-    U = np.empty((K, n_ws))
-    for k in range(K):
-        for m in range(n_ws):
-            U[k, m] = hist[k + 1, m] - hist[k, m]
-    C = U @ U.T
-    tr = 0.0
-    for k in range(K):
-        tr += C[k, k]
-    if tr == 0.0:
+    w_acc = anderson_point(hist, n_ws, positive)
+    if w_acc.shape[0] == 0:
         return
-    for k in range(K):
-        C[k, k] += 1e-10 * tr
-    z = np.linalg.solve(C, np.ones(K))
-    zs = z.sum()
-    if zs == 0.0 or not np.isfinite(zs):
-        return
-    c = z / zs
-    w_acc = np.zeros(n_ws)
-    for k in range(K):
-        for m in range(n_ws):
-            w_acc[m] += c[k] * hist[k + 1, m]
-    if positive:
-        for m in range(n_ws):
-            w_acc[m] = max(w_acc[m], 0.0)
     n = Rs.shape[0]
     Rs_acc = np.empty(n)
     for i in range(n):
