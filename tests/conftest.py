@@ -12,7 +12,7 @@ def _load_namespace(name):
 
         return xp
     if name == "array_api_strict":
-        return pytest.importorskip("array_api_strict")
+        return _strict_on_other_device(pytest.importorskip("array_api_strict"))
     cupy = pytest.importorskip("cupy")
     try:
         cupy.cuda.runtime.getDeviceCount()
@@ -25,7 +25,11 @@ def _load_namespace(name):
 
 @pytest.fixture(params=_NAMESPACES)
 def xp(request):
-    """Array namespace: numpy always, array_api_strict when installed, cupy when a GPU is usable."""
+    """Array namespace: numpy always, array_api_strict when installed, cupy when a GPU is usable.
+
+    array_api_strict arrays are created on a non-default device ("device1"), so
+    host conversions and device mismatches in the array-API paths fail here.
+    """
     return _load_namespace(request.param)
 
 
@@ -33,6 +37,44 @@ def xp(request):
 def xp_native(request):
     """Namespaces whose kernels may be library-specific (numpy, cupy): skips array_api_strict."""
     return _load_namespace(request.param)
+
+
+_CREATION_FUNCTIONS = (
+    "asarray", "zeros", "ones", "empty", "full", "arange", "linspace", "eye",
+    "from_dlpack",
+)
+
+
+class _OnDevice:
+    """array_api_strict whose creation functions default to a non-default device.
+
+    Library code that creates an array without ``device=`` of its input, or
+    converts to NumPy (what CuPy forbids), fails on these arrays: array_api_strict
+    refuses to combine arrays from two devices and to convert off-CPU arrays.
+    """
+
+    def __init__(self, module, device):
+        self._module = module
+        self.device_ = device
+
+    def __getattr__(self, name):
+        attr = getattr(self._module, name)
+        if name in _CREATION_FUNCTIONS:
+            def create(*args, **kwargs):
+                if name == "from_dlpack":
+                    return self._module.asarray(attr(*args, **kwargs), device=self.device_, copy=True)
+                kwargs.setdefault("device", self.device_)
+                return attr(*args, **kwargs)
+
+            return create
+        return attr
+
+    def __repr__(self):
+        return f"<array_api_strict on {self.device_!r}>"
+
+
+def _strict_on_other_device(module):
+    return _OnDevice(module, module.Device("device1"))
 
 
 def to_numpy(x):
