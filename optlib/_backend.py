@@ -56,12 +56,20 @@ def device(x):
 
 
 def to_host(x):
-    """Copy ``x`` to a NumPy array on the host (explicit transfer)."""
+    """Copy ``x`` to a NumPy array on the host (explicit transfer).
+
+    CuPy arrays are copied with ``.get()``; other host-readable arrays go
+    through DLPack, which also reads a CPU array that its library places on a
+    non-default device (where ``np.asarray`` refuses, as array_api_strict
+    does). The result may share memory with ``x``: treat it as read-only.
+    """
     if isinstance(x, np.ndarray):
         return x
     xp = get_namespace(x)
     if is_cupy_namespace(xp):
         return x.get()
+    if hasattr(x, "__dlpack__"):
+        return np.from_dlpack(x)
     return np.asarray(x)
 
 
