@@ -125,7 +125,7 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
-        from ..optimize._message_passing import BLOCKS
+        from ..optimize._bcd._message_passing import BLOCKS
 
         if not callable(self.kernel):
             check_option(self.kernel, "kernel", KERNELS)

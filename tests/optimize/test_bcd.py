@@ -18,8 +18,8 @@ from optlib.optimize import (
     SoftmaxDatafit,
     bcd,
 )
-from optlib.optimize._bcd_penalties import make_penalty
-from optlib.optimize._bcd_rules import Selector, make_partition
+from optlib.optimize._bcd._penalties import make_penalty
+from optlib.optimize._bcd._rules import Selector, make_partition
 from tests.conftest import to_numpy
 
 RULES = ("cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq")

@@ -9,7 +9,7 @@ from sklearn.linear_model import Lasso
 
 from optlib._backend import numba_available
 from optlib.optimize import active_set_bcd
-from optlib.optimize._bcd_active_set import _scores_xp
+from optlib.optimize._bcd._active_set import _scores_xp
 
 UPDATES = ["prox_newton", "two_metric", "prox_gradient"]
 
@@ -129,7 +129,7 @@ def test_gsq_scores_equal_brute_force_model_decrease(positive, engine):
     lam = 1.0
     if engine == "numba":
         pytest.importorskip("numba")
-        from optlib.optimize._bcd_active_set_numba import gsq_scores as scores
+        from optlib.optimize._bcd._active_set_numba import gsq_scores as scores
     else:
         scores = _scores_xp
     out = np.empty(n)

@@ -8,9 +8,9 @@ from scipy.sparse.csgraph import connected_components
 
 from optlib import ConvergenceWarning
 from optlib.datasets import make_lattice_label_propagation, make_moons_label_propagation
-from optlib.optimize import _message_passing_numba as kern
+from optlib.optimize._bcd import _message_passing_numba as kern
 from optlib.optimize import message_passing_bcd
-from optlib.optimize._message_passing import BLOCKS, _Graph, block_partition
+from optlib.optimize._bcd._message_passing import BLOCKS, _Graph, block_partition
 
 
 @pytest.fixture(scope="module")

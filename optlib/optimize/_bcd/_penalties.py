@@ -10,7 +10,7 @@ per coordinate is closed form, which the greedy scores need (one step
 
 import math
 
-from .._validation import check_scalar
+from ..._validation import check_scalar
 
 __all__ = ["SeparablePenalty", "make_penalty"]
 
@@ -138,7 +138,7 @@ def make_penalty(penalty):
         return SeparablePenalty()
     if isinstance(penalty, SeparablePenalty):
         return penalty
-    from ..functions import L1, Box, ElasticNet, NonNegative
+    from ...functions import L1, Box, ElasticNet, NonNegative
 
     if isinstance(penalty, L1):
         return SeparablePenalty(l1=penalty.lam)

@@ -54,8 +54,8 @@ never leave the GSD block; candidate 3 supplies the gain over GSD-VB that
 the paper reports.
 """
 
-from .._backend import device, use_numba
-from ._bcd_design import lambda_max_sym
+from ..._backend import device, use_numba
+from ._design import lambda_max_sym
 
 __all__ = ["PARTITIONS", "SELECTIONS", "Selector", "make_partition"]
 
@@ -164,7 +164,7 @@ class FixedBlocks:
         xp = self.xp
         Lrep = xp.reshape(xp.broadcast_to(self.Lb[:, None], self.padded.shape), (-1,))
         out = xp.zeros(n + 1, dtype=self.Lb.dtype, device=device(self.Lb))
-        from ._bcd_design import scatter_add
+        from ._design import scatter_add
 
         out = scatter_add(xp, out, self.flat, Lrep)  # pads all land on index n
         return out[:n]
@@ -249,7 +249,7 @@ class Selector:
         if self.numba:
             import numpy as np
 
-            from ._bcd_numba import coordinate_scores
+            from ._numba import coordinate_scores
 
             pen = self.penalty
             out = np.empty_like(g)
@@ -274,7 +274,7 @@ class Selector:
             if self.numba:
                 import numpy as np
 
-                from ._bcd_numba import block_quadratic_scores
+                from ._numba import block_quadratic_scores
 
                 return block_quadratic_scores(
                     g, fb.padded_host, fb.Hinv, np.empty(fb.n_blocks, dtype=g.dtype)
@@ -287,7 +287,7 @@ class Selector:
         if self.numba:
             import numpy as np
 
-            from ._bcd_numba import block_scores
+            from ._numba import block_scores
 
             return block_scores(
                 r, fb.padded_host, squared, np.empty(fb.n_blocks, dtype=r.dtype)
@@ -301,7 +301,7 @@ class Selector:
         if self.numba:
             import numpy as np
 
-            from ._bcd_numba import topk
+            from ._numba import topk
 
             return topk(scores, k, np.empty(k, dtype=np.int64))
         return self.xp.argsort(-scores, stable=True)[:k]
@@ -419,7 +419,7 @@ class Selector:
         return xp.take(pool, xp.asarray(chosen, dtype=pool.dtype, device=self.dev))
 
     def _mask(self, idx):
-        from ._bcd_design import scatter_add
+        from ._design import scatter_add
 
         xp = self.xp
         z = xp.zeros(self.n, dtype=self.L.dtype, device=self.dev)
@@ -440,6 +440,6 @@ def _quadratic_progress(xp, H, gb):
 
 
 def _to_host(a):
-    from .._backend import to_host
+    from ..._backend import to_host
 
     return to_host(a)

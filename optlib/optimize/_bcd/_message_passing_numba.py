@@ -12,7 +12,7 @@ same functions run as plain Python: correct and slow.
 
 import numpy as np
 
-from .._backend import numba_available
+from ..._backend import numba_available
 
 if numba_available():
     from numba import njit

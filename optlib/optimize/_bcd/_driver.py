@@ -1,17 +1,17 @@
 """Block coordinate descent with greedy rules (Nutini, Laradji and Schmidt, JMLR 2022).
 
 The driver: it validates the options, builds the selector and the updater
-and runs the loop. The pieces live in small modules:
-``_bcd_datafits`` (smooth terms with incremental state), ``_bcd_penalties``
-(separable penalties), ``_bcd_rules`` (partitions and selection rules),
-``_bcd_updates`` (block updates) and ``_bcd_numba`` (compiled kernels).
+and runs the loop. The pieces live in the sibling modules of this package:
+``_datafits`` (smooth terms with incremental state), ``_penalties``
+(separable penalties), ``_rules`` (partitions and selection rules),
+``_updates`` (block updates) and ``_numba`` (compiled kernels).
 """
 
 import math
 import numbers
 
-from .._backend import ENGINES, device, get_namespace
-from .._result import (
+from ..._backend import ENGINES, device, get_namespace
+from ..._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
     STATUS_MAX_ITER,
@@ -19,11 +19,11 @@ from .._result import (
     IterationMonitor,
     make_result,
 )
-from .._validation import check_array, check_option, check_random_state, check_scalar
-from ._bcd_datafits import validate_datafit
-from ._bcd_penalties import make_penalty
-from ._bcd_rules import GREEDY, PARTITIONS, SELECTIONS, Selector
-from ._bcd_updates import UPDATES, BlockUpdater
+from ..._validation import check_array, check_option, check_random_state, check_scalar
+from ._datafits import validate_datafit
+from ._penalties import make_penalty
+from ._rules import GREEDY, PARTITIONS, SELECTIONS, Selector
+from ._updates import UPDATES, BlockUpdater
 
 __all__ = ["bcd"]
 
@@ -73,7 +73,7 @@ def bcd(
         Number of coordinates per block (``tau``), ``1 <= tau <= n``;
         default ``min(5, n)``.
     selection : {"cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq"}
-        Block selection rule (see :mod:`optlib.optimize._bcd_rules`).
+        Block selection rule (see :mod:`optlib.optimize._bcd._rules`).
     update : {"lb", "la", "hb", "newton", "optimal"}
         Block update: gradient step with the block Lipschitz constant, the
         same with backtracking, matrix step with the block Hessian bound,
@@ -91,7 +91,7 @@ def bcd(
         iterations (an epoch) otherwise, since the test costs a full gradient.
     n_iht : int
         Hard-thresholding steps of the variable-block GSQ rule (one of its
-        candidate blocks, see :mod:`optlib.optimize._bcd_rules`).
+        candidate blocks, see :mod:`optlib.optimize._bcd._rules`).
     engine : {"auto", "numba", "xp"}
         numba kernels (NumPy input) for the scores, top-k and sparse columns,
         or the vectorised array-API path (the one CuPy takes).

@@ -21,15 +21,15 @@ import numbers
 
 import numpy as np
 
-from .._backend import result_float_dtype
-from .._result import (
+from ..._backend import result_float_dtype
+from ..._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
     STATUS_MAX_ITER,
     IterationMonitor,
     make_result,
 )
-from .._validation import (
+from ..._validation import (
     check_array,
     check_option,
     check_random_state,

@@ -24,9 +24,9 @@ row, so variable ``j`` is feature ``j // n_classes`` of class
 ``j % n_classes`` (the paper's 50,000 variables of problem C).
 """
 
-from .._backend import device, is_numpy_namespace, result_float_dtype
-from .._validation import check_array, check_shape
-from ._bcd_design import Design, lambda_max_sym, scatter_add
+from ..._backend import device, is_numpy_namespace, result_float_dtype
+from ..._validation import check_array, check_shape
+from ._design import Design, lambda_max_sym, scatter_add
 
 __all__ = [
     "LeastSquaresDatafit",

@@ -26,8 +26,8 @@ the steps are proximal:
 minimise an upper bound); ``la`` and ``newton`` do by their line searches.
 """
 
-from .._backend import device
-from ._bcd_design import scatter_add
+from ..._backend import device
+from ._design import scatter_add
 
 __all__ = ["UPDATES", "BlockUpdater"]
 

@@ -20,8 +20,8 @@ import numbers
 
 import numpy as np
 
-from .._backend import get_namespace, is_numpy_namespace, use_numba
-from .._result import (
+from ..._backend import get_namespace, is_numpy_namespace, use_numba
+from ..._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
     STATUS_MAX_ITER,
@@ -29,7 +29,7 @@ from .._result import (
     IterationMonitor,
     make_result,
 )
-from .._validation import (
+from ..._validation import (
     check_array,
     check_option,
     check_random_state,
@@ -159,7 +159,7 @@ def _solve_psd(H, rhs):
 
 
 def _scores_xp(x, g, L, lam, positive, rule, out):
-    """Vectorized twin of :func:`_bcd_active_set_numba.gsq_scores` (``engine="xp"``)."""
+    """Vectorized twin of :func:`_active_set_numba.gsq_scores` (``engine="xp"``)."""
     if positive:
         gl = g + lam
         s = np.where(x > 0.0, np.abs(gl), np.maximum(-gl, 0.0))
@@ -295,7 +295,7 @@ class _Kernels:
     """numba kernels, or their plain-Python / vectorized versions for ``engine="xp"``."""
 
     def __init__(self, numba):
-        from . import _bcd_active_set_numba as nk
+        from . import _active_set_numba as nk
 
         if numba:
             self.scores = nk.gsq_scores

@@ -8,8 +8,8 @@ input with numba the sparse column products run in a compiled kernel.
 
 import math
 
-from .._backend import get_namespace, is_cupy_namespace, is_numpy_namespace, use_numba
-from .._validation import check_array, check_finite
+from ..._backend import get_namespace, is_cupy_namespace, is_numpy_namespace, use_numba
+from ..._validation import check_array, check_finite
 
 __all__ = ["Design", "is_sparse", "lambda_max_sym", "scatter_add"]
 
@@ -107,7 +107,7 @@ class Design:
         if self._numba:
             import numpy as np
 
-            from ._bcd_numba import csc_cols_matvec
+            from ._numba import csc_cols_matvec
 
             A = self.A
             out = np.zeros(self.shape[0], dtype=np.result_type(A.dtype, d.dtype))

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .._backend import numba_available
+from ..._backend import numba_available
 
 if numba_available():
     from numba import njit
