@@ -15,6 +15,11 @@ L1        :func:`make_nonnegative_l1_problem`                  ``0.5 ||A x - b||
 ========  ===================================================  =========================================
 
 :func:`load_bcd_problem` returns any of them by its letter.
+
+Random DAGs and linear structural equation models for ``optlib.dag``:
+:func:`simulate_dag` (Erdos-Renyi or scale-free) and
+:func:`simulate_linear_sem` (Gaussian, exponential, Laplace or Gumbel noise,
+equal or unequal variances).
 """
 
 from ._bcd_problems import (
@@ -26,6 +31,7 @@ from ._bcd_problems import (
     make_moons_label_propagation,
     make_nonnegative_l1_problem,
 )
+from ._dag import simulate_dag, simulate_linear_sem
 
 __all__ = [
     "load_bcd_problem",
@@ -35,4 +41,6 @@ __all__ = [
     "make_lattice_label_propagation",
     "make_moons_label_propagation",
     "make_nonnegative_l1_problem",
+    "simulate_dag",
+    "simulate_linear_sem",
 ]
