@@ -740,6 +740,44 @@ def test_callback_stops_and_inputs_untouched():
     np.testing.assert_array_equal(x0, np.ones(A.shape[1]))
 
 
+@pytest.mark.parametrize("kind", ["ls", "softmax"])
+def test_callback_gets_a_copy_of_each_iterate(kind):
+    """Iterates stored by the callback stay as they were: they differ and match the history."""
+    from scipy.special import logsumexp
+
+    A, b = _ls(seed=18)
+    lam = 0.1
+    if kind == "ls":
+        df = LeastSquaresDatafit(A, b)
+
+        def f(x):
+            return 0.5 * np.sum((A @ x - b) ** 2)
+
+    else:
+        Y = np.eye(3)[np.arange(A.shape[0]) % 3]
+        df = SoftmaxDatafit(A, Y)
+
+        def f(X):
+            Z = A @ X
+            return np.sum(logsumexp(Z, axis=1)) - np.sum(Z * Y)
+
+    stored = []
+    res = bcd(
+        df,
+        penalty=L1(lam),
+        selection="gsl",
+        max_iter=6,
+        callback=lambda r: stored.append(r.x),
+    )
+    assert len(stored) == 6 and stored[0].shape == df.x_shape
+    assert res.history["iteration"] == [0, 1, 2, 3, 4, 5, 6]
+    for before, after in zip(stored, stored[1:]):
+        assert not np.array_equal(before, after)
+    np.testing.assert_array_equal(stored[-1], res.x)
+    objectives = [f(x) + lam * np.sum(np.abs(x)) for x in stored]
+    np.testing.assert_allclose(objectives, res.history["objective"][1:], rtol=1e-12)
+
+
 def test_errors():
     A, b = _ls(m=10, n=6)
     df = LeastSquaresDatafit(A, b)

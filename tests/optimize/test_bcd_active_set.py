@@ -303,8 +303,12 @@ def test_sparse_quadratic_form_and_host_only():
     with pytest.raises(ValueError, match="symmetric"):
         active_set_bcd(sp.csr_matrix(np.triu(A.T @ A)), A.T @ b, lam, form="quadratic")
     xps = pytest.importorskip("array_api_strict")
-    with pytest.raises(TypeError, match="host"):
+    with pytest.raises(TypeError, match="host: A must be a NumPy"):
         active_set_bcd(xps.asarray(A), xps.asarray(b), lam)
+    with pytest.raises(TypeError, match="host: b must be a NumPy"):
+        active_set_bcd(A, xps.asarray(b), lam)
+    with pytest.raises(TypeError, match="host: x0 must be a NumPy"):
+        active_set_bcd(A, b, lam, xps.zeros(A.shape[1]))
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ from scipy.sparse.csgraph import connected_components
 
 from optlib import ConvergenceWarning
 from optlib.datasets import make_lattice_label_propagation, make_moons_label_propagation
-from optlib.optimize._bcd import _message_passing_numba as kern
 from optlib.optimize import message_passing_bcd
+from optlib.optimize._bcd import _message_passing_numba as kern
 from optlib.optimize._bcd._message_passing import BLOCKS, _Graph, block_partition
 
 
@@ -323,6 +323,37 @@ def test_stopping_rules_and_callback(lattice):
         lattice.Q, lattice.Q @ np.ones(lattice.Q.shape[0]), np.ones(lattice.Q.shape[0])
     )
     assert res.success and res.nit == 0
+
+
+@pytest.mark.parametrize("blocks", ["greedy_tree", "red_black", "greedy"])
+def test_callback_gets_a_copy_of_each_iterate(lattice, blocks):
+    """Iterates stored by the callback stay as they were: they differ and match the history."""
+    Q, c = lattice.Q, lattice.c
+    stored = []
+    res = message_passing_bcd(
+        Q, c, blocks=blocks, max_iter=5, callback=lambda r: stored.append(r.x)
+    )
+    assert len(stored) == 5 and res.history["iteration"] == [1, 2, 3, 4, 5]
+    for before, after in zip(stored, stored[1:]):
+        assert not np.array_equal(before, after)
+    np.testing.assert_array_equal(stored[-1], res.x)
+    objectives = [0.5 * x @ (Q @ x) - c @ x for x in stored]
+    np.testing.assert_allclose(objectives, res.history["objective"], rtol=1e-12)
+
+
+def test_non_numpy_input_says_it_runs_on_the_host(lattice, xp):
+    """Arrays of another library get a clear TypeError naming the argument, not a NumPy dtype error."""
+    if xp.__name__.endswith("numpy"):
+        pytest.skip("NumPy input is the supported one")
+    Q, c = lattice.Q, lattice.c
+    dense = xp.asarray(Q.toarray())
+    for args, name in (
+        ((dense, c), "Q"),
+        ((Q, xp.asarray(c)), "c"),
+        ((Q, c, xp.asarray(np.zeros_like(c))), "x0"),
+    ):
+        with pytest.raises(TypeError, match=f"runs on the host: {name} must be a NumPy"):
+            message_passing_bcd(*args, max_iter=1)
 
 
 def test_random_tree_is_reproducible(moons):

@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from ..._backend import get_namespace, is_numpy_namespace, use_numba
+from ..._backend import use_numba
 from ..._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
@@ -36,6 +36,7 @@ from ..._validation import (
     check_scalar,
     check_shape,
 )
+from ._design import check_host_input
 
 __all__ = ["active_set_bcd"]
 
@@ -307,6 +308,7 @@ class _Kernels:
 
 # --------------------------------------------------------------------------- validation
 def _check_matrix(A, name):
+    check_host_input(A, name, "active_set_bcd")
     if _is_sparse(A):
         dtype = A.dtype
         A = A.tocsc().astype(np.float64)
@@ -315,21 +317,13 @@ def _check_matrix(A, name):
         if not np.all(np.isfinite(A.data)):
             raise ValueError(f"{name} contains NaN or infinite values; all entries must be finite.")
         return A, dtype
-    try:
-        xp = get_namespace(A)
-    except TypeError:
-        xp = None
-    if xp is not None and not is_numpy_namespace(xp) and hasattr(A, "__array_namespace__"):
-        raise TypeError(
-            f"active_set_bcd runs on the host: {name} must be a NumPy array or a SciPy "
-            "sparse matrix; move it with optlib._backend.to_host first."
-        )
     arr = check_array(A, name, ndim=2)
     dtype = arr.dtype
     return np.asarray(arr, dtype=np.float64), dtype
 
 
 def _check_vector(v, name, size):
+    check_host_input(v, name, "active_set_bcd")
     arr = check_array(v, name, ndim=1, min_size=0)
     check_shape(arr, (size,), name)
     return np.array(arr, dtype=np.float64, copy=True), arr.dtype

@@ -11,7 +11,7 @@ import math
 from ..._backend import get_namespace, is_cupy_namespace, is_numpy_namespace, use_numba
 from ..._validation import check_array, check_finite
 
-__all__ = ["Design", "is_sparse", "lambda_max_sym", "scatter_add"]
+__all__ = ["Design", "check_host_input", "is_sparse", "lambda_max_sym", "scatter_add"]
 
 
 def is_sparse(A):
@@ -20,6 +20,28 @@ def is_sparse(A):
     return module.startswith(("scipy.sparse", "cupyx.scipy.sparse")) and hasattr(
         A, "tocsc"
     )
+
+
+def check_host_input(value, name, solver):
+    """Reject an array of a non-NumPy library for a solver that runs on the host.
+
+    NumPy arrays and scalars, SciPy sparse matrices, Python sequences and
+    ``None`` pass; arrays of other array-API libraries (CuPy, array_api_strict,
+    ...) and CuPy sparse matrices raise a ``TypeError`` naming ``solver`` and
+    ``name``, instead of failing later in a NumPy call.
+    """
+    import numpy as np
+
+    if isinstance(value, (np.ndarray, np.generic)):
+        return
+    if hasattr(value, "__array_namespace__") or type(value).__module__.startswith(
+        "cupy"
+    ):
+        raise TypeError(
+            f"{solver} runs on the host: {name} must be a NumPy array or a SciPy "
+            f"sparse matrix, got {type(value).__module__}.{type(value).__name__}; "
+            "move it with optlib._backend.to_host first."
+        )
 
 
 def scatter_add(xp, x, idx, d):

@@ -96,8 +96,9 @@ def bcd(
         numba kernels (NumPy input) for the scores, top-k and sparse columns,
         or the vectorised array-API path (the one CuPy takes).
     callback : callable, optional
-        ``callback(intermediate_result)`` after each iteration; raising
-        ``StopIteration`` stops.
+        ``callback(intermediate_result)`` after each iteration, with ``x`` (a
+        copy of the iterate, shape ``datafit.x_shape``), ``nit`` and
+        ``objective``; raising ``StopIteration`` stops.
     history : bool
         Record the objective per iteration (iteration 0 is the start).
     random_state : None, int or Generator
@@ -229,7 +230,13 @@ def bcd(
         if not math.isfinite(objective):
             status = STATUS_NUMERICAL
             break
-        if monitor(it, xp.reshape(st.x, datafit.x_shape), objective=objective):
+        # the callback gets a copy: st.x is updated in place by the next steps
+        current = (
+            None
+            if callback is None
+            else xp.reshape(xp.asarray(st.x, copy=True), datafit.x_shape)
+        )
+        if monitor(it, current, objective=objective):
             status = STATUS_CALLBACK
             break
     else:

@@ -36,6 +36,7 @@ from ..._validation import (
     check_scalar,
     check_shape,
 )
+from ._design import check_host_input
 
 __all__ = ["message_passing_bcd"]
 
@@ -382,6 +383,8 @@ def message_passing_bcd(
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=0)
     if tol is not None:
         tol = check_scalar(tol, "tol", lower=0.0)
+    for value, name in ((Q, "Q"), (c, "c"), (x0, "x0"), (positions, "positions")):
+        check_host_input(value, name, "message_passing_bcd")
     out_dtype = result_float_dtype(
         np,
         *(
