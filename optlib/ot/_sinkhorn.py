@@ -40,7 +40,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import use_numba
+from .._backend import device, use_numba
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
@@ -49,7 +49,7 @@ from .._result import (
     make_result,
 )
 from .._validation import check_array, check_scalar
-from ._validation import check_ot_inputs
+from ._validation import check_cost_scale, check_ot_inputs
 
 __all__ = ["sinkhorn_log"]
 
@@ -187,9 +187,10 @@ def _sinkhorn_core(
     one_a = xp.astype(pos_a, dtype)
     one_b = xp.astype(pos_b, dtype)
 
-    active = xp.ones((B,), dtype=xp.bool)
-    err = xp.full((B,), math.inf, dtype=dtype)
-    niter = xp.zeros((B,), dtype=xp.int64)
+    dev = device(M)
+    active = xp.ones((B,), dtype=xp.bool, device=dev)
+    err = xp.full((B,), math.inf, dtype=dtype, device=dev)
+    niter = xp.zeros((B,), dtype=xp.int64, device=dev)
     K = None  # kernel at the last absorption (None: next step is an exact sweep)
     su = sv = None
     status = STATUS_MAX_ITER
@@ -356,20 +357,27 @@ def _sinkhorn_core(
 
 
 def _check_warmstart(warmstart, a, b, xp):
+    """Validated starting potentials: finite, except ``-inf`` where the weight is 0.
+
+    Potentials of zero-weight rows and columns are ``-inf`` in the returned
+    ``log_u``, ``log_v``, so a round trip through ``warmstart`` accepts them
+    there (any value there is ignored).
+    """
     if warmstart is None:
         return xp.zeros_like(a), xp.zeros_like(b)
     try:
         wu, wv = warmstart
     except (TypeError, ValueError):
         raise TypeError("warmstart must be a pair (log_u, log_v) of dual potentials.") from None
-    wu = check_array(wu, "warmstart[0] (log_u)", xp=xp, ndim=a.ndim)
-    wv = check_array(wv, "warmstart[1] (log_v)", xp=xp, ndim=b.ndim)
-    if tuple(wu.shape) != tuple(a.shape) or tuple(wv.shape) != tuple(b.shape):
-        raise ValueError(
-            f"warmstart potentials have shapes {tuple(wu.shape)} and {tuple(wv.shape)}, "
-            f"expected {tuple(a.shape)} and {tuple(b.shape)}."
-        )
-    return xp.astype(wu, a.dtype), xp.astype(wv, b.dtype)
+    out = []
+    for w, weights, name, wname in ((wu, a, "warmstart[0] (log_u)", "a"), (wv, b, "warmstart[1] (log_v)", "b")):
+        w = check_array(w, name, xp=xp, ndim=weights.ndim, finite=False)
+        if tuple(w.shape) != tuple(weights.shape):
+            raise ValueError(f"{name} has shape {tuple(w.shape)}, expected {tuple(weights.shape)} (that of {wname}).")
+        if not bool(xp.all(xp.isfinite(w) | ((w == -math.inf) & (weights == 0)))):
+            raise ValueError(f"{name} must be finite, except -inf where {wname} is 0 (as returned for zero weights).")
+        out.append(xp.astype(w, weights.dtype))
+    return tuple(out)
 
 
 _ATTAINABLE_ULPS = 50  # stopThr floor, in machine epsilons of the dtype (6e-6 in float32, 1e-14 in float64)
@@ -382,6 +390,7 @@ def _prepare(a, b, M, reg, num_iter, stop_thr, engine):
     stop_thr = check_scalar(stop_thr, "stopThr", lower=0.0)
     # Below a few dozen ulps the marginal error is rounding noise: never ask for less.
     stop_thr = max(stop_thr, _ATTAINABLE_ULPS * float(xp.finfo(M.dtype).eps))
+    check_cost_scale(M, reg, xp)
     numba = use_numba(xp, engine)
     if not batched:
         a, b, M = a[None, ...], b[None, ...], M[None, ...]

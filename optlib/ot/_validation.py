@@ -3,7 +3,7 @@
 from .._backend import device, get_namespace, result_float_dtype
 from .._validation import check_array, check_scalar
 
-__all__ = ["check_ot_inputs"]
+__all__ = ["check_ot_inputs", "check_cost_scale"]
 
 
 def check_ot_inputs(a, b, M, *, reg=None, mass_rtol=1e-6, batch=False, balanced=True):
@@ -52,6 +52,45 @@ def check_ot_inputs(a, b, M, *, reg=None, mass_rtol=1e-6, batch=False, balanced=
     if reg is not None:
         reg = check_scalar(reg, "reg", lower=0.0, lower_inclusive=False)
     return xp, a, b, M, reg
+
+
+# Largest spacing of floating-point numbers near max|M| / reg, in units of the
+# exponent, for which entropic potentials still resolve the plan: beyond it the
+# sums log_u + log_v - M / reg that give the plan's logarithms carry rounding
+# errors of order one (the plan's entries and masses are then meaningless).
+_MAX_EXPONENT_ULP = 0.1
+
+
+def check_cost_scale(M, reg, xp):
+    """Reject an entropic problem whose exponents ``M / reg`` the dtype cannot resolve.
+
+    The plan of entropic OT is ``exp(log_u + log_v - M / reg)`` with
+    potentials of the size of ``M / reg``; in floating point these sums carry
+    rounding errors of ``eps * max|M| / reg``. When that exceeds
+    ``_MAX_EXPONENT_ULP`` (``max|M| / reg`` above about 4.5e14 in float64,
+    8e5 in float32) no plan can be computed accurately, so a ``ValueError``
+    says so instead of returning a plan with wrong masses.
+
+    Parameters
+    ----------
+    M : array
+        Validated cost matrix (or a stack of them).
+    reg : float
+        Validated entropic regularisation, > 0.
+    xp : namespace
+        Namespace of ``M``.
+    """
+    if M.shape[-1] * M.shape[-2] == 0:
+        return
+    eps = float(xp.finfo(M.dtype).eps)
+    peak = float(xp.max(xp.abs(M)))
+    if peak / reg * eps > _MAX_EXPONENT_ULP:
+        limit = _MAX_EXPONENT_ULP / eps
+        raise ValueError(
+            f"max|M| / reg = {peak / reg:.3g} is too large for {M.dtype} potentials (at most {limit:.3g}): the plan "
+            f"exp(log_u + log_v - M / reg) cannot be represented accurately. Increase reg, or, when "
+            f"the costs are large but close together, subtract a constant from M (the plan does not change)."
+        )
 
 
 def _first(values, mask, xp):

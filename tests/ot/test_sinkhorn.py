@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+from optlib._backend import device
 from optlib.ot import sinkhorn_log
 from tests.conftest import assert_engines_agree, to_numpy
 
@@ -79,10 +80,20 @@ def test_engines_agree():
 
 def test_namespaces(xp):
     a, b, M = point_clouds(20, 15, seed=4)
-    ref = sinkhorn_log(a, b, M, 5e-2, stopThr=1e-11)
-    G = sinkhorn_log(xp.asarray(a), xp.asarray(b), xp.asarray(M), 5e-2, stopThr=1e-11)
-    assert type(G).__module__.split(".")[0] == type(xp.asarray(a)).__module__.split(".")[0]
+    a[2] = 0.0
+    a /= a.sum()
+    ref, ref_log = sinkhorn_log(a, b, M, 5e-2, stopThr=1e-11, log=True)
+    xa, xb, xM = xp.asarray(a), xp.asarray(b), xp.asarray(M)
+    G, lg = sinkhorn_log(xa, xb, xM, 5e-2, stopThr=1e-11, log=True)
+    assert type(G).__module__.split(".")[0] == type(xa).__module__.split(".")[0]
+    assert device(G) == device(xa) and device(lg["log_u"]) == device(xa)  # on the input's device
     np.testing.assert_allclose(to_numpy(G), ref, atol=1e-13)
+    np.testing.assert_allclose(to_numpy(lg["log_v"]), ref_log["log_v"], rtol=1e-10)
+    G2, lg2 = sinkhorn_log(xa, xb, xM, 5e-2, stopThr=1e-11, log=True, warmstart=(lg["log_u"], lg["log_v"]))
+    assert device(G2) == device(xa) and lg2["niter"] <= 1
+    Gb = sinkhorn_log(xp.stack([xa, xa]), xp.stack([xb, xb]), xp.stack([xM, xM]), 5e-2, stopThr=1e-11)
+    assert device(Gb) == device(xa)
+    np.testing.assert_allclose(to_numpy(Gb)[1], ref, atol=1e-13)
 
 
 def test_float32_kept():
@@ -105,6 +116,55 @@ def test_inputs_not_modified_and_warmstart():
     G2, log2 = sinkhorn_log(a, b, M, 1e-2, log=True, warmstart=(log["log_u"], log["log_v"]))
     assert log2["niter"] <= 1
     np.testing.assert_allclose(G2, G, atol=1e-12)
+
+
+def test_warmstart_round_trip_with_zero_weights():
+    a, b, M = point_clouds(12, 10, seed=9)
+    a[3], b[[0, 7]] = 0.0, 0.0
+    a, b = a / a.sum(), b / b.sum()
+    G, log = sinkhorn_log(a, b, M, 1e-2, log=True, stopThr=1e-11)
+    assert np.isneginf(log["log_u"][3]) and np.all(np.isneginf(log["log_v"][[0, 7]]))
+    G2, log2 = sinkhorn_log(a, b, M, 1e-2, log=True, stopThr=1e-11, warmstart=(log["log_u"], log["log_v"]))
+    assert log2["niter"] <= 1
+    np.testing.assert_allclose(G2, G, atol=1e-14)
+    # batched: -inf accepted per problem, exactly where that problem's weight is 0
+    Gb = sinkhorn_log(np.stack([a, a]), np.stack([b, b]), np.stack([M, M]), 1e-2, stopThr=1e-11,
+                      warmstart=(np.stack([log["log_u"]] * 2), np.stack([log["log_v"]] * 2)))
+    np.testing.assert_allclose(Gb[1], G, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "index, value, match",
+    [
+        (0, -np.inf, r"warmstart\[0\] \(log_u\) must be finite, except -inf where a is 0"),
+        (1, -np.inf, r"warmstart\[1\] \(log_v\) must be finite, except -inf where b is 0"),
+        (0, np.inf, r"warmstart\[0\]"),
+        (1, np.nan, r"warmstart\[1\]"),
+    ],
+)
+def test_warmstart_rejects_non_finite_where_weight_is_positive(index, value, match):
+    a, b, M = point_clouds(6, 5, seed=10)
+    ws = [np.zeros(6), np.zeros(5)]
+    ws[index][1] = value
+    with pytest.raises(ValueError, match=match):
+        sinkhorn_log(a, b, M, 1e-1, warmstart=tuple(ws))
+    with pytest.raises(ValueError, match=r"warmstart\[1\] \(log_v\) has shape \(4,\), expected \(5,\)"):
+        sinkhorn_log(a, b, M, 1e-1, warmstart=(np.zeros(6), np.zeros(4)))
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float64, 1e300), (np.float64, 1e15), (np.float32, 1e4)])
+def test_cost_over_reg_beyond_the_dtype_raises(dtype, scale):
+    # M * 1e300 at reg 1e-3 used to return a plan of total mass ~7 with only a warning
+    a, b, M = (x.astype(dtype) for x in point_clouds(7, seed=11, uniform=True))
+    with pytest.raises(ValueError, match=r"max\|M\| / reg = .* too large for float(32|64) potentials"):
+        sinkhorn_log(a, b, M * dtype(scale), 1e-3)
+
+
+def test_large_but_resolvable_cost_over_reg_runs():
+    a, b, M = point_clouds(7, seed=11, uniform=True)
+    G = sinkhorn_log(a, b, M * 1e8, 1e-1 * 1e8, stopThr=1e-12)  # same plan as (M, 0.1)
+    np.testing.assert_allclose(G, sinkhorn_log(a, b, M, 1e-1, stopThr=1e-12), atol=1e-13)
+    assert abs(G.sum() - 1.0) < 1e-12
 
 
 def test_zero_weights_and_uniform_default():
