@@ -97,6 +97,10 @@ class _XPState:
         score = float(score)
         return mu * (score + alpha * float(xp.sum(xp.abs(self.W)))) + h, score, h
 
+    def gradient(self, M_inv, alpha, mu):
+        """Gradient in ``W`` of ``mu (S + alpha |W|_1) + h_s`` (scales fixed), ``M_inv = (s I - W o W)^{-1}``."""
+        return -mu * self.R / self.sigma + mu * alpha * self.xp.sign(self.W) + 2.0 * self.W * M_inv.T
+
     def run(self, alpha, mu, s, lr, beta1, beta2, t0, n_steps):
         """``n_steps`` iterations from stage iteration ``t0``; returns ``(code, done, lr)``."""
         xp = self.xp
@@ -114,7 +118,7 @@ class _XPState:
                 self.W = self.W - lr * self.step
                 self.refresh_scale()
                 M_inv, inside = self.inverse_in_domain(s)
-            grad = -mu * self.R / self.sigma + mu * alpha * xp.sign(self.W) + 2.0 * self.W * M_inv.T
+            grad = self.gradient(M_inv, alpha, mu)
             self.m = beta1 * self.m + (1.0 - beta1) * grad
             self.v = beta2 * self.v + (1.0 - beta2) * grad * grad
             self.step = (self.m / (1.0 - beta1**t)) / (xp.sqrt(self.v / (1.0 - beta2**t)) + 1e-8)

@@ -84,14 +84,15 @@ def simulate_dag(d, s0, graph_type="ER", *, weight_range=(0.5, 2.0), random_stat
     return np.where(A, sign * magnitude, 0.0)
 
 
-def _noise(noise_type, scale, shape, rng):
+def _noise(noise_type, std, shape, rng):
+    """Zero-location noise with standard deviation ``std`` (exponential: mean ``std`` as well)."""
     if noise_type == "gauss":
-        return scale * rng.standard_normal(shape)
+        return std * rng.standard_normal(shape)
     if noise_type == "exp":
-        return scale * rng.exponential(size=shape)
+        return std * rng.exponential(size=shape)
     if noise_type == "laplace":
-        return scale * rng.laplace(size=shape)
-    return scale * rng.gumbel(size=shape)
+        return (std / np.sqrt(2.0)) * rng.laplace(size=shape)
+    return (std * np.sqrt(6.0) / np.pi) * rng.gumbel(size=shape)
 
 
 def simulate_linear_sem(W, n, noise_type="gauss", *, noise_scale=1.0, random_state=None):
@@ -105,14 +106,13 @@ def simulate_linear_sem(W, n, noise_type="gauss", *, noise_scale=1.0, random_sta
     n : int
         Number of samples (>= 1).
     noise_type : {"gauss", "exp", "laplace", "gumbel"}, default="gauss"
-        Distribution of the independent noise ``Z[:, j]``, each the standard
-        distribution (zero location, unit scale parameter) times
-        ``noise_scale[j]``.
+        Distribution of the independent noise ``Z[:, j]``: zero location
+        (the exponential is not centred) and standard deviation
+        ``noise_scale[j]``, as in CoLiDE's experiments.
     noise_scale : float or array of shape (d,), default=1.0
-        Scale parameter of each variable's noise: one value for equal noise
+        Standard deviation of each variable's noise: one value for equal noise
         variances, one per variable for unequal ones (CoLiDE's heteroscedastic
         setting draws the variances ``noise_scale ** 2`` from ``U[0.5, 10]``).
-        For Gaussian noise it is the standard deviation.
     random_state : int, Generator, RandomState or None
 
     Returns
