@@ -12,7 +12,10 @@ class Function:
         prox_{step g}(v) = argmin_x  g(x) + ||x - v||^2 / (2 step)
 
     Both work on arrays of any shape from any array-API namespace and keep
-    the input's namespace, device and dtype. Convex functions usable in a
+    the input's namespace, device and dtype; the catalogue's classes also take
+    Python scalars and sequences and always return arrays (see
+    :mod:`optlib.functions`; implementations apply this convention with the
+    ``array_prox`` and ``array_argument`` decorators of ``_utils``). Convex functions usable in a
     duality gap also implement :meth:`conjugate` and :meth:`dual_scaling`.
 
     Class attributes describe the function for solvers: ``is_convex``,

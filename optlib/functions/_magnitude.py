@@ -2,7 +2,7 @@
 
 from .._backend import get_namespace
 from ._base import Function
-from ._utils import check_step
+from ._utils import array_argument, array_prox, check_step
 
 __all__ = ["Magnitude"]
 
@@ -55,17 +55,15 @@ class Magnitude(Function):
     def is_separable(self):
         return self.g.is_separable
 
+    @array_argument
     def __call__(self, z):
         xp = get_namespace(z)
         return self.g(xp.abs(z))
 
+    @array_prox
     def prox(self, z, step=1.0):
         step = check_step(step)
         xp = get_namespace(z)
-        if not hasattr(z, "dtype"):
-            z = xp.asarray(z)
-        if not xp.isdtype(z.dtype, ("real floating", "complex floating")):
-            z = xp.astype(z, xp.float64)
         mag = xp.abs(z)
         rho = xp.clip(self.g.prox(mag, step), 0.0, None)
         positive = mag > 0

@@ -12,7 +12,7 @@ from .._validation import check_scalar
 from ._base import Function
 from ._norms import _as_float, _dual_rtol
 from ._projections import _feasibility_rtol
-from ._utils import check_step, check_weight
+from ._utils import array_argument, array_prox, check_step, check_weight
 
 __all__ = ["NuclearNorm", "RankConstraint"]
 
@@ -62,10 +62,12 @@ class NuclearNorm(Function):
     def __init__(self, lam=1.0):
         self.lam = check_weight(lam)
 
+    @array_argument
     def __call__(self, x):
         xp, x = _matrix_input(x, "x")
         return self.lam * float(xp.sum(_svdvals(xp, x)))
 
+    @array_prox
     def prox(self, v, step=1.0):
         step = check_step(step)
         xp, v = _matrix_input(v)
@@ -109,6 +111,7 @@ class RankConstraint(Function):
     def __init__(self, rank):
         self.rank = check_scalar(rank, "rank", kind=numbers.Integral, lower=1)
 
+    @array_argument
     def __call__(self, x):
         xp, x = _matrix_input(x, "x")
         if self.rank >= min(x.shape[-2], x.shape[-1]) or not x.size:
@@ -118,6 +121,7 @@ class RankConstraint(Function):
         counts = xp.sum(xp.astype(s > tol, xp.int64), axis=-1)
         return 0.0 if bool(xp.all(counts <= self.rank)) else math.inf
 
+    @array_prox
     def prox(self, v, step=1.0):
         check_step(step)
         xp, v = _matrix_input(v)

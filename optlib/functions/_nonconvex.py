@@ -24,7 +24,7 @@ import math
 from .._backend import get_namespace
 from .._validation import check_scalar
 from ._base import Function
-from ._utils import check_step, check_weight
+from ._utils import array_argument, array_prox, check_step, check_weight
 
 __all__ = ["L0", "LHalf", "CEL0", "MCP", "SCAD", "Lp"]
 
@@ -37,17 +37,13 @@ _LP_NEWTON_ITERS = 7
 
 
 def _real_input(v, owner):
-    """Namespace and real floating array for ``v``; complex input is an error."""
+    """Namespace of the floating array ``v``, which must be real; returns ``(xp, v)``."""
     xp = get_namespace(v)
-    if not hasattr(v, "dtype"):
-        v = xp.asarray(v)
     if xp.isdtype(v.dtype, "complex floating"):
         raise TypeError(
             f"{owner} acts on real arrays, got complex dtype {v.dtype}. To penalise the "
             f"modulus of complex unknowns use Magnitude({owner}(...))."
         )
-    if not xp.isdtype(v.dtype, "real floating"):
-        v = xp.astype(v, xp.float64)
     return xp, v
 
 
@@ -99,10 +95,12 @@ class L0(Function):
     def __init__(self, lam=1.0):
         self.lam = check_weight(lam)
 
+    @array_argument
     def __call__(self, x):
         xp, x = _real_input(x, "L0")
         return self.lam * float(xp.sum(xp.astype(x != 0, xp.int64)))
 
+    @array_prox
     def prox(self, v, step=1.0):
         xp, v = _real_input(v, "L0")
         return _hard_threshold(xp, v, math.sqrt(2.0 * self.lam * check_step(step)))
@@ -136,10 +134,12 @@ class LHalf(Function):
     def __init__(self, lam=1.0):
         self.lam = check_weight(lam)
 
+    @array_argument
     def __call__(self, x):
         xp, x = _real_input(x, "LHalf")
         return self.lam * float(xp.sum(xp.sqrt(xp.abs(x))))
 
+    @array_prox
     def prox(self, v, step=1.0):
         xp, v = _real_input(v, "LHalf")
         theta = self.lam * check_step(step)
@@ -188,6 +188,7 @@ class CEL0(Function):
         self.lam = check_weight(lam)
         self.a = check_scalar(a, "a", lower=0.0, lower_inclusive=False)
 
+    @array_argument
     def __call__(self, x):
         xp, x = _real_input(x, "CEL0")
         a, lam = self.a, self.lam
@@ -197,6 +198,7 @@ class CEL0(Function):
         phi = xp.where(r <= s / a, inner, xp.full_like(r, lam))
         return float(xp.sum(phi))
 
+    @array_prox
     def prox(self, v, step=1.0):
         xp, v = _real_input(v, "CEL0")
         step = check_step(step)
@@ -232,6 +234,7 @@ class MCP(Function):
         self.lam = check_weight(lam)
         self.gamma = check_scalar(gamma, "gamma", lower=1.0, lower_inclusive=False)
 
+    @array_argument
     def __call__(self, x):
         xp, x = _real_input(x, "MCP")
         lam, gamma = self.lam, self.gamma
@@ -240,6 +243,7 @@ class MCP(Function):
         phi = xp.where(r <= gamma * lam, inner, xp.full_like(r, 0.5 * gamma * lam * lam))
         return float(xp.sum(phi))
 
+    @array_prox
     def prox(self, v, step=1.0):
         xp, v = _real_input(v, "MCP")
         return _mcp_prox(xp, v, self.lam, self.gamma, check_step(step))
@@ -282,6 +286,7 @@ class SCAD(Function):
         self.lam = check_weight(lam)
         self.a = check_scalar(a, "a", lower=2.0, lower_inclusive=False)
 
+    @array_argument
     def __call__(self, x):
         xp, x = _real_input(x, "SCAD")
         lam, a = self.lam, self.a
@@ -291,6 +296,7 @@ class SCAD(Function):
         phi = xp.where(r <= lam, lam * r, xp.where(r <= a * lam, middle, outer))
         return float(xp.sum(phi))
 
+    @array_prox
     def prox(self, v, step=1.0):
         xp, v = _real_input(v, "SCAD")
         t = check_step(step)
@@ -351,12 +357,14 @@ class Lp(Function):
             p, "p", lower=0.0, upper=1.0, lower_inclusive=False, upper_inclusive=False
         )
 
+    @array_argument
     def __call__(self, x):
         xp, x = _real_input(x, "Lp")
         r = xp.abs(x)
         # 0 ** p is 0 for p > 0
         return self.lam * float(xp.sum(r**self.p))
 
+    @array_prox
     def prox(self, v, step=1.0):
         xp, v = _real_input(v, "Lp")
         theta = self.lam * check_step(step)

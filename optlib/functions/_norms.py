@@ -5,7 +5,7 @@ import numbers
 from .._backend import get_namespace
 from .._validation import check_scalar
 from ._base import Function
-from ._utils import check_step, check_weight, magnitude_shrink, shrink_by_norm
+from ._utils import array_argument, array_prox, check_step, check_weight, magnitude_shrink, shrink_by_norm
 
 __all__ = ["L1", "L2", "GroupL21", "ElasticNet"]
 
@@ -76,10 +76,12 @@ class L1(Function):
     def __init__(self, lam=1.0):
         self.lam = check_weight(lam)
 
+    @array_argument
     def __call__(self, x):
         xp = get_namespace(x)
         return self.lam * float(xp.sum(xp.abs(x)))
 
+    @array_prox
     def prox(self, v, step=1.0):
         xp = get_namespace(v)
         return magnitude_shrink(xp, v, self.lam * check_step(step))
@@ -117,14 +119,15 @@ class L2(Function):
     def __init__(self, lam=1.0):
         self.lam = check_weight(lam)
 
+    @array_argument
     def __call__(self, x):
         xp = get_namespace(x)
-        return self.lam * float(_vector_norm(xp, _as_float(xp, x)))
+        return self.lam * float(_vector_norm(xp, x))
 
+    @array_prox
     def prox(self, v, step=1.0):
         step = check_step(step)
         xp = get_namespace(v)
-        v = _as_float(xp, v)
         return shrink_by_norm(xp, v, _vector_norm(xp, v), self.lam * step)
 
     def conjugate(self, u):
@@ -175,14 +178,15 @@ class GroupL21(Function):
         axis = _check_axis(self.axis, x.ndim)
         return _vector_norm(xp, x, axis=axis, keepdims=keepdims)
 
+    @array_argument
     def __call__(self, x):
         xp = get_namespace(x)
-        return self.lam * float(xp.sum(self._group_norms(xp, _as_float(xp, x), False)))
+        return self.lam * float(xp.sum(self._group_norms(xp, x, False)))
 
+    @array_prox
     def prox(self, v, step=1.0):
         step = check_step(step)
         xp = get_namespace(v)
-        v = _as_float(xp, v)
         return shrink_by_norm(xp, v, self._group_norms(xp, v, True), self.lam * step)
 
     def _max_group_norm(self, u):
@@ -237,15 +241,16 @@ class ElasticNet(Function):
     def _b(self):
         return self.lam * (1.0 - self.l1_ratio)
 
+    @array_argument
     def __call__(self, x):
         xp = get_namespace(x)
-        mag = xp.abs(_as_float(xp, x))
+        mag = xp.abs(x)
         return self._a * float(xp.sum(mag)) + 0.5 * self._b * float(xp.sum(mag * mag))
 
+    @array_prox
     def prox(self, v, step=1.0):
         step = check_step(step)
         xp = get_namespace(v)
-        v = _as_float(xp, v)
         return magnitude_shrink(xp, v, step * self._a) / (1.0 + step * self._b)
 
     def conjugate(self, u):

@@ -15,7 +15,7 @@ from .._backend import device, get_namespace
 from .._validation import check_array, check_scalar
 from ._base import Function
 from ._norms import _as_float, _check_axis, _dual_rtol
-from ._utils import check_step, magnitude_shrink
+from ._utils import array_argument, array_prox, check_step, magnitude_shrink
 
 __all__ = ["Box", "NonNegative", "Simplex", "TopKSimplex", "L1Ball"]
 
@@ -167,6 +167,7 @@ class Box(Function):
         if bad:
             raise ValueError("lower must be <= upper (entrywise), got lower > upper.")
 
+    @array_argument
     def __call__(self, x):
         xp, x = _real_input(x, "x")
         rtol = _feasibility_rtol(xp, x.dtype)
@@ -181,6 +182,7 @@ class Box(Function):
             above = bool(xp.any(x > hi + rtol * xp.clip(xp.abs(hi), 1.0, None)))
         return math.inf if below or above else 0.0
 
+    @array_prox
     def prox(self, v, step=1.0):
         check_step(step)
         xp, v = _real_input(v)
@@ -225,6 +227,7 @@ class NonNegative(Box):
     def __init__(self):
         super().__init__(0.0, math.inf)
 
+    @array_prox
     def prox(self, v, step=1.0):
         check_step(step)
         xp, v = _real_input(v)
@@ -262,10 +265,12 @@ class Simplex(Function):
         self.radius = check_scalar(radius, "radius", lower=0.0, lower_inclusive=False)
         self.axis = _check_axis_param(axis)
 
+    @array_argument
     def __call__(self, x):
         xp = get_namespace(x)
         return 0.0 if _simplex_member(xp, x, self.radius, self.axis) else math.inf
 
+    @array_prox
     def prox(self, v, step=1.0):
         check_step(step)
         xp, v = _real_input(v)
@@ -316,10 +321,12 @@ class TopKSimplex(Function):
         self.radius = check_scalar(radius, "radius", lower=0.0, lower_inclusive=False)
         self.axis = _check_axis_param(axis)
 
+    @array_argument
     def __call__(self, x):
         xp = get_namespace(x)
         return 0.0 if _simplex_member(xp, x, self.radius, self.axis, self.k) else math.inf
 
+    @array_prox
     def prox(self, v, step=1.0):
         check_step(step)
         xp, v = _real_input(v)
@@ -368,16 +375,16 @@ class L1Ball(Function):
     def __init__(self, radius=1.0):
         self.radius = check_scalar(radius, "radius", lower=0.0, lower_inclusive=False)
 
+    @array_argument
     def __call__(self, x):
         xp = get_namespace(x)
-        x = _as_float(xp, x)
         rtol = _feasibility_rtol(xp, x.dtype)
         return 0.0 if float(xp.sum(xp.abs(x))) <= self.radius * (1.0 + rtol) else math.inf
 
+    @array_prox
     def prox(self, v, step=1.0):
         check_step(step)
         xp = get_namespace(v)
-        v = _as_float(xp, v)
         if not v.size:
             return xp.asarray(v, copy=True)
         mag = xp.reshape(xp.abs(v), (-1,))

@@ -34,7 +34,7 @@ from .._backend import device, get_namespace, use_numba
 from .._result import warn_convergence
 from .._validation import check_array, check_option, check_scalar
 from ._base import Function
-from ._utils import check_step, check_weight
+from ._utils import array_argument, array_prox, check_step, check_weight
 
 __all__ = ["TV1D", "TVND", "TV2D", "TV3D"]
 
@@ -48,18 +48,14 @@ _ACTIVE_SET_MAX_STEPS = 100  # TV1D "xp" path: active-set steps before the FISTA
 
 
 def _check_real(x, name, cls):
-    """Array of a real floating dtype (integers cast to float64); complex is refused."""
-    try:
-        xp = get_namespace(x)
-    except TypeError:
-        xp = get_namespace()
-    arr = x if hasattr(x, "dtype") else xp.asarray(x)
-    if xp.isdtype(arr.dtype, "complex floating"):
+    """The floating array ``x`` and its namespace; complex and non-finite entries are refused."""
+    xp = get_namespace(x)
+    if xp.isdtype(x.dtype, "complex floating"):
         raise TypeError(
-            f"{cls} does not support complex {name} (dtype {arr.dtype}); to penalise the "
+            f"{cls} does not support complex {name} (dtype {x.dtype}); to penalise the "
             f"total variation of the modulus use Magnitude({cls}(...))."
         )
-    return check_array(arr, name, xp=xp, min_size=0), xp
+    return check_array(x, name, xp=xp, min_size=0), xp
 
 
 def _index(axis, s):
@@ -333,10 +329,12 @@ class TV1D(Function):
         axis = self.axis % x.ndim
         return x if axis == x.ndim - 1 else xp.moveaxis(x, axis, -1)
 
+    @array_argument
     def __call__(self, x):
         x, xp = _check_real(x, "x", "TV1D")
         return self.lam * _tv_value(xp, self._signals_last(xp, x), 1, True)
 
+    @array_prox
     def prox(self, v, step=1.0):
         v, xp = _check_real(v, "v", "TV1D")
         thresh = self.lam * check_step(step)
@@ -425,10 +423,12 @@ class TVND(Function):
             )
         return x, xp
 
+    @array_argument
     def __call__(self, x):
         x, xp = self._check_input(x, "x")
         return self.lam * _tv_value(xp, x, self.ndim, self.isotropic)
 
+    @array_prox
     def prox(self, v, step=1.0):
         v, xp = self._check_input(v, "v")
         thresh = self.lam * check_step(step)

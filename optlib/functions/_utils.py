@@ -1,8 +1,58 @@
-"""Small shared helpers for prox implementations."""
+"""Small shared helpers for prox implementations, and the input/output convention."""
 
-from .._validation import check_scalar
+import functools
 
-__all__ = ["check_step", "check_weight", "magnitude_shrink", "shrink_by_norm"]
+from .._backend import get_namespace
+from .._validation import check_array, check_scalar
+
+__all__ = [
+    "as_float_array",
+    "array_argument",
+    "array_prox",
+    "check_step",
+    "check_weight",
+    "magnitude_shrink",
+    "shrink_by_norm",
+]
+
+
+def as_float_array(x, name):
+    """Namespace and floating array for a value or prox argument ``x``: ``(xp, array)``.
+
+    Arrays keep their namespace, device and floating dtype (real or complex);
+    integer and boolean arrays become float64 on their device. Python scalars
+    and sequences become NumPy arrays (0-d for a scalar). Anything else
+    raises ``TypeError`` naming ``name``. Non-finite entries are allowed.
+    """
+    arr = check_array(x, name, allow_complex=True, finite=False, min_size=0)
+    return get_namespace(arr), arr
+
+
+def array_argument(method):
+    """Decorate ``method(self, x)`` (a value) to take its argument through :func:`as_float_array`."""
+
+    @functools.wraps(method)
+    def wrapper(self, x):
+        return method(self, as_float_array(x, "x")[1])
+
+    return wrapper
+
+
+def array_prox(prox):
+    """Decorate ``prox(self, v, step)`` with the catalogue's input/output convention.
+
+    ``v`` goes through :func:`as_float_array`, and the result is always an
+    array of ``v``'s namespace: a 0-d input gives a 0-d array (NumPy
+    operations on 0-d arrays return NumPy scalars, which are converted back).
+    """
+
+    @functools.wraps(prox)
+    def wrapper(self, v, step=1.0):
+        xp, v = as_float_array(v, "v")
+        out = prox(self, v, step)
+        return xp.asarray(out) if out.ndim == 0 else out
+
+    return wrapper
 
 
 def check_step(step):
