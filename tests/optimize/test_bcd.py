@@ -619,6 +619,43 @@ def test_array_namespaces(xp):
     np.testing.assert_allclose(to_numpy(res.x), np.linalg.solve(Q, b[:10]), rtol=1e-6)
 
 
+def test_array_api_path_stays_on_the_input_device(xp):
+    """Rules, updates, penalties and x0 not covered above, on the input's device (non-default for array_api_strict)."""
+    from optlib._backend import device
+    from optlib.functions import Box
+
+    A, b = _ls(m=20, n=10, seed=19)
+    Ax, bx = xp.asarray(A), xp.asarray(b)
+    x0 = np.full(10, 0.05)
+    for selection, update, partition, penalty in (
+        ("cyclic", "optimal", "order", None),
+        ("lipschitz", "lb", "variable", None),
+        ("lipschitz", "hb", "sort", NonNegative()),
+        ("gsd", "la", "avg", ElasticNet(0.1, 0.5)),
+        ("gsq", "newton", "variable", Box(-0.1, 0.2)),
+    ):
+        kw = {
+            "penalty": penalty,
+            "selection": selection,
+            "update": update,
+            "partition": partition,
+            "block_size": 3,
+            "max_iter": 15,
+            "random_state": 0,
+        }
+        res = bcd(LeastSquaresDatafit(Ax, bx), xp.asarray(x0), engine="xp", **kw)
+        assert device(res.x) == device(Ax)
+        ref = bcd(LeastSquaresDatafit(A, b), x0, **kw)
+        np.testing.assert_allclose(to_numpy(res.x), ref.x, rtol=1e-9, atol=1e-12)
+    # min(m, n) > 200: the largest eigenvalue of A^T A by power iteration off NumPy
+    rng = np.random.default_rng(20)
+    A = rng.standard_normal((210, 201))
+    lmax = LeastSquaresDatafit(xp.asarray(A), xp.asarray(b[:1].repeat(210)))
+    lmax = lmax.hessian_bound_lmax()
+    exact = np.linalg.eigvalsh(A.T @ A)[-1]
+    assert exact * (1 - 1e-8) <= lmax <= exact * 1.02
+
+
 @pytest.mark.parametrize("kind", ["ls", "logistic", "softmax"])
 def test_sparse_design_equals_dense(kind):
     rng = np.random.default_rng(13)

@@ -8,7 +8,13 @@ input with numba the sparse column products run in a compiled kernel.
 
 import math
 
-from ..._backend import get_namespace, is_cupy_namespace, is_numpy_namespace, use_numba
+from ..._backend import (
+    device,
+    get_namespace,
+    is_cupy_namespace,
+    is_numpy_namespace,
+    use_numba,
+)
 from ..._validation import check_array, check_finite
 
 __all__ = ["Design", "check_host_input", "is_sparse", "lambda_max_sym", "scatter_add"]
@@ -219,7 +225,11 @@ class Design:
 
 def _power_iteration(xp, design, n_iter=100):
     n = design.shape[1]
-    v = xp.ones(n, dtype=xp.float64)
+    v = xp.ones(
+        n,
+        dtype=xp.float64,
+        device=device(design.A.data if design.sparse else design.A),
+    )
     lam = 0.0
     A64 = (
         design.A.astype("float64") if design.sparse else xp.astype(design.A, xp.float64)

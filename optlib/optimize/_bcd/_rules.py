@@ -345,8 +345,6 @@ class Selector:
         df = self.datafit
         tau = self.tau
         start = self.top(xp.abs(g) / xp.sqrt(self.L), tau)
-        if not self.numba:
-            start = xp.asarray(start)
         mu = 1.0 / max(df.hessian_bound_lmax(), 1e-300)
         mask = self._mask(start)
         d = -(g / self.L) * mask
