@@ -50,12 +50,15 @@ class SmoothFunction(Function):
     """A differentiable function: adds :meth:`grad` and optionally :attr:`lipschitz`.
 
     ``lipschitz`` is a Lipschitz constant of the gradient, or ``None`` when
-    unknown (solvers then backtrack).
+    unknown (solvers then backtrack). ``input_shape`` is the shape of the
+    arguments ``x`` the function accepts, or ``None`` when any shape goes;
+    solvers check starting points against it.
     """
 
     is_smooth = True
     is_convex = True
     lipschitz = None
+    input_shape = None
 
     def grad(self, x):
         """Gradient at ``x``, same namespace, shape and dtype."""

@@ -86,6 +86,11 @@ class LeastSquares(SmoothFunction):
         self._lipschitz = None
 
     @property
+    def input_shape(self):
+        """Shape of ``x``: ``(n,)`` for 1-D ``y``, ``(n, k)`` for ``y`` of shape ``(m, k)``."""
+        return (self.A.shape[1],) + tuple(self.y.shape[1:])
+
+    @property
     def lipschitz(self):
         if self._lipschitz is None:
             self._lipschitz = self.scale * spectral_norm_squared(self.A)

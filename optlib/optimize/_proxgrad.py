@@ -3,7 +3,7 @@
 import math
 import numbers
 
-from .._backend import get_namespace
+from .._backend import get_namespace, result_float_dtype
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
@@ -71,6 +71,34 @@ class _SmoothEvaluator:
         return self.f.grad_at(p.z) if self.composite else self.f.grad(p.x)
 
 
+def _check_gap_penalty(g):
+    """Raise ``ValueError`` unless ``g`` can enter a duality gap: convex, with a conjugate."""
+    name = type(g).__name__
+    if not getattr(g, "is_convex", True):
+        raise ValueError(
+            f"stop='gap' needs a convex g; {name} is nonconvex (no duality gap): "
+            "use stop='gradient_mapping'."
+        )
+    conjugate = getattr(type(g), "conjugate", None)
+    if conjugate is None or conjugate is Function.conjugate or not hasattr(g, "dual_scaling"):
+        raise ValueError(
+            f"stop='gap' needs g with a conjugate and dual_scaling; {name} has none: "
+            "use stop='gradient_mapping'."
+        )
+
+
+def _check_x0_shape(f, x0, grad0=None):
+    """``x0`` must have ``f.input_shape`` (when declared) and the shape of its gradient."""
+    expected = getattr(f, "input_shape", None)
+    if expected is not None and tuple(x0.shape) != tuple(expected):
+        raise ValueError(f"x0 has shape {tuple(x0.shape)}, expected {tuple(expected)} (the input shape of f).")
+    if grad0 is not None and tuple(grad0.shape) != tuple(x0.shape):
+        raise ValueError(
+            f"x0 has shape {tuple(x0.shape)} but the gradient of f at x0 has shape "
+            f"{tuple(grad0.shape)}; x0 must have the shape of f's argument."
+        )
+
+
 def _initial_step(f, step):
     if step is not None:
         return check_scalar(step, "step", lower=0.0, lower_inclusive=False), False
@@ -111,7 +139,12 @@ def proxgrad(
         Proximable part (``None`` for no penalty); nonconvex penalties are
         allowed (convergence to a stationary point).
     x0 : array
-        Starting point; its namespace, device and dtype are kept.
+        Starting point, of ``f.input_shape`` when ``f`` declares one; not
+        modified. Its namespace and device are kept. The iterates and the
+        result are float32 when ``x0`` and the gradient of ``f`` are both
+        single precision, float64 otherwise (optlib's ``result_float_dtype``
+        rule: a float32 ``x0`` with a float64 ``A`` runs and returns float64,
+        as NumPy's type promotion would; integer ``x0`` is cast to float64).
     method : {"fista", "ista"}
         FISTA (Beck-Teboulle momentum) or plain proximal gradient.
     step : float, optional
@@ -129,8 +162,9 @@ def proxgrad(
     stop : {"gradient_mapping", "gap"}
         ``"gradient_mapping"``: stop when ``||x+ - y|| / t <= max(tol * r0, atol)``,
         ``r0`` being that norm at the first iteration. ``"gap"``: stop when
-        the duality gap ``f.duality_gap(x, g) <= tol * |F(x)|`` (convex ``g``
-        with a conjugate; checked every ``gap_every`` iterations).
+        the duality gap ``f.duality_gap(x, g) <= tol * |F(x)|`` (checked every
+        ``gap_every`` iterations); needs a convex ``g`` with a conjugate,
+        ``ValueError`` otherwise.
     tol : float
         Relative tolerance of the stopping rule.
     atol : float
@@ -170,17 +204,24 @@ def proxgrad(
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
     gap_every = check_scalar(gap_every, "gap_every", kind=numbers.Integral, lower=1)
     shrink = check_scalar(shrink, "shrink", lower=0.0, upper=1.0, lower_inclusive=False, upper_inclusive=False)
-    if stop == "gap" and not hasattr(f, "duality_gap"):
-        raise ValueError(f"stop='gap' needs f with a duality_gap method; {type(f).__name__} has none.")
+    if stop == "gap":
+        if not hasattr(f, "duality_gap"):
+            raise ValueError(f"stop='gap' needs f with a duality_gap method; {type(f).__name__} has none.")
+        _check_gap_penalty(g)
     t, auto_backtracking = _initial_step(f, step)
     backtracking = auto_backtracking if backtracking is None else bool(backtracking)
 
     x0 = check_array(x0, "x0", allow_complex=True)
+    _check_x0_shape(f, x0)
     xp = get_namespace(x0)
     ev = _SmoothEvaluator(f)
     monitor = IterationMonitor(callback, history, verbose, name=method.upper())
 
     x = ev.point(x0)
+    grad0 = ev.grad(x)
+    _check_x0_shape(f, x0, grad0)
+    # A private copy in the working dtype; z = A x0 is unchanged by the cast.
+    x = _Point(xp.astype(x0, result_float_dtype(xp, x0, grad0)), x.z)
     fx = ev.value(x)
     objective = fx + g(x.x)
     best_x, best_obj = x.x, objective
@@ -191,7 +232,7 @@ def proxgrad(
     status = STATUS_MAX_ITER
     it = 0
     for it in range(1, max_iter + 1):
-        grad_y = ev.grad(y)
+        grad_y = grad0 if it == 1 else ev.grad(y)
         while True:
             x_new = ev.point(g.prox(y.x - t * grad_y, t))
             f_new = ev.value(x_new)

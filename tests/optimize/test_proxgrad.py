@@ -7,7 +7,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, Lasso
 
-from optlib.functions import L1, LeastSquares, SmoothFunction
+from optlib.functions import L0, L1, LeastSquares, Magnitude, SmoothFunction, TopKSimplex
 from optlib.optimize import proxgrad
 from tests.conftest import to_numpy
 
@@ -44,6 +44,7 @@ def test_fista_reaches_sklearn_lasso_optimum(xp, lasso_reference):
     assert abs(_objective(A, y, alpha, w) - f_star) <= 1e-9 * f_star
     assert abs(res.fun - f_star) <= 1e-9 * f_star
     assert type(res.x) is type(x0)
+    assert res.x.device == x0.device
 
 
 @pytest.mark.parametrize("method", ["fista", "ista"])
@@ -203,3 +204,88 @@ def test_bad_inputs(lasso_reference):
         LeastSquares(A_bad, y)
     with pytest.raises(ValueError, match="stop='gap'"):
         proxgrad(_Quadratic(np.eye(2), np.ones(2)), L1(1.0), np.zeros(2), stop="gap")
+
+
+@pytest.mark.parametrize("g", [L0(0.1), TopKSimplex(3), Magnitude(L1(0.1))], ids=["L0", "TopKSimplex", "Magnitude"])
+def test_gap_stop_rejects_penalty_without_duality_gap_up_front(lasso_reference, g):
+    A, y, _, _ = lasso_reference
+    # max_iter < gap_every: no gap check ever runs, so only an up-front check can refuse
+    with pytest.raises(ValueError, match="stop='gap' needs .*use stop='gradient_mapping'"):
+        proxgrad(LeastSquares(A, y), g, np.zeros(A.shape[1]), stop="gap", max_iter=3, gap_every=10)
+
+
+@pytest.mark.parametrize("shape", [(119,), (120, 1), (1, 120)])
+def test_x0_of_wrong_shape_names_x0_and_expected_shape(lasso_reference, shape):
+    A, y, alpha, _ = lasso_reference
+    with pytest.raises(ValueError, match=rf"x0 has shape \({shape[0]}, ?{shape[1] if len(shape) > 1 else ''}\), expected \(120,\)"):
+        proxgrad(LeastSquares(A, y), L1(alpha), np.zeros(shape))
+    Y = np.stack([y, 2 * y], axis=1)  # matrix unknown: x0 of shape (120, 2)
+    with pytest.raises(ValueError, match=r"expected \(120, 2\)"):
+        proxgrad(LeastSquares(A, Y), L1(alpha), np.zeros((120, 3)))
+
+
+class _DistanceToPoint(SmoothFunction):
+    """0.5 ||x - c||^2 (no input_shape declared)."""
+
+    lipschitz = 1.0
+
+    def __init__(self, c):
+        self.c = c
+
+    def __call__(self, x):
+        return float(0.5 * np.sum((x - self.c) ** 2))
+
+    def grad(self, x):
+        return x - self.c
+
+
+def test_x0_shape_checked_against_gradient_without_input_shape():
+    f = _DistanceToPoint(np.ones(3))  # x0 of shape (1,) broadcasts against c of shape (3,)
+    with pytest.raises(ValueError, match=r"x0 has shape \(1,\) but the gradient of f at x0 has shape \(3,\)"):
+        proxgrad(f, None, np.zeros(1))
+
+
+@pytest.mark.parametrize(
+    "x0_dtype, a_dtype, expected",
+    [("float32", "float64", "float64"), ("float64", "float32", "float64"),
+     ("float32", "float32", "float32"), ("int64", "float32", "float64")],
+)
+def test_result_dtype_follows_result_float_dtype(xp, lasso_reference, x0_dtype, a_dtype, expected):
+    A, y, alpha, _ = lasso_reference
+    f = LeastSquares(xp.asarray(A, dtype=getattr(xp, a_dtype)), xp.asarray(y, dtype=getattr(xp, a_dtype)))
+    x0 = xp.zeros(A.shape[1], dtype=getattr(xp, x0_dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = proxgrad(f, L1(alpha), x0, max_iter=5, history=True)
+    assert res.x.dtype == getattr(xp, expected)
+    assert res.x.device == x0.device
+    assert res.fun == pytest.approx(min(res.history["objective"]), rel=1e-6)
+
+
+def test_x0_returned_as_a_copy_in_the_working_dtype(lasso_reference):
+    # A step so large that the first iterate overflows: the best iterate is x0 itself.
+    A, y, alpha, _ = lasso_reference
+    x0 = np.full(A.shape[1], 0.5, dtype=np.float32)
+    with pytest.warns(ConvergenceWarning, match="non-finite"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = proxgrad(LeastSquares(A, y), L1(alpha), x0, step=1e300)
+    assert res.status == 3 and res.x is not x0
+    assert res.x.dtype == np.float64
+    np.testing.assert_array_equal(res.x, x0)
+    res.x[0] = 7.0
+    assert x0[0] == 0.5
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("method", ["fista", "ista"])
+def test_callback_iterates_are_not_overwritten(lasso_reference, method):
+    A, y, alpha, _ = lasso_reference
+    f, g = LeastSquares(A, y, scale=1 / len(y)), L1(alpha)
+    stored = []
+    proxgrad(f, g, np.zeros(A.shape[1]), method=method, max_iter=8, tol=0.0, restart="gradient",
+             callback=lambda r: stored.append((r.x, r.objective)))
+    assert len(stored) == 8
+    for (x, objective), (x_next, _) in zip(stored, stored[1:] + [(None, None)]):
+        assert f(x) + g(x) == pytest.approx(objective, rel=1e-12)  # still the iterate of its iteration
+        if x_next is not None:
+            assert np.max(np.abs(x - x_next)) > 0
