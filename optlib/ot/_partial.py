@@ -65,7 +65,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import device, use_numba
+from .._backend import device, to_host, use_numba
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
@@ -76,8 +76,8 @@ from .._result import (
     make_result,
 )
 from .._validation import check_array, check_scalar
-from ._sinkhorn import _ndim, _Ops
-from ._validation import check_ot_inputs
+from ._sinkhorn import _attainable_stop_thr, _ndim, _Ops
+from ._validation import check_cost_scale, check_ot_inputs
 
 __all__ = ["partial_progressive"]
 
@@ -105,15 +105,16 @@ def _inner(
     problem has its own stopping test; a stopped problem is frozen. Returns
     ``(log_u, log_v, err, niter, status)`` with ``err`` (B,) the residual of
     the returned potentials (rows exact, column conditions violated by
-    ``err``) and ``niter`` (B,).
+    ``err``) and ``niter`` (B,), a host NumPy array.
     """
     B = Ct.shape[0]
+    dev = device(Ct)
     status = STATUS_MAX_ITER
     neg_inf_u, neg_inf_v = xp.full_like(log_u, -math.inf), xp.full_like(log_v, -math.inf)
     zero_v = xp.zeros_like(log_v)
-    active = xp.ones((B,), dtype=xp.bool)
-    err = xp.full((B,), math.inf, dtype=Ct.dtype)
-    niter = np.zeros(B, dtype=np.int64)
+    active = xp.ones((B,), dtype=xp.bool, device=dev)
+    err = xp.full((B,), math.inf, dtype=Ct.dtype, device=dev)
+    niter = xp.zeros((B,), dtype=xp.int64, device=dev)
 
     def mask():
         return np.asarray(active, dtype=np.uint8) if ops.numba else None
@@ -125,7 +126,7 @@ def _inner(
         err = xp.where(active, xp.sum(xp.abs(col - target), axis=-1), err)
         emax = float(xp.max(xp.where(active, err, xp.zeros_like(err))))
         if it > 0:
-            errs.append(float(err[0]) if B == 1 else np.asarray(err, dtype=np.float64).copy())
+            errs.append(float(err[0]) if B == 1 else err)
             if monitor(it0 + it, (log_u, log_v[..., :-1]) if B > 1 else (log_u[0, ...], log_v[0, :-1]),
                        marginal_error=emax, outer=outer):
                 status = STATUS_CALLBACK
@@ -151,8 +152,8 @@ def _inner(
             c = xp.expand_dims(xp.where(active, c, xp.zeros_like(c)), -1)
             log_u = log_u + c
             log_v = log_v - c
-        niter += np.asarray(active, dtype=np.int64)
-    return log_u, log_v, err, niter, status
+        niter = niter + xp.astype(active, xp.int64)
+    return log_u, log_v, err, to_host(niter), status
 
 
 def _log_plan(logK, log_u, log_v, xp):
@@ -302,8 +303,11 @@ def partial_progressive(
 
     Notes
     -----
-    Inputs are never modified. float32 inputs are solved in float32 (reach
-    ``stopThr`` of about ``1e-6``). The monotone decrease of the outer
+    Inputs are never modified. float32 inputs are solved in float32;
+    ``stopThr`` is raised to 50 machine epsilons of the dtype (about 6e-6 in
+    float32), below which the residual is rounding noise, as in
+    :func:`sinkhorn_log`. ``max|M| / reg`` beyond what the dtype's potentials
+    resolve raises ``ValueError`` (see :func:`sinkhorn_log`). The monotone decrease of the outer
     objective is guaranteed when ``S + S^T`` is positive semidefinite.
     """
     batched = _ndim(M) == 3
@@ -315,7 +319,8 @@ def partial_progressive(
     else:
         reg_m = check_scalar(reg_m, "reg_m", lower=0.0, lower_inclusive=False)
     num_iter = check_scalar(numItermax, "numItermax", kind=numbers.Integral, lower=1)
-    stop_thr = check_scalar(stopThr, "stopThr", lower=0.0)
+    stop_thr = _attainable_stop_thr(check_scalar(stopThr, "stopThr", lower=0.0), M.dtype, xp)
+    check_cost_scale(M, reg, xp)
     lam = check_scalar(semantic_weight, "semantic_weight", lower=0.0)
     n_outer = check_scalar(n_outer, "n_outer", kind=numbers.Integral, lower=0)
     numba = use_numba(xp, engine)
@@ -435,8 +440,8 @@ def partial_progressive(
         mass, virtual_mass, log_v_virtual = float(mass[0, ...]), float(virtual_mass[0, ...]), float(log_v_virtual[0, ...])
         err, total = float(err[0, ...]), int(total[0])
     else:
-        mass, virtual_mass = np.asarray(mass, dtype=np.float64), np.asarray(virtual_mass, dtype=np.float64)
-        err = np.asarray(err, dtype=np.float64)
+        # per-problem diagnostics of a batch come to the host (as in a semantic batch)
+        mass, virtual_mass, err = (np.asarray(to_host(v), dtype=np.float64) for v in (mass, virtual_mass, err))
         objectives = [[obj_t[i] for obj_t in objectives] for i in range(B)]  # one list per problem
     result = make_result(
         P,

@@ -383,13 +383,16 @@ def _check_warmstart(warmstart, a, b, xp):
 _ATTAINABLE_ULPS = 50  # stopThr floor, in machine epsilons of the dtype (6e-6 in float32, 1e-14 in float64)
 
 
+def _attainable_stop_thr(stop_thr, dtype, xp):
+    """``stop_thr`` raised to the floor below which a marginal error is rounding noise in ``dtype``."""
+    return max(stop_thr, _ATTAINABLE_ULPS * float(xp.finfo(dtype).eps))
+
+
 def _prepare(a, b, M, reg, num_iter, stop_thr, engine):
     batched = _ndim(M) == 3
     xp, a, b, M, reg = check_ot_inputs(a, b, M, reg=reg, batch=batched)
     num_iter = check_scalar(num_iter, "numItermax", kind=numbers.Integral, lower=1)
-    stop_thr = check_scalar(stop_thr, "stopThr", lower=0.0)
-    # Below a few dozen ulps the marginal error is rounding noise: never ask for less.
-    stop_thr = max(stop_thr, _ATTAINABLE_ULPS * float(xp.finfo(M.dtype).eps))
+    stop_thr = _attainable_stop_thr(check_scalar(stop_thr, "stopThr", lower=0.0), M.dtype, xp)
     check_cost_scale(M, reg, xp)
     numba = use_numba(xp, engine)
     if not batched:
@@ -466,6 +469,13 @@ def sinkhorn_log(
         ``fun`` (transport cost ``<P, M>``), ``nit``, ``success``,
         ``status``, ``marginal_error`` and ``history`` (marginal error and time
         per iteration).
+
+    Raises
+    ------
+    ValueError
+        For invalid inputs, and when ``max|M| / reg`` is beyond what
+        potentials of the dtype resolve (about 4.5e14 in float64, 8e5 in
+        float32): the plan could not be computed accurately.
 
     Warns
     -----

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
+from optlib._backend import device
 from optlib.ot import partial_progressive
 from tests.conftest import to_numpy
 
@@ -271,6 +272,36 @@ def test_namespaces(xp):
     assert type(G).__module__.split(".")[0] == type(xp.asarray(a)).__module__.split(".")[0]
     assert type(log["log_u"]).__module__.split(".")[0] == type(G).__module__.split(".")[0]
     np.testing.assert_allclose(to_numpy(G), ref, atol=1e-14)
+    assert device(G) == device(xp.asarray(a)) and device(log["log_u"]) == device(G)
+
+
+def test_namespaces_batched(xp):
+    # the batched inner loop keeps its counters and residuals on the device
+    probs = [problem(12, 5, seed=s) for s in (20, 21)]
+    a, b, M = (np.stack([p[i] for p in probs]) for i in range(3))
+    ref, ref_log = partial_progressive(a, b, M, 5e-2, 0.6, stopThr=1e-11, log=True)
+    G, log = partial_progressive(xp.asarray(a), xp.asarray(b), xp.asarray(M), 5e-2, 0.6, stopThr=1e-11, log=True)
+    assert device(G) == device(xp.asarray(a)) and device(log["log_v"]) == device(G)
+    np.testing.assert_allclose(to_numpy(G), ref, atol=1e-14)
+    np.testing.assert_array_equal(log["niter"], ref_log["niter"])
+    np.testing.assert_allclose(log["transported_mass"], [0.6, 0.6], atol=1e-10)
+    assert isinstance(log["result"].marginal_error, np.ndarray) and len(log["err"]) == max(ref_log["niter"])
+
+
+def test_float32_default_stopthr_is_attainable():
+    # the default stopThr (1e-9) is below float32 rounding: it is floored as in sinkhorn_log
+    a, b, M, _ = problem(30, 8, seed=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        G, log = partial_progressive(*(v.astype(np.float32) for v in (a, b, M)), 5e-2, 0.6, log=True)
+    assert G.dtype == np.float32 and log["result"].success and log["niter"] < 100
+    assert log["result"].marginal_error <= 50 * np.finfo(np.float32).eps
+
+
+def test_cost_over_reg_beyond_the_dtype_raises():
+    a, b, M, _ = problem(6, 4, seed=12)
+    with pytest.raises(ValueError, match=r"max\|M\| / reg = .* too large for float64"):
+        partial_progressive(a, b, M * 1e300, 1e-3, 0.5)
 
 
 def test_float32_kept():
