@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from .._backend import get_namespace, to_host, to_namespace
+from .._backend import device, get_namespace, to_host, to_namespace
 from .._result import OptimizeResult
 from .._validation import check_option, check_random_state, check_scalar
 from ._penalties import check_penalty, make_penalty
@@ -61,9 +61,8 @@ def _svd_init(X, n_components, xp):
     D = Vt[:k, :]
     C = U[:, :k] * S[None, :k]
     if n_components > r:
-        dev = getattr(X, "device", None)
-        D = xp.concat([D, xp.zeros((n_components - r, X.shape[1]), dtype=X.dtype, device=dev)], axis=0)
-        C = xp.concat([C, xp.zeros((X.shape[0], n_components - r), dtype=X.dtype, device=dev)], axis=1)
+        D = xp.concat([D, xp.zeros((n_components - r, X.shape[1]), dtype=X.dtype, device=device(X))], axis=0)
+        C = xp.concat([C, xp.zeros((X.shape[0], n_components - r), dtype=X.dtype, device=device(X))], axis=1)
     return C, D
 
 
@@ -100,7 +99,7 @@ def _update_dict(X, C, D, xp, rng):
                 atom = X[i, :]
             norm = float(xp.linalg.vector_norm(atom))
             if norm == 0:
-                atom = to_namespace(rng.standard_normal(X.shape[1]), xp, device=getattr(X, "device", None))
+                atom = to_namespace(rng.standard_normal(X.shape[1]), xp, device=device(X))
                 atom = xp.astype(atom, X.dtype)
                 norm = float(xp.linalg.vector_norm(atom))
             D[k, :] = atom / norm
@@ -157,8 +156,9 @@ class DictionaryLearning(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         with ``dict_init``.
     callback : callable, optional
         ``callback(intermediate_result)`` after each iteration with an
-        :class:`~optlib.OptimizeResult` holding ``components`` , ``codes``,
-        ``nit`` and ``fun``; raising ``StopIteration`` stops the fit.
+        :class:`~optlib.OptimizeResult` holding ``components``, ``codes``
+        (copies of that iteration's arrays, safe to keep), ``nit`` and
+        ``fun``; raising ``StopIteration`` stops the fit.
     verbose : bool or int, default=False
         Print the objective every ``verbose`` iterations.
     random_state : int, Generator, RandomState or None, default=None
@@ -308,7 +308,7 @@ class DictionaryLearning(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                     f"{(n_samples, n_components)}."
                 )
         if C is None:
-            C = xp.zeros((n_samples, n_components), dtype=X.dtype, device=getattr(X, "device", None))
+            C = xp.zeros((n_samples, n_components), dtype=X.dtype, device=device(X))
         if self.positive_code:
             C = xp.clip(C, 0.0, None)
         C = xp.asarray(C, copy=True)
@@ -339,7 +339,15 @@ class DictionaryLearning(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 )
             if self.callback is not None:
                 try:
-                    self.callback(OptimizeResult(components=D, codes=C, nit=it, fun=errors[-1]))
+                    # copies: D and C are working arrays, updated in place by the next iterations
+                    self.callback(
+                        OptimizeResult(
+                            components=xp.asarray(D, copy=True),
+                            codes=xp.asarray(C, copy=True),
+                            nit=it,
+                            fun=errors[-1],
+                        )
+                    )
                 except StopIteration:
                     converged = True
                     break
@@ -404,7 +412,7 @@ class DictionaryLearning(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         xp = get_namespace(X) if _is_foreign_array(X) else get_namespace(np.empty(0))
         same = xp_fit.__name__ == xp.__name__
         if same and _is_foreign_array(X):
-            same = getattr(X, "device", None) == getattr(self.components_, "device", None)
+            same = device(X) == device(self.components_)
         if not same:
             raise ValueError(
                 f"Inputs passed to {type(self).__name__}.{method}() must use the same namespace "

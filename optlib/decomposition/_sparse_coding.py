@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import validate_data
 
-from .._backend import get_namespace, is_numpy_namespace, to_host, to_namespace
+from .._backend import device, get_namespace, is_numpy_namespace, to_host, to_namespace
 from .._result import STATUS_MAX_ITER, STATUS_NUMERICAL
 from .._validation import check_array, check_option, check_scalar
 from ..functions import LeastSquares
@@ -76,9 +76,13 @@ def _validate_X(estimator, X, *, reset, name="X"):
 
 
 def _as_like(A, X, xp, name):
-    """``A`` as a floating array in ``X``'s namespace, device and dtype (explicit transfer)."""
-    if not is_numpy_namespace(xp) and isinstance(A, np.ndarray):
-        A = to_namespace(A, xp, device=getattr(X, "device", None))
+    """``A`` as a floating array in ``X``'s namespace, device and dtype (explicit transfer).
+
+    Host data (NumPy arrays, lists) goes to ``X``'s device; an array of
+    ``X``'s library is used as it is.
+    """
+    if not is_numpy_namespace(xp) and not _is_foreign_array(A):
+        A = to_namespace(A, xp, device=device(X))
     elif is_numpy_namespace(xp) and _is_foreign_array(A):
         A = to_host(A)
     A = check_array(A, name, xp=xp, ndim=2)
@@ -141,7 +145,7 @@ def _encode(
         D = D / scale[:, None]
     f = LeastSquares(D.T, X.T)
     if init is None:
-        z0 = xp.zeros((n_components, n_samples), dtype=X.dtype, device=getattr(X, "device", None))
+        z0 = xp.zeros((n_components, n_samples), dtype=X.dtype, device=device(X))
     else:
         z0 = init.T if scale is None else init.T * scale[:, None]
     # Stopping rule independent of the starting point: the gradient-mapping

@@ -145,6 +145,26 @@ def test_callback_can_stop(planted):
     assert seen[-1][1] == dl.error_[-1]
 
 
+def test_callback_iterates_are_copies(planted):
+    X, _ = planted
+    X = X[:100]
+    g = make_penalty("l1", 0.1)
+    stored = []
+    dl = DictionaryLearning(12, alpha=0.1, max_iter=5, tol=0.0, random_state=0, callback=stored.append)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dl.fit(X)
+    assert [r.nit for r in stored] == [1, 2, 3, 4, 5]
+    for r in stored:  # each stored pair is the one of its own iteration
+        objective = 0.5 * np.sum((X - r.codes @ r.components) ** 2) + g(r.codes)
+        assert objective == pytest.approx(r.fun, rel=1e-12)
+    for r, r_next in zip(stored, stored[1:]):
+        assert np.max(np.abs(r.components - r_next.components)) > 1e-8
+    np.testing.assert_array_equal(stored[-1].components, dl.components_)
+    stored[-1].components[:] = 0.0  # the caller's copy, not the model's
+    assert np.all(np.linalg.norm(dl.components_, axis=1) > 0.99)
+
+
 def test_float32_and_inputs_untouched(planted):
     X, _ = planted
     X32 = X.astype(np.float32)
@@ -175,11 +195,13 @@ def test_array_namespaces(xp, planted):
         ref = DictionaryLearning(**params).fit(X)
         dl = DictionaryLearning(**params).fit(Xx)
     assert type(dl.components_) is type(Xx)
+    assert dl.components_.device == Xx.device
     # same iterations; atom signs follow the SVD of each library
     np.testing.assert_allclose(np.abs(to_numpy(dl.components_)), np.abs(ref.components_), atol=1e-6)
     np.testing.assert_allclose(dl.error_, ref.error_, rtol=1e-8)
     codes = dl.transform(Xx)
     assert type(codes) is type(Xx) and codes.shape == (120, 8)
+    assert codes.device == Xx.device
     if type(Xx) is not np.ndarray:
         with pytest.raises(ValueError, match="must use the same namespace"):
             dl.transform(X)

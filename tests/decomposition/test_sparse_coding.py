@@ -238,6 +238,7 @@ def test_array_namespaces(xp, planted, penalty, dtype):
     coder = SparseCoder(D, penalty=penalty, alpha=ALPHAS[penalty], tol=1e-8)
     codes = coder.fit(Xx).transform(Xx)
     assert type(codes) is type(Xx)
+    assert codes.device == Xx.device
     assert codes.dtype == Xx.dtype
     assert codes.shape == (X.shape[0], D.shape[0])
     ref = coder.transform(X)
@@ -249,6 +250,18 @@ def test_array_namespaces(xp, planted, penalty, dtype):
     # function front end, dictionary given in the same namespace
     codes_fn = sparse_encode(Xx, xp.asarray(D), penalty=penalty, alpha=ALPHAS[penalty], tol=1e-8)
     np.testing.assert_allclose(to_numpy(codes_fn), ref, atol=atol)
+
+
+def test_host_lists_move_to_the_device_of_X(xp, planted):
+    X, D, _ = planted
+    Xx = xp.asarray(X)
+    init = np.zeros((X.shape[0], D.shape[0]))
+    codes = sparse_encode(Xx, D.tolist(), alpha=0.2, init=init.tolist())
+    assert type(codes) is type(Xx) and codes.device == Xx.device
+    np.testing.assert_allclose(to_numpy(codes), sparse_encode(X, D, alpha=0.2), atol=1e-9)
+    back = SparseCoder(D.tolist()).inverse_transform(codes)
+    assert back.device == Xx.device
+    np.testing.assert_allclose(to_numpy(back), to_numpy(codes) @ D, atol=1e-12)
 
 
 # -- estimator API -----------------------------------------------------------------
