@@ -1,6 +1,7 @@
 """Smooth datafits: value, gradient, Lipschitz constant of the gradient."""
 
 import numpy as np
+from array_api_compat import is_array_api_obj
 
 from .._backend import device, get_namespace, is_numpy_namespace, to_namespace
 from .._validation import check_array, check_scalar
@@ -65,7 +66,8 @@ class LeastSquares(SmoothFunction):
         Design or forward operator (dense, any array-API namespace; real or
         complex, the gradient then uses the conjugate transpose).
     y : array of shape (m,) or (m, k)
-        Observations.
+        Observations; host data (NumPy arrays, lists) is copied to the
+        namespace and device of ``A``.
     scale : float, default=1.0
         Positive factor; ``scale = 1/m`` gives scikit-learn's Lasso datafit.
 
@@ -77,6 +79,8 @@ class LeastSquares(SmoothFunction):
     def __init__(self, A, y, scale=1.0):
         self.A = check_array(A, "A", ndim=2, allow_complex=True)
         xp = get_namespace(self.A)
+        if not is_numpy_namespace(xp) and (isinstance(y, np.ndarray) or not is_array_api_obj(y)):
+            y = to_namespace(y, xp, device(self.A))  # host observations: explicit copy to A's device
         self.y = check_array(y, "y", xp=xp, ndim=(1, 2), allow_complex=True)
         complex_ = xp.isdtype(self.A.dtype, "complex floating")
         self._AH = xp.conj(self.A).T if complex_ else self.A.T

@@ -289,3 +289,14 @@ def test_callback_iterates_are_not_overwritten(lasso_reference, method):
         assert f(x) + g(x) == pytest.approx(objective, rel=1e-12)  # still the iterate of its iteration
         if x_next is not None:
             assert np.max(np.abs(x - x_next)) > 0
+
+
+def test_host_observations_move_to_the_device_of_A(xp, lasso_reference):
+    A, y, alpha, f_star = lasso_reference
+    x0 = xp.zeros(A.shape[1], dtype=xp.float64)
+    for y_host in (y, y.tolist()):
+        f = LeastSquares(xp.asarray(A), y_host, scale=1 / len(y))
+        assert type(f.y) is type(x0) and f.y.device == x0.device
+        res = proxgrad(f, L1(alpha), x0, restart="gradient", stop="gap", tol=1e-12, max_iter=20000)
+        assert res.success and res.x.device == x0.device
+        assert abs(res.fun - f_star) <= 1e-9 * f_star
