@@ -131,16 +131,21 @@ class _XPState:
 
 
 class _NumbaState:
-    """Iterate of the numba engine (NumPy arrays updated in place by the kernels)."""
+    """Iterate of the numba engine (float64 NumPy arrays updated in place by the kernels).
+
+    The kernels run in float64 whatever the input dtype (one compiled
+    specialisation; the result is cast back to the input's dtype).
+    """
 
     def __init__(self, W, sigma, C, mode, floor):
         from . import _colide_numba as kernels
 
-        self.kernels, self.C, self.mode, self.floor = kernels, C, mode, floor
-        self.W, self.sigma = W.copy(), sigma.copy()
+        self.C = np.asarray(C, dtype=np.float64)
+        self.kernels, self.mode, self.floor = kernels, mode, floor
+        self.W, self.sigma = np.array(W, dtype=np.float64), np.array(sigma, dtype=np.float64)
         self.R = np.empty_like(W)
         self.m, self.v, self.step = np.zeros_like(W), np.zeros_like(W), np.zeros_like(W)
-        kernels.refresh_scale(self.W, C, self.R, self.sigma, mode, floor)
+        kernels.refresh_scale(self.W, self.C, self.R, self.sigma, mode, floor)
 
     def copy_start(self):
         """A fresh stage state from this one's ``W`` and ``sigma`` (Adam reset)."""
@@ -262,7 +267,9 @@ def colide(
         Floor of the noise scales, relative to the smallest column standard
         deviation of ``X``.
     engine : {"auto", "numba", "xp"}, default="auto"
-        numba kernels (NumPy input) or the array-API path.
+        numba kernels (NumPy input; they compute in float64 and cast the
+        result back to float32 for float32 input) or the array-API path (in
+        the input's dtype).
     callback : callable, optional
         ``callback(intermediate_result)`` at every check, with ``x`` (the
         unthresholded ``W``), ``fun``, ``score``, ``h``, ``mu``, ``s`` and
@@ -347,7 +354,7 @@ def colide(
             status = STATUS_NUMERICAL
         mu *= mu_factor
 
-    W = state.W
+    W = xp.astype(state.W, X.dtype)
     noise_scale = _closed_form_scale(W, C, variance, floor, xp)
     return make_result(
         W, adjacency=threshold_to_dag(W, w_threshold), noise_scale=noise_scale,
