@@ -26,6 +26,7 @@ def test_host_roundtrip(xp):
     np.testing.assert_array_equal(host, [1.0, 2.0, 3.0])
     back = B.to_namespace(host, xp, B.device(a))
     assert B.get_namespace(back) is B.get_namespace(a) or type(back) is type(a)
+    assert back.device == a.device
 
 
 @pytest.mark.parametrize(

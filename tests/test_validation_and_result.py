@@ -27,7 +27,9 @@ def test_check_array_messages():
 
 
 def test_check_array_dtypes(xp):
-    assert check_array(xp.asarray([1, 2]), "a").dtype == xp.float64
+    ints = xp.asarray([1, 2])
+    as_float = check_array(ints, "a")
+    assert as_float.dtype == xp.float64 and as_float.device == ints.device
     assert check_array(xp.asarray([1.0], dtype=xp.float32), "a").dtype == xp.float32
     z = check_array(xp.asarray([1j]), "z", allow_complex=True)
     assert z.dtype == xp.complex128

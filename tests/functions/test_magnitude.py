@@ -168,6 +168,7 @@ def test_backends_agree_keep_dtype_and_input(xp, name, dtype):
     mag = Magnitude(g)
     out = mag.prox(z, 0.8)
     assert out.dtype == getattr(xp, dtype)
+    assert out.device == z.device
     assert out.shape == z.shape
     np.testing.assert_array_equal(to_numpy(z), z_np)  # input untouched
     ref = mag.prox(z_np, 0.8)

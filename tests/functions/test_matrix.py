@@ -177,6 +177,7 @@ def test_namespace_dtype_no_inplace(xp, name, dtype, shape):
     g = FACTORIES[name]()
     out = g.prox(v, step=0.9)
     assert array_namespace(out) is array_namespace(v)
+    assert out.device == v.device
     assert out.dtype == v.dtype and tuple(out.shape) == shape
     np.testing.assert_array_equal(to_numpy(v), before)
     single = dtype in ("float32", "complex64")

@@ -300,6 +300,7 @@ def test_backends_agree_keep_dtype_and_input(xp, g, dtype, step):
     v = xp.asarray(v_np)
     out = g.prox(v, step)
     assert out.dtype == getattr(xp, dtype)
+    assert out.device == v.device
     assert out.shape == v.shape
     np.testing.assert_array_equal(to_numpy(v), v_np)  # input untouched
     ref = g.prox(v_np, step)

@@ -270,6 +270,7 @@ def test_namespace_dtype_no_inplace(xp, name, dtype):
     g = FACTORIES[name]()
     out = g.prox(v)
     assert array_namespace(out) is array_namespace(v)
+    assert out.device == v.device
     assert out.dtype == v.dtype and tuple(out.shape) == (4, 5)
     np.testing.assert_array_equal(to_numpy(v), before)
     single = dtype == "float32"

@@ -336,6 +336,7 @@ def test_namespaces_agree(xp, make, dtype_name):
         ref = f.prox(v_np.astype(np.float64), step=1.5)
     assert x.dtype == getattr(xp, dtype_name)
     assert type(x) is type(v)
+    assert x.device == v.device
     assert x.shape == v.shape
     np.testing.assert_array_equal(to_numpy(v), before)
     atol = 1e-4 if dtype_name == "float32" else (1e-9 if isinstance(f, TV1D) else 1e-6)
