@@ -19,7 +19,7 @@ Solvers
   ``warm_iter=3e4``, ``max_iter=6e4``, ``lr=3e-4``, threshold 0.3). The
   package declares torch as a dependency, which its linear model does not use:
   ``pip install --no-deps dagma`` and ``tqdm`` are enough.
-* ``optlib DAGMA``: ``colide(X, score="dagma")`` with exactly these settings,
+* ``optlib DAGMA``: ``colide(X, score_type="dagma")`` with exactly these settings,
   the same algorithm: the speed comparison at equal settings.
 * ``CoLiDE-EV`` / ``CoLiDE-NV``: :class:`optlib.dag.CoLiDE` with the paper's
   settings (``alpha=0.05``, ``s=(1, .9, .8, .7)``, ``warm_iter=2e4``,
@@ -73,7 +73,7 @@ def solvers(xp_module):
         return A if xp_module is None else A.get()
 
     out = {
-        "optlib DAGMA": lambda X: host(colide(on_device(X), score="dagma", **DAGMA_SETTINGS).adjacency),
+        "optlib DAGMA": lambda X: host(colide(on_device(X), score_type="dagma", **DAGMA_SETTINGS).adjacency),
         "CoLiDE-EV": lambda X: host(CoLiDE("equal").fit(on_device(X)).adjacency_),
         "CoLiDE-NV": lambda X: host(CoLiDE("nonequal").fit(on_device(X)).adjacency_),
     }

@@ -16,7 +16,7 @@ or (non-equal variances, one scale per variable)
 
 with ``C = X_c^T X_c / n`` the covariance of the centred data. Each iteration
 is one Adam step on ``W`` followed by the closed-form minimiser in ``sigma``.
-``score="dagma"`` uses DAGMA's ``tr((I - W)^T C (I - W)) / 2`` instead.
+``score_type="dagma"`` uses DAGMA's ``tr((I - W)^T C (I - W)) / 2`` instead.
 
 Two engines run the same iteration: numba kernels (``_colide_numba.py``) for
 NumPy input, and the array-API path below for CuPy and other libraries.
@@ -211,7 +211,7 @@ def colide(
     X,
     *,
     variance="equal",
-    score="colide",
+    score_type="colide",
     alpha=0.05,
     s=(1.0, 0.9, 0.8, 0.7),
     mu_init=1.0,
@@ -238,7 +238,7 @@ def colide(
         internally; its namespace, device and float dtype are kept.
     variance : {"equal", "nonequal"}, default="equal"
         CoLiDE-EV (one noise scale) or CoLiDE-NV (one scale per variable).
-    score : {"colide", "dagma"}, default="colide"
+    score_type : {"colide", "dagma"}, default="colide"
         The concomitant score, or DAGMA's least squares
         ``tr((I - W)^T C (I - W)) / 2`` (no scale in the fit; for comparison).
     alpha : float, default=0.05
@@ -284,7 +284,7 @@ def colide(
     result : OptimizeResult
         ``adjacency`` (thresholded, acyclic), ``x`` (the raw ``W``),
         ``noise_scale`` (0-d array for equal variances, shape ``(d,)``
-        otherwise; the residual standard deviations for ``score="dagma"``),
+        otherwise; the residual standard deviations for ``score_type="dagma"``),
         ``fun``, ``nit`` (Adam iterations, all stages), ``success``,
         ``status``, ``message`` and ``history`` when asked. A
         ``ConvergenceWarning`` is emitted when the last stage used its whole
@@ -299,7 +299,7 @@ def colide(
     xp = get_namespace(X)
     X = _check_data(X, xp)
     check_option(variance, "variance", VARIANCES)
-    check_option(score, "score", SCORES)
+    check_option(score_type, "score_type", SCORES)
     alpha = check_scalar(alpha, "alpha", lower=0.0)
     mu_init = check_scalar(mu_init, "mu_init", lower=0.0, lower_inclusive=False)
     mu_factor = check_scalar(mu_factor, "mu_factor", lower=0.0, lower_inclusive=False)
@@ -319,7 +319,7 @@ def colide(
 
     C, std = _covariance(X, xp)
     d = X.shape[1]
-    mode = 2 if score == "dagma" else (0 if variance == "equal" else 1)
+    mode = 2 if score_type == "dagma" else (0 if variance == "equal" else 1)
     floor = min_noise_scale * float(xp.min(std))
     W0 = xp.zeros((d, d), dtype=X.dtype, device=device(X))
     sigma0 = xp.ones((d,), dtype=X.dtype, device=device(X))
@@ -408,7 +408,9 @@ class CoLiDE(BaseEstimator):
     ----------
     variance : {"equal", "nonequal"}, default="equal"
     alpha : float, default=0.05
-    score : {"colide", "dagma"}, default="colide"
+    score_type : {"colide", "dagma"}, default="colide"
+        Named ``score_type``, not ``score``, because scikit-learn reserves
+        ``score`` for a method.
     s : sequence of float, default=(1.0, 0.9, 0.8, 0.7)
     mu_init, mu_factor : float, default=1.0, 0.1
     warm_iter, max_iter : int, default=20000, 70000
@@ -452,7 +454,7 @@ class CoLiDE(BaseEstimator):
         variance="equal",
         alpha=0.05,
         *,
-        score="colide",
+        score_type="colide",
         s=(1.0, 0.9, 0.8, 0.7),
         mu_init=1.0,
         mu_factor=0.1,
@@ -469,7 +471,7 @@ class CoLiDE(BaseEstimator):
     ):
         self.variance = variance
         self.alpha = alpha
-        self.score = score
+        self.score_type = score_type
         self.s = s
         self.mu_init = mu_init
         self.mu_factor = mu_factor

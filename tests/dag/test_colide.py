@@ -100,7 +100,7 @@ def test_closed_form_scale_minimises_the_score(variance):
 def test_numba_and_array_api_engines_agree(variance, score):
     pytest.importorskip("numba")
     _, X = _data()
-    kw = dict(variance=variance, score=score, **SHORT)
+    kw = dict(variance=variance, score_type=score, **SHORT)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fast = colide(X, engine="numba", **kw)
@@ -222,8 +222,8 @@ def test_bad_input():
         CoLiDE().fit(X[:1])
     with pytest.raises(ValueError, match="variance"):
         colide(X, variance="unequal")
-    with pytest.raises(ValueError, match="score"):
-        colide(X, score="notears")
+    with pytest.raises(ValueError, match="score_type"):
+        colide(X, score_type="notears")
     with pytest.raises(ValueError, match="alpha"):
         colide(X, alpha=-1)
     with pytest.raises(ValueError, match="s must be > 0"):
