@@ -87,12 +87,16 @@ def _check_gap_penalty(g):
         )
 
 
-def _check_x0_shape(f, x0, grad0=None):
-    """``x0`` must have ``f.input_shape`` (when declared) and the shape of its gradient."""
+def _check_x0_shape(f, x0):
+    """``x0`` must have ``f.input_shape`` when ``f`` declares one."""
     expected = getattr(f, "input_shape", None)
     if expected is not None and tuple(x0.shape) != tuple(expected):
         raise ValueError(f"x0 has shape {tuple(x0.shape)}, expected {tuple(expected)} (the input shape of f).")
-    if grad0 is not None and tuple(grad0.shape) != tuple(x0.shape):
+
+
+def _check_gradient_shape(x0, grad0):
+    """The gradient at ``x0`` must have ``x0``'s shape (catches a broadcasting ``x0``)."""
+    if tuple(grad0.shape) != tuple(x0.shape):
         raise ValueError(
             f"x0 has shape {tuple(x0.shape)} but the gradient of f at x0 has shape "
             f"{tuple(grad0.shape)}; x0 must have the shape of f's argument."
@@ -219,7 +223,7 @@ def proxgrad(
 
     x = ev.point(x0)
     grad0 = ev.grad(x)
-    _check_x0_shape(f, x0, grad0)
+    _check_gradient_shape(x0, grad0)
     # A private copy in the working dtype; z = A x0 is unchanged by the cast.
     x = _Point(xp.astype(x0, result_float_dtype(xp, x0, grad0)), x.z)
     fx = ev.value(x)

@@ -1,5 +1,6 @@
 """Proximal gradient: reference optimum (scikit-learn Lasso), invariants, options, errors."""
 
+import re
 import warnings
 
 import numpy as np
@@ -217,7 +218,8 @@ def test_gap_stop_rejects_penalty_without_duality_gap_up_front(lasso_reference, 
 @pytest.mark.parametrize("shape", [(119,), (120, 1), (1, 120)])
 def test_x0_of_wrong_shape_names_x0_and_expected_shape(lasso_reference, shape):
     A, y, alpha, _ = lasso_reference
-    with pytest.raises(ValueError, match=rf"x0 has shape \({shape[0]}, ?{shape[1] if len(shape) > 1 else ''}\), expected \(120,\)"):
+    message = re.escape(f"x0 has shape {shape}, expected (120,)")
+    with pytest.raises(ValueError, match=message):
         proxgrad(LeastSquares(A, y), L1(alpha), np.zeros(shape))
     Y = np.stack([y, 2 * y], axis=1)  # matrix unknown: x0 of shape (120, 2)
     with pytest.raises(ValueError, match=r"expected \(120, 2\)"):
