@@ -85,7 +85,7 @@ def solvers(xp_module):
     return out, None
 
 
-def run(args):
+def run(args, on_row=None):
     import warnings
 
     from threadpoolctl import threadpool_limits
@@ -124,6 +124,8 @@ def run(args):
                             print(f"d={d} {graph}2 {noise} seed={seed} {name}: {seconds:.2f}s SHD={acc['shd']}",
                                   flush=True)
                     rows.append((d, graph, noise, {k: np.array(v, dtype=float) for k, v in stats.items()}))
+                    if on_row is not None:
+                        on_row(rows, notes)
     return rows, notes
 
 
@@ -152,29 +154,34 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     machine = machine_description(args.threads)
-    t0 = time.perf_counter()
-    rows, notes = run(args)
-    names = list(rows[0][3])
-    table = format_table(rows, names)
-    print(table)
     out = args.output or Path(__file__).resolve().parent / "results" / (
         "bench_dag_quick.md" if args.quick else "bench_dag.md")
-    text = [
-        "# bench_dag: optlib CoLiDE vs dagma",
-        "",
-        f"Command: `python benchmarks/bench_dag.py {' '.join(argv if argv is not None else sys.argv[1:])}` "
-        f"({time.perf_counter() - t0:.0f} s). Means over seeds; n = 1000, Gaussian noise.",
-        "",
-        table,
-        "",
-        *[f"- note: {n}" for n in notes],
-        "",
-        "## Machine",
-        "",
-        machine,
-        "",
-    ]
-    out.write_text("\n".join(text))
+    command = f"python benchmarks/bench_dag.py {' '.join(argv if argv is not None else sys.argv[1:])}".strip()
+    t0 = time.perf_counter()
+
+    def write(rows, notes, done=False):
+        table = format_table(rows, list(rows[0][3]))
+        status = "" if done else " Partial: the run is still going; rows are added as they finish."
+        text = [
+            "# bench_dag: optlib CoLiDE vs dagma",
+            "",
+            f"Command: `{command}` ({time.perf_counter() - t0:.0f} s so far). Means over seeds of the wall "
+            f"time (s) / SHD / TPR / FDR; n = 1000, Gaussian noise.{status}",
+            "",
+            table,
+            "",
+            *[f"- note: {n}" for n in notes],
+            "",
+            "## Machine",
+            "",
+            machine,
+            "",
+        ]
+        out.write_text("\n".join(text))
+        return table
+
+    rows, notes = run(args, on_row=write)
+    print(write(rows, notes, done=True))
     print(f"written to {out}")
 
 
