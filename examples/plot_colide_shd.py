@@ -43,16 +43,16 @@ from optlib.metrics import shd
 QUICK = os.environ.get("OPTLIB_EXAMPLE_QUICK", "").strip().lower() in ("1", "true", "yes")
 SIZES = (4, 6) if QUICK else (5, 10, 20)
 TRIALS = 1 if QUICK else 2
-BUDGET = dict(warm_iter=300, max_iter=600, check_every=300) if QUICK else {}
+BUDGET = {"warm_iter": 300, "max_iter": 600, "check_every": 300} if QUICK else {}
 try:
     OUT_DIR = Path(os.environ.get("OPTLIB_EXAMPLES_OUTPUT", Path(__file__).resolve().parent))
 except NameError:  # run interactively, without __file__
     OUT_DIR = Path(os.environ.get("OPTLIB_EXAMPLES_OUTPUT", "."))
 
 METHODS = {
-    "CoLiDE-EV": dict(variance="equal"),
-    "CoLiDE-NV": dict(variance="nonequal"),
-    "DAGMA score": dict(score_type="dagma", alpha=0.03),
+    "CoLiDE-EV": {"variance": "equal"},
+    "CoLiDE-NV": {"variance": "nonequal"},
+    "DAGMA score": {"score_type": "dagma", "alpha": 0.03},
 }
 
 # %%

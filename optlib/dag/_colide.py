@@ -40,7 +40,7 @@ from .._result import (
 from .._validation import check_array, check_option, check_scalar
 from ._acyclic import threshold_to_dag
 
-__all__ = ["colide", "CoLiDE"]
+__all__ = ["CoLiDE", "colide"]
 
 VARIANCES = ("equal", "nonequal")
 SCORES = ("colide", "dagma")

@@ -31,7 +31,7 @@ def _barabasi_albert(d, s0, rng):
     Earlier nodes are chosen without replacement with probability proportional
     to their degree plus one, so the first nodes become hubs with many parents.
     """
-    m = max(1, int(round(s0 / d)))
+    m = max(1, round(s0 / d))
     A = np.zeros((d, d), dtype=bool)
     degree = np.zeros(d)
     for k in range(1, d):

@@ -8,4 +8,4 @@ once in the structural Hamming distance).
 
 from ._graph import count_accuracy, fdr, fpr, nnz, shd, tpr
 
-__all__ = ["count_accuracy", "shd", "tpr", "fdr", "fpr", "nnz"]
+__all__ = ["count_accuracy", "fdr", "fpr", "nnz", "shd", "tpr"]

@@ -11,7 +11,7 @@ inputs' namespace, on their device; the results are Python numbers.
 from .._backend import get_namespace
 from .._validation import check_array
 
-__all__ = ["count_accuracy", "shd", "tpr", "fdr", "fpr", "nnz"]
+__all__ = ["count_accuracy", "fdr", "fpr", "nnz", "shd", "tpr"]
 
 
 def _edge_sets(B_true, B_est):
@@ -38,29 +38,29 @@ def _counts(B_true, B_est):
     extra = pred & ~cond
     skeleton_true = cond | cond_t
     skeleton_est = pred | xp.permute_dims(pred, (1, 0))
-    return dict(
-        d=d,
-        n_true=_count(xp, cond),
-        n_pred=_count(xp, pred),
-        true_pos=_count(xp, pred & cond),
-        reversed=_count(xp, extra & cond_t),
-        false_pos=_count(xp, extra & ~cond_t),
+    return {
+        "d": d,
+        "n_true": _count(xp, cond),
+        "n_pred": _count(xp, pred),
+        "true_pos": _count(xp, pred & cond),
+        "reversed": _count(xp, extra & cond_t),
+        "false_pos": _count(xp, extra & ~cond_t),
         # skeleton differences, each unordered pair (and each self-loop) once
-        skeleton_extra=_count(xp, xp.tril(skeleton_est & ~skeleton_true)),
-        skeleton_missing=_count(xp, xp.tril(skeleton_true & ~skeleton_est)),
-    )
+        "skeleton_extra": _count(xp, xp.tril(skeleton_est & ~skeleton_true)),
+        "skeleton_missing": _count(xp, xp.tril(skeleton_true & ~skeleton_est)),
+    }
 
 
 def _rates(c):
     wrong = c["reversed"] + c["false_pos"]
     negatives = 0.5 * c["d"] * (c["d"] - 1) - c["n_true"]
-    return dict(
-        fdr=wrong / max(c["n_pred"], 1),
-        tpr=c["true_pos"] / max(c["n_true"], 1),
-        fpr=wrong / max(negatives, 1),
-        shd=c["skeleton_extra"] + c["skeleton_missing"] + c["reversed"],
-        nnz=c["n_pred"],
-    )
+    return {
+        "fdr": wrong / max(c["n_pred"], 1),
+        "tpr": c["true_pos"] / max(c["n_true"], 1),
+        "fpr": wrong / max(negatives, 1),
+        "shd": c["skeleton_extra"] + c["skeleton_missing"] + c["reversed"],
+        "nnz": c["n_pred"],
+    }
 
 
 def count_accuracy(B_true, B_est):

@@ -3,6 +3,7 @@
 import math
 import warnings
 
+import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
@@ -14,9 +15,7 @@ from optlib.datasets import simulate_dag, simulate_linear_sem
 from optlib.metrics import shd
 from tests.conftest import to_numpy
 
-import array_api_compat.numpy as xnp
-
-SHORT = dict(warm_iter=200, max_iter=200, check_every=100)  # a few hundred Adam steps
+SHORT = {"warm_iter": 200, "max_iter": 200, "check_every": 100}  # a few hundred Adam steps
 
 
 def _data(d=6, n=300, seed=0, unequal=False):
@@ -90,7 +89,7 @@ def test_closed_form_scale_minimises_the_score(variance):
                               options={"xatol": 1e-10}).x
         assert sigma.shape == () and float(sigma) == pytest.approx(ref, rel=1e-6)
     else:
-        ref = [minimize_scalar(lambda t: cj / (2 * t) + t / 2, bounds=bounds, method="bounded",
+        ref = [minimize_scalar(lambda t, cj=cj: cj / (2 * t) + t / 2, bounds=bounds, method="bounded",
                                options={"xatol": 1e-10}).x for cj in c]
         np.testing.assert_allclose(sigma, ref, rtol=1e-6)
 
@@ -181,7 +180,7 @@ def test_float32_array_api_path_runs_in_float32():
 def test_array_api_input_stays_on_its_device(xp):
     _, X = _data()
     Xx = xp.asarray(X)
-    short = dict(warm_iter=40, max_iter=40, check_every=20)
+    short = {"warm_iter": 40, "max_iter": 40, "check_every": 20}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         res = colide(Xx, variance="nonequal", **short)
