@@ -2,6 +2,9 @@
 
 import functools
 
+import numpy as np
+from array_api_compat import is_array_api_obj
+
 from .._backend import get_namespace
 from .._validation import check_array, check_scalar
 
@@ -24,6 +27,10 @@ def as_float_array(x, name):
     and sequences become NumPy arrays (0-d for a scalar). Anything else
     raises ``TypeError`` naming ``name``. Non-finite entries are allowed.
     """
+    if is_array_api_obj(x) and not isinstance(x, np.generic):  # fast path: already a floating array
+        xp = get_namespace(x)
+        if xp.isdtype(x.dtype, ("real floating", "complex floating")):
+            return xp, x
     arr = check_array(x, name, allow_complex=True, finite=False, min_size=0)
     return get_namespace(arr), arr
 
