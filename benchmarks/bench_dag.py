@@ -3,7 +3,8 @@
 
 Usage::
 
-    python benchmarks/bench_dag.py [--quick] [--device gpu] [--seeds N] [--threads T] [--output PATH]
+    python benchmarks/bench_dag.py [--quick] [--device gpu] [--seeds N] [--dims D ...] [--noise equal|unequal]
+                                   [--threads T] [--output PATH]
 
 Problems
 --------
@@ -103,7 +104,8 @@ def run(args, on_row=None):
     table, note = solvers(xp_module)
     if note:
         notes.append(note)
-    dims = (20,) if args.quick else (20, 50)
+    dims = args.dims or ((20,) if args.quick else (20, 50))
+    noises = args.noise or ("equal", "unequal")
     seeds = range(args.seeds if args.seeds else (2 if args.quick else 5))
     colide(problem(5, "ER", "equal", 0)[1], max_iter=10, warm_iter=10)  # compile the kernels
     rows = []
@@ -111,7 +113,7 @@ def run(args, on_row=None):
         warnings.simplefilter("ignore")
         for d in dims:
             for graph in ("ER", "SF"):
-                for noise in ("equal", "unequal"):
+                for noise in noises:
                     stats = {name: [] for name in table}
                     for seed in seeds:
                         W, X = problem(d, graph, noise, seed)
@@ -150,6 +152,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="d = 20 only, 2 seeds")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5, quick 2)")
+    parser.add_argument("--dims", type=int, nargs="+", default=None, help="graph sizes (default 20 50)")
+    parser.add_argument("--noise", choices=("equal", "unequal"), nargs="+", default=None,
+                        help="noise settings (default both)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (0: library default)")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -502,8 +502,7 @@ class CoLiDE(BaseEstimator):
         self
         """
         X = self._validate(X)
-        params = {k: v for k, v in self.get_params().items()}
-        result = colide(X, **params)
+        result = colide(X, **self.get_params())
         self.adjacency_ = result.adjacency
         self.raw_adjacency_ = result.x
         self.noise_scale_ = result.noise_scale
