@@ -14,7 +14,9 @@ features are ranked by their violation of the dual constraint
 ``|X_j^T R| <= alpha1`` (scaled by ``||X_j||``), the current support always
 kept, and coordinate descent runs on the ``max(p0, 2 |support|)`` best ones
 (selected by a partition, not a sort) until the gap of that subproblem falls
-below 0.3 times the full gap (checked every ``_CHECK`` epochs). Within a
+below 0.3 times the full gap (checked every ``_CHECK`` epochs); without an
+l1 part (``alpha1 = 0``: ridge, least squares) the solution is dense and the
+working set is all the features. The gaps are those of :func:`gap_ws`. Within a
 working set, every ``_K + 1`` epochs an Anderson extrapolation of the last
 iterates is tried and kept when it lowers the objective (as in celer and
 skglm).
@@ -85,35 +87,61 @@ def _grad_ws(X, R, ws, n_ws, grad):
 
 
 @njit(cache=True, fastmath=False)
-def _gap_ws(X, y, w, R, grad, ws, n_ws, alpha1, alpha2, positive):
-    """Duality gap (scikit-learn's formula) of the problem restricted to ws[:n_ws].
+def gap_ws(y, w, R, grad, ws, n_ws, alpha1, alpha2, positive):
+    """Duality gap of the problem restricted to ws[:n_ws] (shared with the sparse kernel).
 
-    ``grad`` must hold ``X^T R`` on ws. Coefficients outside ws must be zero.
+    ``grad`` must hold ``X^T R`` on ws, ``R = y - X w``; coefficients outside
+    ws must be zero. Two dual points are tried, as in scikit-learn:
+
+    - formulation A (needs ``alpha1 > 0``): ``R`` rescaled into the dual
+      feasible set ``|X_j^T v - alpha2 w_j| <= alpha1``;
+    - formulation B (needs ``alpha2 > 0``, valid for any ``alpha1 >= 0``):
+      ``v = R`` in the dual ``-||v||^2 / 2 + y^T v
+      - sum_j (|X_j^T v| - alpha1)_+^2 / (2 alpha2)``, which has no
+      constraint (Dünner et al. 2016, section 5.2.3).
+
+    Both bound the suboptimality of ``w``; the smaller is returned, so the
+    gap stays meaningful for ridge (``alpha1 = 0``) and near-ridge
+    penalties. With ``alpha1 = alpha2 = 0`` (least squares) there is no
+    usable dual point: the squared norm of the projected gradient ``X^T R``
+    is returned (scikit-learn's first-order test, in other units).
+    With ``positive``, ``|.|`` becomes the positive part where it applies.
     """
-    n = X.shape[0]
     dual_norm = 0.0
     l1 = 0.0
     w_norm2 = 0.0
+    excess2 = 0.0  # formulation B: sum_j (|X_j^T R| - alpha1)_+^2
     for k in range(n_ws):
         j = ws[k]
-        v = grad[j] - alpha2 * w[j]
+        g = grad[j]
+        v = g - alpha2 * w[j]
         if not positive:
             v = abs(v)
+            g = abs(g)
+        elif alpha1 == 0.0 and alpha2 == 0.0 and w[j] > 0.0:
+            g = abs(g)  # least squares: a positive coefficient must have a zero gradient
         dual_norm = max(dual_norm, v)
+        if g > alpha1:
+            excess2 += (g - alpha1) * (g - alpha1)
         l1 += abs(w[j])
         w_norm2 += w[j] * w[j]
+    if alpha1 == 0.0 and alpha2 == 0.0:
+        return excess2
     r_norm2 = 0.0
     r_y = 0.0
-    for i in range(n):
+    for i in range(R.shape[0]):
         r_norm2 += R[i] * R[i]
         r_y += R[i] * y[i]
-    if dual_norm > alpha1:
-        const = alpha1 / dual_norm
-        gap = 0.5 * (r_norm2 + r_norm2 * const * const)
-    else:
-        const = 1.0
-        gap = r_norm2
-    gap += alpha1 * l1 - const * r_y + 0.5 * alpha2 * (1.0 + const * const) * w_norm2
+    gap = np.inf
+    if alpha1 > 0.0:
+        const = alpha1 / dual_norm if dual_norm > alpha1 else 1.0
+        gap = (
+            0.5 * r_norm2 * (1.0 + const * const) + alpha1 * l1 - const * r_y
+            + 0.5 * alpha2 * (1.0 + const * const) * w_norm2
+        )
+    if alpha2 > 0.0:
+        gap_b = r_norm2 - r_y + alpha1 * l1 + 0.5 * alpha2 * w_norm2 + excess2 / (2.0 * alpha2)
+        gap = min(gap, gap_b)
     return gap
 
 
@@ -230,6 +258,47 @@ def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2, positive):
 
 
 @njit(cache=True, fastmath=False)
+def _solve_psd(G, b):
+    """Solve ``G z = b`` for a symmetric positive semidefinite ``G``; never raises.
+
+    Cholesky when ``G`` is numerically definite (every pivot above
+    ``k * eps`` times the largest diagonal entry); otherwise (a rank-deficient
+    support: more nonzeros than the rank of ``X_S``) the minimum-norm
+    least-squares solution, which minimises the same quadratic.
+    """
+    k = G.shape[0]
+    big = 0.0
+    for a in range(k):
+        big = max(big, G[a, a])
+    ok = big > 0.0
+    if ok:
+        try:
+            L = np.linalg.cholesky(G)
+        except Exception:  # noqa: BLE001 (numba catches no narrower class): not positive definite
+            ok = False
+    if ok:
+        floor = k * 2.220446049250313e-16 * big
+        for a in range(k):
+            if L[a, a] * L[a, a] <= floor:
+                ok = False
+                break
+    if not ok:
+        return np.linalg.lstsq(G, b, k * 2.220446049250313e-16)[0]
+    z = b.copy()  # L L^T z = b: forward then back substitution
+    for a in range(k):
+        acc = z[a]
+        for c in range(a):
+            acc -= L[a, c] * z[c]
+        z[a] = acc / L[a, a]
+    for a in range(k - 1, -1, -1):
+        acc = z[a]
+        for c in range(a + 1, k):
+            acc -= L[c, a] * z[c]
+        z[a] = acc / L[a, a]
+    return z
+
+
+@njit(cache=True, fastmath=False)
 def _polish(X, y, w, R, ws, n_ws, alpha1, alpha2, positive):
     """Newton step on the current support and signs (feature-sign search).
 
@@ -241,7 +310,10 @@ def _polish(X, y, w, R, ws, n_ws, alpha1, alpha2, positive):
     segment, decreasing up to ``z``, so the step never increases it. Once the
     support and signs are the optimal ones, one step solves the problem to
     machine precision, which coordinate descent may need thousands of epochs
-    for on ill-conditioned designs. Returns ``False`` when not applied.
+    for on ill-conditioned designs. Without an l1 part (``alpha1 = 0``, not
+    ``positive``) there is no kink at 0 and the full step is taken. The
+    linear solve never raises (:func:`_solve_psd`: a rank-deficient ``X_S``
+    gets a least-squares step). Returns ``False`` when not applied.
     """
     n = X.shape[0]
     k = 0
@@ -269,6 +341,7 @@ def _polish(X, y, w, R, ws, n_ws, alpha1, alpha2, positive):
         wS[m] = w[S[m]]
         sgn[m] = 1.0 if wS[m] > 0.0 else -1.0
     # feature-sign search: at a sign change, drop that coordinate and solve again
+    kinked = alpha1 > 0.0 or positive  # else the objective is one quadratic: no stop at 0
     active = np.ones(k, dtype=np.bool_)
     for _ in range(_POLISH_ROUNDS):
         idx = np.nonzero(active)[0]
@@ -282,14 +355,14 @@ def _polish(X, y, w, R, ws, n_ws, alpha1, alpha2, positive):
             for a2 in range(ka):
                 G[a1, a2] = G0[idx[a1], idx[a2]]
             G[a1, a1] += alpha2
-        z = np.linalg.solve(G, b)
+        z = _solve_psd(G, b)
         if not np.all(np.isfinite(z)):
             return False
         t = 1.0
         hit = -1
         for a1 in range(ka):
             old = wS[idx[a1]]
-            if z[a1] * old <= 0.0:
+            if kinked and z[a1] * old <= 0.0:
                 tm = old / (old - z[a1])
                 if tm < t:
                     t = tm
@@ -297,8 +370,10 @@ def _polish(X, y, w, R, ws, n_ws, alpha1, alpha2, positive):
         for a1 in range(ka):
             m = idx[a1]
             new = wS[m] + t * (z[a1] - wS[m])
-            wS[m] = 0.0 if (a1 == hit or new * sgn[m] <= 0.0) else new
-            if wS[m] == 0.0:
+            if kinked and (a1 == hit or new * sgn[m] <= 0.0):
+                new = 0.0
+            wS[m] = new
+            if new == 0.0:
                 active[m] = False
         if hit < 0:
             break
@@ -336,8 +411,8 @@ def prep(X, y):
 
     Also the finite check of ``X``: a NaN or infinite entry makes its
     column's squared norm non-finite (the caller then runs scikit-learn's
-    element-wise check, which also reports the rare overflow false alarm as
-    finite), so ``X`` need not be scanned separately.
+    element-wise check, and reports a finite ``X`` whose norm overflowed as
+    too large), so ``X`` need not be scanned separately.
     """
     n, p = X.shape
     norms2 = np.empty(p)
@@ -410,10 +485,10 @@ def enet_cd_ws(
     else:
         grad[:] = grad0
     while True:
-        gap = _gap_ws(X, y, w, R, grad, all_idx, p, alpha1, alpha2, positive)
+        gap = gap_ws(y, w, R, grad, all_idx, p, alpha1, alpha2, positive)
         if gap <= tol or n_epochs >= max_iter:
             break
-        if use_ws:
+        if use_ws and alpha1 > 0.0:  # without an l1 part the solution is dense: no working sets
             nnz = 0
             for j in range(p):
                 if w[j] != 0.0:
@@ -466,9 +541,7 @@ def enet_cd_ws(
                 if ws_size == p:
                     break  # the outer loop checks the full gap
                 _grad_ws(X, R, ws, ws_size, grad)
-                gap_in = _gap_ws(
-                    X, y, w, R, grad, ws, ws_size, alpha1, alpha2, positive
-                )
+                gap_in = gap_ws(y, w, R, grad, ws, ws_size, alpha1, alpha2, positive)
                 if gap_in <= tol_in:
                     break
         grad[:] = np.dot(X.T, R)  # BLAS gemv, full gradient for the next gap and scores

@@ -32,7 +32,7 @@ else:  # pragma: no cover - exercised in a subprocess by the tests
         return lambda func: func
 
 
-from ._cd_numba import _CHECK, _top_k, anderson_point  # noqa: E402
+from ._cd_numba import _CHECK, _top_k, anderson_point, gap_ws
 
 _K = 5  # Anderson memory, as in the dense kernel
 
@@ -57,35 +57,6 @@ def _grad_ws(indptr, indices, data, Rs, s, c0, cv, xo, ws, n_ws, grad):
         for ii in range(indptr[j], indptr[j + 1]):
             acc += data[ii] * Rs[indices[ii]]
         grad[j] = acc - s * cv[j] - xo[j] * c0
-
-
-@njit(cache=True, fastmath=False)
-def _gap(yt, w, Rt, grad, ws, n_ws, alpha1, alpha2, positive):
-    """Duality gap (scikit-learn's formula) of the problem restricted to ws[:n_ws]."""
-    dual_norm = 0.0
-    l1 = 0.0
-    w_norm2 = 0.0
-    for k in range(n_ws):
-        j = ws[k]
-        g = grad[j] - alpha2 * w[j]
-        if not positive:
-            g = abs(g)
-        dual_norm = max(dual_norm, g)
-        l1 += abs(w[j])
-        w_norm2 += w[j] * w[j]
-    r_norm2 = 0.0
-    r_y = 0.0
-    for i in range(Rt.shape[0]):
-        r_norm2 += Rt[i] * Rt[i]
-        r_y += Rt[i] * yt[i]
-    if dual_norm > alpha1:
-        const = alpha1 / dual_norm
-        gap = 0.5 * (r_norm2 + r_norm2 * const * const)
-    else:
-        const = 1.0
-        gap = r_norm2
-    gap += alpha1 * l1 - const * r_y + 0.5 * alpha2 * (1.0 + const * const) * w_norm2
-    return gap
 
 
 @njit(cache=True, fastmath=False)
@@ -245,10 +216,10 @@ def enet_cd_ws_sparse(
         if not (first and w_zero):  # else grad holds the gradient at w = 0 already
             _grad_ws(indptr, indices, data, Rs, state[0], c0, cv, xo, all_idx, p, grad)
         first = False
-        gap = _gap(yt, w, Rt, grad, all_idx, p, alpha1, alpha2, positive)
+        gap = gap_ws(yt, w, Rt, grad, all_idx, p, alpha1, alpha2, positive)
         if gap <= tol or n_epochs >= max_iter:
             break
-        if use_ws:
+        if use_ws and alpha1 > 0.0:  # without an l1 part the solution is dense: no working sets
             nnz = 0
             for j in range(p):
                 if w[j] != 0.0:
@@ -289,7 +260,7 @@ def enet_cd_ws_sparse(
                     break  # the outer loop checks the full gap
                 c0 = _true_residual(Rs, state[0], v, Rt)
                 _grad_ws(indptr, indices, data, Rs, state[0], c0, cv, xo, ws, ws_size, grad)
-                gap_in = _gap(yt, w, Rt, grad, ws, ws_size, alpha1, alpha2, positive)
+                gap_in = gap_ws(yt, w, Rt, grad, ws, ws_size, alpha1, alpha2, positive)
                 if gap_in <= tol_in:
                     break
     return n_epochs, gap

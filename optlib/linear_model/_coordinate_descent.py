@@ -12,7 +12,11 @@ scikit-learn. The intercept is handled by centring ``X`` and ``y`` with their
 never densified nor modified: its centring and weights are implicit in the
 kernel (:mod:`._cd_sparse_numba`), as in scikit-learn's sparse solver.
 Stopping: the duality gap falls below ``tol * ||y||^2`` (``y`` centred and
-weighted), scikit-learn's rule.
+weighted), scikit-learn's rule. The gap is the smaller of scikit-learn's two
+formulations, so it stays valid for ridge (``l1_ratio = 0``); for least
+squares (``alpha = 0``) it is the squared norm of the gradient, as in
+scikit-learn. Data whose statistics overflow (entries near
+``finfo(dtype).max``) get a ``ValueError``, never a NaN model.
 
 The solver is a numba coordinate-descent kernel (:mod:`._cd_numba`, imported
 on first fit) with an incrementally maintained residual, skglm-style working
@@ -24,7 +28,9 @@ Input checks: ``X``'s finite check is fused with the kernels' first read of
 ``X`` (column norms and ``X^T y`` in one pass: :func:`._cd_numba.prep`, and
 the sparse kernel's set-up). A NaN or infinite entry makes its column's
 squared norm non-finite, and scikit-learn's element-wise check then raises
-its usual error. ``y`` and ``sample_weight`` are checked by scikit-learn.
+its usual error; a finite ``X`` whose squared column norm overflows gets an
+overflow error (coordinate descent could not update that coefficient).
+``y`` and ``sample_weight`` are checked by scikit-learn.
 """
 
 import numbers
@@ -33,13 +39,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import (
     _assert_all_finite,
+    _check_feature_names,
+    _check_n_features,
     _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
 
 from .._result import warn_convergence
-from .._validation import check_option, check_scalar
+from .._validation import check_option, check_random_state, check_scalar
 
 __all__ = ["ElasticNet", "Lasso"]
 
@@ -87,13 +95,32 @@ def _as_csc(X):
     return X
 
 
-def _check_finite(X):
+def _check_finite(X, name="X"):
     """scikit-learn's finite check of ``X`` (its error messages), run only when a kernel saw a non-finite norm."""
-    _assert_all_finite(X.data if hasattr(X, "tocsc") else X, input_name="X")
+    _assert_all_finite(X.data if hasattr(X, "tocsc") else X, input_name=name)
 
 
 def _is_sparse(X):
     return hasattr(X, "tocsc") or hasattr(X, "sparse") and hasattr(X, "to_coo")
+
+
+def _raise_non_finite(name, data):
+    """Raise the ``ValueError`` for a non-finite statistic of the array ``data`` (named ``name``).
+
+    NaN or infinity in ``data`` gets scikit-learn's error; finite ``data``
+    whose statistic overflowed gets an overflow error.
+    """
+    _check_finite(data, name)
+    raise ValueError(
+        f"{name} holds values too large for its dtype: the coordinate-descent statistics "
+        "overflow. Rescale it (e.g. with sklearn.preprocessing.StandardScaler)."
+    )
+
+
+def _check_no_overflow(value, name, data):
+    """:func:`_raise_non_finite` when ``value``, a statistic of ``data``, is not finite."""
+    if not np.all(np.isfinite(value)):
+        _raise_non_finite(name, data)
 
 
 class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -119,7 +146,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Start from the previous ``coef_``.
     positive : bool, default=False
         Constrain the coefficients to be nonnegative.
-    random_state : int, RandomState or None, default=None
+    random_state : int, numpy Generator, RandomState or None, default=None
         Seed for ``selection="random"``.
     selection : {"cyclic", "random"}, default="cyclic"
         Coordinate order within a sweep.
@@ -134,7 +161,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
     n_iter_ : int or list of int
         Number of epochs run (per target).
     dual_gap_ : float or ndarray of shape (n_targets,)
-        Final duality gap, in the units of the objective above.
+        Final duality gap, in the units of the objective above (with
+        ``alpha = 0``: the squared norm of the gradient divided by
+        ``n_samples``, scikit-learn's first-order test).
     n_features_in_ : int
     feature_names_in_ : ndarray of str, when X has feature names.
     """
@@ -174,7 +203,30 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return check_scalar(self.l1_ratio, "l1_ratio", lower=0.0, upper=1.0)
 
     def fit(self, X, y, sample_weight=None, check_input=True):
-        """Fit the model; ``X`` (n_samples, n_features) dense or scipy.sparse, ``y`` (n_samples,) or (n_samples, n_targets)."""
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {ndarray, scipy.sparse matrix or array} of shape (n_samples, n_features)
+            Training data.
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Nonnegative weights (rescaled to sum to ``n_samples``).
+        check_input : bool, default=True
+            ``False`` skips the validation of ``X``, ``y`` and
+            ``sample_weight`` (scikit-learn's meaning, for callers fitting
+            many times on the same checked data): the caller guarantees a
+            float32 or float64 ``X`` (a Fortran-ordered ndarray, else it is
+            copied, or scipy.sparse), a numeric ``y`` with ``n_samples`` rows
+            and nonnegative weights. NaN or infinity in ``X`` is still
+            detected (the check is free, fused with the kernels).
+
+        Returns
+        -------
+        self : ElasticNet
+            The fitted estimator.
+        """
         alpha = check_scalar(self.alpha, "alpha", lower=0.0)
         l1_ratio = self._l1_ratio()
         max_iter = check_scalar(
@@ -185,19 +237,25 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         for name in ("fit_intercept", "warm_start", "positive", "use_working_set"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csc", "csr", "coo"],
-            dtype=[np.float64, np.float32],
-            multi_output=True,
-            y_numeric=True,
-            order="F",
-            copy=False,
-            # X's finite check is fused with the kernels' first read of X (see _check_finite)
-            ensure_all_finite=False,
-        )
+        if check_input:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csc", "csr", "coo"],
+                dtype=[np.float64, np.float32],
+                multi_output=True,
+                y_numeric=True,
+                order="F",
+                copy=False,
+                # X's finite check is fused with the kernels' first read of X (see _check_finite)
+                ensure_all_finite=False,
+            )
+        else:
+            _check_n_features(self, X, reset=True)
+            _check_feature_names(self, X, reset=True)
+            if not _is_sparse(X):
+                X = np.asfortranarray(X)  # no copy when Fortran-ordered, as the caller guarantees
         sparse = _is_sparse(X)
         n, p = X.shape
         dtype = X.dtype
@@ -208,22 +266,27 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
         # preprocessing: weighted centring, sqrt(weight) scaling (scikit-learn's convention)
         if sample_weight is not None:
-            sw = _check_sample_weight(sample_weight, X, dtype=dtype)
-            if np.any(sw < 0):
-                raise ValueError("sample_weight must be nonnegative.")
-            total = sw.sum()
-            if total <= 0:
-                raise ValueError("sample_weight must have a positive sum.")
-            sw = sw * (n / total)
+            if check_input:
+                sw = _check_sample_weight(sample_weight, X, dtype=dtype)
+                if np.any(sw < 0):
+                    raise ValueError("sample_weight must be nonnegative.")
+                if sw.sum() <= 0:
+                    raise ValueError("sample_weight must have a positive sum.")
+            else:
+                sw = np.asarray(sample_weight, dtype=dtype)
+            sw = sw * (n / sw.sum())
         else:
             sw = None
         if self.fit_intercept:
-            if sw is None:
-                X_offset = np.asarray(X.mean(axis=0)).ravel().astype(dtype)
-                Y_offset = Y.mean(axis=0)
-            else:
-                X_offset = np.asarray(X.T @ sw).ravel().astype(dtype) / n
-                Y_offset = (sw @ Y) / n
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow, NaN, inf: errors below
+                if sw is None:
+                    X_offset = np.asarray(X.mean(axis=0)).ravel().astype(dtype)
+                    Y_offset = Y.mean(axis=0)
+                else:
+                    X_offset = np.asarray(X.T @ sw).ravel().astype(dtype) / n
+                    Y_offset = (sw @ Y) / n
+            _check_no_overflow(X_offset, "X", X)  # e.g. entries near finfo(dtype).max
+            _check_no_overflow(Y_offset, "y", Y)
         else:
             X_offset = np.zeros(p, dtype=dtype)
             Y_offset = np.zeros(n_targets, dtype=dtype)
@@ -262,19 +325,17 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         alpha1 = n * alpha * l1_ratio
         alpha2 = n * alpha * (1.0 - l1_ratio)
         random = self.selection == "random"
-        rng = None
-        if random:  # seeding a RandomState from the OS costs more than a small fit
-            rng = (
-                np.random.RandomState(self.random_state)
-                if not isinstance(self.random_state, np.random.RandomState)
-                else self.random_state
-            )
+        # seeding a generator from the OS costs more than a small fit: only when used
+        rng = check_random_state(self.random_state) if random else None
         kernel = _sparse_kernel() if sparse else _kernel()
         n_iters, gaps = [], np.zeros(n_targets, dtype=dtype)
         for k in range(n_targets):
             yk = Yc[k]
-            tol_k = tol * float(yk @ yk)
-            seed = int(rng.randint(np.iinfo(np.int32).max)) if random else 0
+            with np.errstate(over="ignore"):
+                yy = float(yk @ yk)
+            _check_no_overflow(yy, "y", Y)
+            tol_k = tol * yy
+            seed = int(rng.integers(np.iinfo(np.int32).max)) if random else 0
             opts = (alpha1, alpha2, bool(self.positive), max_iter, tol_k, random, seed,
                     bool(self.use_working_set), _initial_ws_size(p))
             if sparse:
@@ -283,9 +344,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
                     np.maximum(w, 0, out=w)
                 args = (indptr, indices, data, Ys[k], float(Y_offset[k]), v, xo64, w, *opts)
                 n_ep, gap = kernel(*args, k == 0)
-                if n_ep < 0:  # a non-finite column norm: NaN / inf in X (raises), else an overflow
-                    _check_finite(X)
-                    n_ep, gap = kernel(*args, False)
+                if n_ep < 0:  # a non-finite column norm: NaN / inf in X, or an overflow
+                    _raise_non_finite("X", X)
             else:
                 w = np.ascontiguousarray(coef[k])
                 if self.positive:
@@ -293,8 +353,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 if k == 0:
                     # one read of X: norms, X^T y and the finite check (NaN / inf give a non-finite norm)
                     norms2, xty = _prep()(Xc, yk)
-                    if not np.isfinite(norms2.sum()):
-                        _check_finite(X)
+                    _check_no_overflow(norms2, "X", X)
                 if np.any(w):
                     R = yk - Xc @ w
                     n_ep, gap = kernel(Xc, yk, w, R, *opts, True, norms2)
@@ -304,7 +363,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             coef[k] = w
             n_iters.append(int(n_ep))
             gaps[k] = gap / n
-            if gap > tol_k:
+            if not gap <= tol_k:  # NaN included
                 warn_convergence(
                     f"{type(self).__name__}: objective did not converge after max_iter={max_iter} epochs: "
                     f"duality gap {gap / n:.3e} > tolerance {tol_k / n:.3e}. Increase max_iter or tol.",
@@ -315,6 +374,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             if self.fit_intercept
             else np.zeros(n_targets, dtype=dtype)
         )
+        _check_no_overflow(coef, "X", X)  # overflow within the iterations (as scikit-learn checks)
+        _check_no_overflow(intercept, "X", X)
         if single:
             self.coef_ = coef[0]
             self.intercept_ = (
