@@ -112,7 +112,7 @@ def _as_real(a, name, xp, dev, fname):
 
 
 def _prepare(v, x, fname):
-    """Namespace, float64 broadcast copies of ``v`` and ``x``, output dtype, scalar flag."""
+    """Namespace, float64 copies of ``v`` and ``x`` (not broadcast), output dtype, scalar flag."""
     for a, name in ((v, "v"), (x, "x")):
         if isinstance(a, (str, bytes)):
             raise TypeError(f"{fname}: {name} must be a real number or array, got the string {a!r}.")
@@ -142,7 +142,6 @@ def _prepare(v, x, fname):
     # into its arguments, so the inputs are never modified either way
     va = xp.astype(va, xp.float64, copy=False)
     xa = xp.astype(xa, xp.float64, copy=False)
-    va, xa = xp.broadcast_arrays(va, xa)
     return xp, va, xa, out_dtype, scalar
 
 
@@ -167,6 +166,7 @@ def _dispatch(fname, v, x, engine, numba_name, xp_func):
 
         out = getattr(_bessel_cuda, numba_name.replace("_array", "_cuda"))(va, xa)
     if out is None:
+        va, xa = xp.broadcast_arrays(va, xa)
         # overflow to +-inf is the correctly rounded result at the extremes of the
         # double range (and NaN inputs propagate): no warnings, as with the kernels
         with np.errstate(all="ignore"):

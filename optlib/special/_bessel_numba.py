@@ -425,11 +425,23 @@ def _ratio_parallel(v, x, out):
         out[i] = _log_ratio_scalar(v[i], x[i])
 
 
+def _flat(a, shape):
+    """``a`` broadcast to ``shape``, as a contiguous float64 vector (copied only when it must be).
+
+    When ``a`` has as many elements as ``shape``, broadcasting only inserts axes of length 1, so a
+    reshape gives the same elements in the same order. (``np.broadcast_arrays`` views would carry
+    the deprecated "warn on write" flag, which numba reads with a ``FutureWarning``.)
+    """
+    a = np.asarray(a, dtype=np.float64)
+    if a.size != math.prod(shape):
+        a = np.broadcast_to(a, shape)
+    return np.ascontiguousarray(a).reshape(-1)
+
+
 def _run(serial, parallel, v, x):
-    v, x = np.broadcast_arrays(v, x)
-    shape = v.shape
-    v = np.ascontiguousarray(v, dtype=np.float64).reshape(-1)
-    x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+    shape = np.broadcast_shapes(np.shape(v), np.shape(x))
+    v = _flat(v, shape)
+    x = _flat(x, shape)
     out = np.empty(v.shape[0])
     (parallel if out.shape[0] >= _PARALLEL_MIN else serial)(v, x, out)
     return out.reshape(shape)

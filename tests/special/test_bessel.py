@@ -34,6 +34,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from optlib._backend import device
 from optlib.special import log_iv, log_iv_ratio, log_kv
 from optlib.special import _bessel_tables as tables
 from optlib.special._mpmath_reference import (
@@ -261,18 +262,48 @@ def test_engines_agree(fn):
 
 @pytest.mark.parametrize("fn", [log_iv, log_kv, log_iv_ratio])
 def test_namespaces(xp, fn):
+    """Results in the inputs' namespace and on their device (array_api_strict: a non-default one)."""
     v, x = _mixed_points()
     expected = fn(v, x)
     out = fn(xp.asarray(v), xp.asarray(x))
-    assert out.dtype == xp.float64
+    dev = device(xp.asarray(x))
+    assert out.dtype == xp.float64 and device(out) == dev
     np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-13, atol=1e-13)
-    # broadcasting (3, 1) against (4,), scalars mixed with arrays
+    # broadcasting (3, 1) against (4,), scalars mixed with arrays, float32 kept
     vb = xp.asarray(np.array([[0.0], [2.5], [40.0]]))
     xb = xp.asarray(np.array([0.5, 3.0, 30.0, 1e4]))
     out = fn(vb, xb)
-    assert out.shape == (3, 4)
+    assert out.shape == (3, 4) and device(out) == dev
     np.testing.assert_allclose(to_numpy(out), fn(np.array([[0.0], [2.5], [40.0]]), np.array([0.5, 3.0, 30.0, 1e4])), rtol=1e-13)
-    assert fn(2.5, xb).shape == (4,)
+    for out in (fn(2.5, xb), fn(xb, 2.5), fn(2.5, xp.astype(xb, xp.float32))):
+        assert out.shape == (4,) and device(out) == dev
+    assert out.dtype == xp.float32
+    out = fn(xp.asarray(2.5), xp.asarray(3.0))
+    assert out.shape == () and device(out) == dev
+    assert float(out) == pytest.approx(float(fn(2.5, 3.0)), rel=1e-14)
+
+
+def test_no_warning_for_one_element_broadcast(monkeypatch):
+    """A scalar against a one-element array used to reach numba as a broadcast view, whose
+    deprecated "warn on write" flag numba reads (a FutureWarning on the first such call)."""
+    pytest.importorskip("numba")
+    from optlib._backend import numba_available
+    from optlib.special import _bessel_numba
+
+    if not numba_available():
+        pytest.skip("numba disabled")
+    seen = []
+
+    def kernel(v, x, out):  # reads the flags the way numba's typeof does
+        seen.append((v.flags.writeable, x.flags.writeable))
+        out[:] = 0.0
+
+    monkeypatch.setattr(_bessel_numba, "_iv_serial", kernel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for v, x in ((1.5, np.array([2.0])), (np.array([[1.5]]), np.array([2.0])), (np.ones((2, 1)), np.ones(3))):
+            assert log_iv(v, x, engine="numba").shape == np.broadcast_shapes(np.shape(v), x.shape)
+    assert len(seen) == 3
 
 
 def test_dtypes_and_scalars():
