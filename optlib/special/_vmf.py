@@ -74,6 +74,8 @@ _UNIT_ATOL = {"float64": 1e-6, "float32": 1e-4}
 # Below this mean resultant length the two-term series of the inverse of A_p is exact in float64.
 _SMALL_RBAR = 1e-6
 _EPS = float(np.finfo(np.float64).eps)
+# Batches of candidates drawn by Wood's sampler before it gives up (each is sized to finish the job).
+_MAX_BATCHES = 100
 
 
 # -- small helpers --------------------------------------------------------------
@@ -144,7 +146,7 @@ def _row_blocks(X, xp, *, normalize, name):
         scale = xp.max(xp.abs(block), axis=1)
         zero = scale == 0
         if bool(xp.any(zero)):
-            row = start + int(to_host(xp.argmax(xp.astype(zero, xp.int32))))
+            row = start + int(xp.argmax(xp.astype(zero, xp.int32)))
             raise ValueError(
                 f"{name} has a row of zeros (row {row}); a zero vector has no direction on the sphere "
                 "and cannot be used by the von Mises-Fisher distribution."
@@ -153,11 +155,11 @@ def _row_blocks(X, xp, *, normalize, name):
         norms = scale * xp.sqrt(xp.sum(scaled * scaled, axis=1))
         if not normalize:
             deviation = xp.abs(norms - 1.0)
-            worst = int(to_host(xp.argmax(deviation)))
-            if float(to_host(deviation[worst])) > atol:
+            worst = int(xp.argmax(deviation))
+            if float(deviation[worst]) > atol:
                 raise ValueError(
                     f"Rows of {name} must be unit vectors (Euclidean norm 1 within {atol:g}) when normalize=False; "
-                    f"row {start + worst} has norm {float(to_host(norms[worst])):.10g}. Divide the rows by their "
+                    f"row {start + worst} has norm {float(norms[worst]):.10g}. Divide the rows by their "
                     "norms or pass normalize=True."
                 )
         yield start, block, 1.0 / norms
@@ -179,7 +181,7 @@ def _check_weights(weights, n, xp, dev):
     w = xp.astype(w, xp.float64)
     if bool(xp.any(w < 0)):
         raise ValueError("weights must be non-negative.")
-    if not float(to_host(xp.sum(w))) > 0:
+    if not float(xp.sum(w)) > 0:
         raise ValueError("weights must have a positive sum.")
     return w
 
@@ -190,9 +192,7 @@ def _unit_vector(mu, p, xp, name="mu"):
     if mu.shape[0] != p:
         raise ValueError(f"{name} has shape {tuple(mu.shape)}, expected ({p},) to match the dimension p={p}.")
     mu64 = xp.astype(mu, xp.float64)
-    norm = float(to_host(xp.linalg.vector_norm(mu64))) if hasattr(xp, "linalg") else float(
-        to_host(xp.sqrt(xp.sum(mu64 * mu64)))
-    )
+    norm = float(xp.linalg.vector_norm(mu64)) if hasattr(xp, "linalg") else float(xp.sqrt(xp.sum(mu64 * mu64)))
     atol = _unit_atol(mu.dtype)
     if abs(norm - 1.0) > atol:
         raise ValueError(f"{name} must be a unit vector (Euclidean norm 1 within {atol:g}), got norm {norm:.10g}.")
@@ -207,25 +207,23 @@ def _log_normalizer_at_zero(p):
     return math.lgamma(p / 2) - math.log(2.0) - (p / 2) * math.log(math.pi)
 
 
-def _log_normalizer_np(p, kappa):
-    """log C_p(kappa) for a float64 NumPy array ``kappa >= 0`` (host computation)."""
-    kappa = np.asarray(kappa, dtype=np.float64)
+def _log_normalizer(p, kappa, xp):
+    """log C_p(kappa) for a float64 array ``kappa >= 0`` of namespace ``xp`` (any device)."""
     nu = p / 2 - 1
     # Small kappa: log C_p(kappa) = log C_p(0) - log 0F1(; nu + 1; kappa^2 / 4); five terms of the
-    # series are exact in float64 while kappa^2 / (4 (nu + 1)) < 1e-3.
-    q = kappa * kappa / 4
-    small = q < 1e-3 * (nu + 1)
-    series = np.zeros_like(kappa)
-    term = np.ones_like(kappa)
+    # series are exact in float64 while kappa^2 / 4 < 1e-3 (nu + 1). The test is on kappa itself
+    # and both branches see substituted inputs, so that nothing overflows for kappa up to 1e308.
+    small = kappa < math.sqrt(4e-3 * (nu + 1))
+    q = xp.where(small, kappa, 0.0) ** 2 / 4
+    series = xp.zeros_like(kappa)
+    term = xp.ones_like(kappa)
     for k in range(1, 6):
         term = term * q / (k * (nu + k))
         series = series + term
-    small_value = _log_normalizer_at_zero(p) - np.log1p(series)
-    safe = np.where(small, 1.0, kappa)
-    large_value = nu * np.log(safe) - (p / 2) * math.log(2 * math.pi) - np.asarray(
-        log_iv(np.full_like(safe, nu), safe), dtype=np.float64
-    )
-    return np.where(small, small_value, large_value)
+    small_value = _log_normalizer_at_zero(p) - xp.log1p(series)
+    safe = xp.where(small, 1.0, kappa)
+    large_value = nu * xp.log(safe) - (p / 2) * math.log(2 * math.pi) - log_iv(nu, safe)
+    return xp.where(small, small_value, large_value)
 
 
 def vmf_log_normalizer(p, kappa):
@@ -272,28 +270,12 @@ def vmf_log_normalizer(p, kappa):
     p = _check_dimension(p)
     if isinstance(kappa, numbers.Real) or (getattr(kappa, "ndim", None) == 0 and not _is_foreign_array(kappa)):
         k = _check_kappa(kappa)
-        return float(_log_normalizer_np(p, np.array([k]))[0])
+        return float(_log_normalizer(p, np.array([k]), get_namespace())[0])
     xp = _namespace_of(kappa)
     K = check_array(kappa, "kappa", xp=xp, min_size=0)
     if bool(xp.any(K < 0)):
         raise ValueError("kappa must be >= 0.")
-    dtype = K.dtype
-    if is_numpy_namespace(xp):
-        return _log_normalizer_np(p, K).astype(dtype, copy=False)
-    # Other namespaces: the same formula with xp operations (log_iv follows its input's namespace).
-    K64 = xp.astype(K, xp.float64)
-    nu = p / 2 - 1
-    q = K64 * K64 / 4
-    small = q < 1e-3 * (nu + 1)
-    series = xp.zeros_like(K64)
-    term = xp.ones_like(K64)
-    for k in range(1, 6):
-        term = term * q / (k * (nu + k))
-        series = series + term
-    small_value = _log_normalizer_at_zero(p) - xp.log1p(series)
-    safe = xp.where(small, xp.ones_like(K64), K64)
-    large_value = nu * xp.log(safe) - (p / 2) * math.log(2 * math.pi) - log_iv(xp.full_like(safe, nu), safe)
-    return xp.astype(xp.where(small, small_value, large_value), dtype)
+    return xp.astype(_log_normalizer(p, xp.astype(K, xp.float64), xp), K.dtype)
 
 
 # -- log density -------------------------------------------------------------------
@@ -305,7 +287,7 @@ def _projections(X, mu64, xp, *, normalize, name="X"):
     for _, block, inv_norms in _row_blocks(X, xp, normalize=normalize, name=name):
         parts.append((block @ mu64) * inv_norms)
     if not parts:
-        return xp.zeros((0,), dtype=xp.float64)
+        return xp.zeros((0,), dtype=xp.float64, device=device(X))
     return parts[0] if len(parts) == 1 else xp.concat(parts)
 
 
@@ -561,11 +543,11 @@ def _concentration_result(kappa, nit, status, residual, bracket, rbar, solver, *
 
 def _resultant(X, xp, weights, *, normalize):
     """float64 resultant vector ``sum_i w_i x_i / ||x_i||`` (in ``xp``) and the total weight."""
-    total = xp.zeros((X.shape[1],), dtype=xp.float64)
+    total = xp.zeros((X.shape[1],), dtype=xp.float64, device=device(X))
     for start, block, inv_norms in _row_blocks(X, xp, normalize=normalize, name="X"):
         coef = inv_norms if weights is None else inv_norms * weights[start : start + block.shape[0]]
         total = total + xp.sum(block * xp.reshape(coef, (-1, 1)), axis=0)
-    weight = float(X.shape[0]) if weights is None else float(to_host(xp.sum(weights)))
+    weight = float(X.shape[0]) if weights is None else float(xp.sum(weights))
     return total, weight
 
 
@@ -577,9 +559,7 @@ def _fit(X, xp, weights, *, normalize, tol, max_iter, solver="vmf_fit", degenera
     """
     n, p = X.shape
     total, weight = _resultant(X, xp, weights, normalize=normalize)
-    length = float(to_host(xp.linalg.vector_norm(total))) if hasattr(xp, "linalg") else float(
-        to_host(xp.sqrt(xp.sum(total * total)))
-    )
+    length = float(xp.linalg.vector_norm(total)) if hasattr(xp, "linalg") else float(xp.sqrt(xp.sum(total * total)))
     rbar = length / weight
     if length > 0:
         mean_direction = xp.astype(total / length, X.dtype)
@@ -682,28 +662,50 @@ def vmf_fit(X, *, weights=None, normalize=False, tol=1e-12, max_iter=100):
 # -- sampling ------------------------------------------------------------------------
 
 
+def _wood_b(p, kappa):
+    """Wood's ``b = (p-1) / (2 kappa + sqrt(4 kappa^2 + (p-1)^2))`` and ``kappa b``, without overflow.
+
+    With ``h = (p-1)/2``, ``b = h / (kappa + hypot(kappa, h))``; for ``kappa > h``
+    numerator and denominator are divided by ``kappa``, so that neither
+    overflows however large ``kappa`` is (``kappa b`` tends to ``h/2``).
+    """
+    h = (p - 1) / 2
+    if kappa <= h:
+        b = h / (kappa + math.hypot(kappa, h))
+        return b, kappa * b
+    r = h / kappa
+    denominator = 1.0 + math.hypot(1.0, r)
+    return r / denominator, h / denominator
+
+
 def _sample_w(n, p, kappa, rng):
     """Wood's (1994) rejection sampler for ``w = mu^T x``; returns ``(w, 1 - w)`` in float64.
 
-    With ``b = (p-1) / (2 kappa + sqrt(4 kappa^2 + (p-1)^2))`` (the form without
-    cancellation), ``x0 = (1-b)/(1+b)`` and ``Z ~ Beta((p-1)/2, (p-1)/2)``,
-    the candidate is ``W = (1 - (1+b) Z) / (1 - (1-b) Z)``, accepted when
+    With ``b`` from :func:`_wood_b`, ``x0 = (1-b)/(1+b)`` and
+    ``Z ~ Beta((p-1)/2, (p-1)/2)`` (from two gamma variates, so that both
+    ``Z`` and ``1 - Z`` are exact), the candidate is
+    ``W = (1 - (1+b) Z) / (1 - (1-b) Z)``, accepted when
     ``kappa W + (p-1) log(1 - x0 W) - c >= log U`` with
-    ``c = kappa x0 + (p-1) log(1 - x0^2)``. Everything is written in terms of
-    ``delta = 1 - x0 = 2b/(1+b)`` and ``eps = 1 - W = 2bZ / ((1-Z) + bZ)``
-    (``Z`` and ``1 - Z`` from two gamma variates), so that nothing cancels
-    when ``kappa`` is large and ``W`` is close to 1. Candidates are drawn in
-    vectorised batches until ``n`` are accepted.
+    ``c = kappa x0 + (p-1) log(1 - x0^2)``. The test is evaluated as
+
+        ``2 kappa b (1 - 2Z) / ((1+b)(1 - Z + bZ))
+        + (p-1) (log1p((1-b) Z / (1 - Z + bZ)) - log 2 + log1p(b))``
+
+    and ``1 - W = 2bZ / (1 - Z + bZ)``: nothing cancels when ``W`` is close
+    to 1 and nothing overflows for any finite ``kappa`` (``kappa b`` stays
+    below ``(p-1)/4``). Candidates are drawn in vectorised batches until ``n``
+    are accepted; the acceptance rate is above 1/2, so running out of
+    ``_MAX_BATCHES`` batches means a bug, reported by ``RuntimeError``.
     """
     m1 = p - 1.0
-    b = m1 / (2 * kappa + math.sqrt(4 * kappa * kappa + m1 * m1))
-    delta = 2 * b / (1 + b)
-    x0 = (1 - b) / (1 + b)
-    log_2_minus_delta = math.log(2 - delta)
+    b, kappa_b = _wood_b(p, kappa)
+    shift = math.log1p(b) - math.log(2.0)
     accepted_eps = []
     remaining = n
     rate = 0.5
-    while remaining > 0:
+    for _ in range(_MAX_BATCHES):
+        if remaining == 0:
+            break
         size = int(remaining / rate * 1.1) + 16
         g1 = rng.standard_gamma(m1 / 2, size=size)
         g2 = rng.standard_gamma(m1 / 2, size=size)
@@ -712,49 +714,61 @@ def _sample_w(n, p, kappa, rng):
         with np.errstate(divide="ignore", invalid="ignore"):
             z = g1 / total
             one_minus_z = g2 / total
-            eps = 2 * b * z / (one_minus_z + b * z)
-            test = kappa * (delta - eps) + m1 * (np.log1p(x0 * eps / delta) - log_2_minus_delta)
+            denominator = one_minus_z + b * z
+            eps = 2 * b * z / denominator
+            test = 2 * kappa_b * (one_minus_z - z) / ((1 + b) * denominator) + m1 * (
+                np.log1p((1 - b) * z / denominator) + shift
+            )
             ok = test >= np.log(u)
         ok &= np.isfinite(eps)
         good = eps[ok]
         rate = max(good.size / size, 0.05)
         accepted_eps.append(good[:remaining])
         remaining -= min(good.size, remaining)
+    if remaining:
+        raise RuntimeError(
+            f"vmf_sample: Wood's rejection sampler accepted only {n - remaining} of {n} candidates in "
+            f"{_MAX_BATCHES} batches (p={p}, kappa={kappa!r}); its acceptance rate should be above 1/2. "
+            "Please report this."
+        )
     eps = np.concatenate(accepted_eps) if accepted_eps else np.zeros(0)
     return 1.0 - eps, eps
 
 
-def _sample_host(n, mu, kappa, rng, dtype):
-    """``n`` vMF samples on the host, returned in ``dtype``.
+def _sample(n, mu64, kappa, rng, dtype, xp):
+    """``n`` vMF samples about the float64 unit vector ``mu64``, in ``dtype`` on ``mu64``'s device.
 
     The radial part ``w`` is always computed in float64; the tangent
-    directions (Gaussian draws, normalisation, reflection) use ``dtype``, so
-    float32 output costs half the random-number time of float64.
+    directions (Gaussian draws, normalisation) use ``dtype``, so float32
+    output costs half the random-number time of float64. Random numbers are
+    drawn on the host, block by block, in the frame where the mean direction
+    is ``e_1``; each block is copied explicitly to the device, where the
+    Householder reflection carries ``e_1`` to ``mu64``.
     """
-    p = mu.shape[0]
+    p = mu64.shape[0]
+    dev = device(mu64)
+    host_dtype = np.dtype(_dtype_name(dtype))
     w, one_minus_w = _sample_w(n, p, kappa, rng)
     radial = np.sqrt(one_minus_w * (1.0 + w))  # sqrt(1 - w^2) without cancellation
     # Householder reflection H = I - 2 v v^T / v^T v with v = mu + s e_1, s = sign(mu_0): H mu = -s e_1,
     # so x -> -s H x maps e_1 to mu (and the tangent space of e_1 onto that of mu) without cancellation.
-    s = 1.0 if mu[0] >= 0 else -1.0
-    v = mu.copy()
-    v[0] += s
-    coef = 2.0 / float(v @ v)
-    v = v.astype(dtype)
-    out = np.empty((n, p), dtype=dtype)
+    s = 1.0 if float(mu64[0]) >= 0 else -1.0
+    v = xp.concat([mu64[:1] + s, mu64[1:]])
+    coef = 2.0 / float(xp.sum(v * v))
+    v = xp.astype(v, dtype)
+    out = xp.empty((n, p), dtype=dtype, device=dev)
     step = max(1, _BLOCK_ELEMENTS // p)
     for start in range(0, n, step):
         stop = min(n, start + step)
         # Tangent directions: standard normals in columns 1..p-1, scaled to length sqrt(1 - w^2).
         # (Column 0 is drawn too, then overwritten, so that a single call fills the block.)
-        y = out[start:stop]
-        rng.standard_normal(dtype=dtype, out=y)
+        y = rng.standard_normal((stop - start, p), dtype=host_dtype)
         tangent = y[:, 1:]
         sq_norms = np.einsum("ij,ij->i", tangent, tangent, dtype=np.float64)
-        tangent *= (radial[start:stop] / np.sqrt(sq_norms)).astype(dtype)[:, None]
+        tangent *= (radial[start:stop] / np.sqrt(sq_norms)).astype(host_dtype)[:, None]
         y[:, 0] = w[start:stop]
-        y -= np.outer((coef * (y @ v)).astype(dtype), v)
-        y *= -s
+        y = to_namespace(y, xp, device=dev)
+        out[start:stop, :] = (y - xp.reshape(xp.astype(coef * (y @ v), dtype), (-1, 1)) * v) * (-s)
     return out
 
 
@@ -766,8 +780,9 @@ def vmf_sample(n, mu, kappa, random_state=None):
     the tangent part is :math:`\\sqrt{1-w^2}\\, v` with :math:`v` uniform on
     the unit sphere orthogonal to :math:`e_1`; a Householder reflection then
     maps :math:`e_1` to :math:`\\mu`. Works for any ``p >= 2`` (tested up to
-    32768) and ``kappa`` from 0 (the uniform distribution) to ``1e8`` and
-    beyond.
+    32768) and every finite ``kappa >= 0``, from 0 (the uniform distribution)
+    to the largest float (beyond about ``1e16 p`` the samples are ``mu`` to
+    rounding).
 
     Parameters
     ----------
@@ -794,18 +809,19 @@ def vmf_sample(n, mu, kappa, random_state=None):
     ValueError
         If ``n < 0``, ``mu`` is not a unit vector of length ``p >= 2`` or
         ``kappa`` is negative or not finite.
+    RuntimeError
+        If the rejection step fails to accept ``n`` candidates within a
+        bounded number of batches (a safeguard: its acceptance rate is above
+        1/2 for every ``p`` and ``kappa``).
     """
     n = check_scalar(n, "n", kind=numbers.Integral, lower=0)
     xp = _namespace_of(mu)
     mu_arr = _as_float_array(mu, "mu", xp=xp if _is_foreign_array(mu) else None, ndim=1)
     p = _check_dimension(mu_arr.shape[0], name="the length of mu (p)")
-    mu64 = to_host(_unit_vector(mu_arr, p, xp))
+    mu64 = _unit_vector(mu_arr, p, xp)
     kappa = _check_kappa(kappa)
     rng = check_random_state(random_state)
-    host = _sample_host(n, np.asarray(mu64, dtype=np.float64), kappa, rng, np.dtype(_dtype_name(mu_arr.dtype)))
-    if is_numpy_namespace(xp):
-        return host
-    return to_namespace(host, xp, device=device(mu_arr))
+    return _sample(n, mu64, kappa, rng, mu_arr.dtype, xp)
 
 
 # -- estimator ---------------------------------------------------------------------------
@@ -954,12 +970,14 @@ class VonMisesFisher(DensityMixin, BaseEstimator):
         return self
 
     def _mean_direction_like(self, X, xp):
-        """``mean_direction_`` as float64 in ``X``'s namespace (explicit copy when they differ)."""
+        """``mean_direction_`` as float64 in ``X``'s namespace and device (explicit copy when they differ)."""
         mu = self.mean_direction_
         if is_numpy_namespace(xp) and _is_foreign_array(mu):
             mu = to_host(mu)
         elif not is_numpy_namespace(xp) and (isinstance(mu, np.ndarray) or get_namespace(mu) is not xp):
             mu = to_namespace(to_host(mu), xp, device=device(X))
+        elif device(mu) != device(X):
+            mu = mu.to_device(device(X))
         mu = xp.astype(xp.asarray(mu), xp.float64)
         return mu / xp.sqrt(xp.sum(mu * mu))
 
@@ -1002,7 +1020,7 @@ class VonMisesFisher(DensityMixin, BaseEstimator):
         """
         values = self.score_samples(X)
         xp = get_namespace(values)
-        return float(to_host(xp.mean(xp.astype(values, xp.float64))))
+        return float(xp.mean(xp.astype(values, xp.float64)))
 
     def sample(self, n_samples=1, random_state=None):
         """Draw samples from the fitted distribution (Wood's algorithm).

@@ -25,6 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from optlib._backend import device
 from optlib.special import VonMisesFisher, vmf_concentration, vmf_fit, vmf_log_normalizer, vmf_logpdf, vmf_sample
 from optlib.special._bessel import log_iv_ratio
 from optlib.special._vmf import _concentration_bracket, _sample_w
@@ -122,6 +123,24 @@ def test_log_normalizer_closed_forms():
     got32 = vmf_log_normalizer(3, kappa.astype(np.float32))
     assert got32.dtype == np.float32
     np.testing.assert_allclose(got32, expected3, rtol=1e-6)
+
+
+@pytest.mark.parametrize("p", [2, 3, 1000])
+def test_log_normalizer_extreme_kappa(p):
+    """kappa up to 1e300: Hankel's expansion (exact in float64 there), no overflow and no warning."""
+    nu = p / 2 - 1
+    kappa = np.array([1e154, 1e200, 1e300])
+    # log I_nu(kappa) = kappa - log(2 pi kappa) / 2 + log(1 - (4 nu^2 - 1) / (8 kappa) + ...)
+    expected = nu * np.log(kappa) - (p / 2) * np.log(2 * np.pi) - (kappa - 0.5 * np.log(2 * np.pi * kappa))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = vmf_log_normalizer(p, kappa)
+        scalars = [vmf_log_normalizer(p, float(k)) for k in kappa]
+        tiny = vmf_log_normalizer(p, np.array([1e-300], dtype=np.float32))
+    np.testing.assert_allclose(got, expected, rtol=1e-15)
+    np.testing.assert_allclose(scalars, expected, rtol=1e-15)
+    assert tiny.dtype == np.float32
+    assert tiny[0] == pytest.approx(vmf_log_normalizer(p, 0.0), rel=1e-7)
 
 
 @pytest.mark.parametrize(
@@ -335,6 +354,61 @@ def test_sample_reproducible_and_dtypes():
 # -- fitting sampled data ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("p", [2, 3, 1000])
+@pytest.mark.parametrize("kappa", [1.34e154, 1e200, 1e300, 1.7e308])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sample_extreme_kappa(p, kappa, dtype):
+    """Wood's b without overflow: 4 kappa^2 used to overflow from kappa ~ 1.34e154 and every
+    candidate was rejected, so vmf_sample never returned. Samples are now mu up to rounding."""
+    mu = random_unit(p, 3).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X = vmf_sample(50, mu, kappa, random_state=0)
+    assert X.shape == (50, p) and X.dtype == dtype
+    tol = 10 * np.finfo(dtype).eps
+    np.testing.assert_allclose(np.linalg.norm(X.astype(float), axis=1), 1.0, rtol=0, atol=tol)
+    np.testing.assert_allclose(X.astype(float) @ mu.astype(float), 1.0, rtol=0, atol=tol)
+    # the radial draw itself: E[1 - w] = 1 - A_p(kappa) ~ (p - 1) / (2 kappa)
+    w, one_minus_w = _sample_w(2000, p, kappa, np.random.default_rng(1))
+    assert np.all(w == 1.0)
+    assert np.mean(one_minus_w) == pytest.approx((p - 1) / (2 * kappa), rel=0.15)
+
+
+@pytest.mark.parametrize("kappa", [1e-300, 1e-8])
+def test_sample_tiny_kappa_is_uniform(kappa):
+    """kappa -> 0: the uniform distribution (p = 3: w uniform on [-1, 1])."""
+    w, _ = _sample_w(4000, 3, kappa, np.random.default_rng(2))
+    assert stats.kstest(w, lambda t: (t + 1) / 2).pvalue > 1e-3
+
+
+def test_sample_rejection_loop_is_bounded():
+    """A sampler that can accept nothing (here: Beta draws of 0/0) stops with a clear error."""
+
+    class NoAcceptance:
+        def standard_gamma(self, shape, size):
+            return np.zeros(size)
+
+        def random(self, size):
+            return np.full(size, 0.5)
+
+    with pytest.raises(RuntimeError, match=r"accepted only 0 of 5 candidates in 100 batches \(p=3"):
+        _sample_w(5, 3, 10.0, NoAcceptance())
+
+
+@pytest.mark.parametrize("p, kappa", [(3, 2.0), (10, 10.0), (100, 50.0), (1000, 5000.0)])
+def test_sample_mean_resultant_length_matches_theory(p, kappa):
+    """||mean of n samples|| against A_p(kappa) (mpmath), within 5 standard errors.
+
+    E R^2 = A^2 + (1 - A^2) / n; the fluctuation is that of mu^T x, variance A'(kappa) / n.
+    """
+    n = 4000
+    X = vmf_sample(n, random_unit(p, 4), kappa, random_state=5)
+    a = float(mp_ratio(p, kappa))
+    expected = math.sqrt(a * a + (1 - a * a) / n)
+    se = math.sqrt((1 - a * a - (p - 1) * a / kappa) / n)
+    assert np.linalg.norm(X.mean(axis=0)) == pytest.approx(expected, abs=5 * se)
+
+
 @pytest.mark.parametrize("kappa_over_p", [0.5, 1.0, 4.0])
 def test_fit_recovers_concentration_p4096(kappa_over_p):
     p, n = 4096, 2000
@@ -513,41 +587,63 @@ def test_inputs_not_modified():
 
 
 def test_array_namespaces(xp):
+    """Every function follows its input's namespace and device (array_api_strict: a non-default one)."""
     p = 16
     mu_np = random_unit(p, 0)
     X_np = vmf_sample(200, mu_np, 12.0, random_state=0)
+    w_np = np.random.default_rng(1).uniform(0.5, 2.0, size=200)
     X = xp.asarray(X_np)
     mu = xp.asarray(mu_np)
-    res = vmf_fit(X)
-    ref = vmf_fit(X_np)
+    dev = device(X)
+    res = vmf_fit(X, weights=xp.asarray(w_np))
+    ref = vmf_fit(X_np, weights=w_np)
     assert res.concentration == pytest.approx(ref.concentration, rel=1e-12)
-    assert type(res.mean_direction) is type(X)
+    assert type(res.mean_direction) is type(X) and device(res.mean_direction) == dev
     np.testing.assert_allclose(to_numpy(res.mean_direction), ref.mean_direction, rtol=1e-12, atol=1e-15)
     got = vmf_logpdf(X, mu, 3.0)
-    assert type(got) is type(X)
+    assert type(got) is type(X) and device(got) == dev
     np.testing.assert_allclose(to_numpy(got), vmf_logpdf(X_np, mu_np, 3.0), rtol=1e-12)
     samples = vmf_sample(7, mu, 12.0, random_state=1)
-    assert type(samples) is type(X)
+    assert type(samples) is type(X) and device(samples) == dev
     np.testing.assert_array_equal(to_numpy(samples), vmf_sample(7, mu_np, 12.0, random_state=1))
+    huge = vmf_sample(3, mu, 1e300, random_state=1)
+    np.testing.assert_allclose(to_numpy(huge) @ mu_np, 1.0, rtol=0, atol=1e-15)
     # the estimator: fitted attributes and outputs follow X, float32 kept
     X32 = xp.astype(X, xp.float32)
-    est = VonMisesFisher(normalize=False).fit(X32)
-    assert est.mean_direction_.dtype == xp.float32
+    est = VonMisesFisher(normalize=False).fit(X32, sample_weight=xp.asarray(w_np))
+    assert est.mean_direction_.dtype == xp.float32 and device(est.mean_direction_) == dev
     scores = est.score_samples(X32)
-    assert type(scores) is type(X) and scores.dtype == xp.float32
-    ref_scores = VonMisesFisher(normalize=False).fit(X_np).score_samples(X_np)
-    np.testing.assert_allclose(to_numpy(scores), ref_scores, rtol=1e-5)
+    assert type(scores) is type(X) and scores.dtype == xp.float32 and device(scores) == dev
+    ref_est = VonMisesFisher(normalize=False).fit(X_np, sample_weight=w_np)
+    np.testing.assert_allclose(to_numpy(scores), ref_est.score_samples(X_np), rtol=1e-5)
+    assert est.score(X32) == pytest.approx(ref_est.score(X_np), rel=1e-5)
     draws = est.sample(4, random_state=0)
     assert type(draws) is type(X) and draws.dtype == xp.float32 and draws.shape == (4, p)
+    assert device(draws) == dev
+
+
+def test_array_namespaces_errors(xp):
+    """Errors that read values back (zero rows, non-unit rows, weights) are ValueErrors on any device."""
+    X = np.eye(3)
+    with pytest.raises(ValueError, match=r"row of zeros \(row 1\)"):
+        vmf_fit(xp.asarray(np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])), normalize=True)
+    with pytest.raises(ValueError, match="row 2 has norm 2"):
+        vmf_logpdf(xp.asarray(X * np.array([[1.0], [1.0], [2.0]])), xp.asarray(X[0]), 1.0)
+    with pytest.raises(ValueError, match="mu must be a unit vector"):
+        vmf_sample(2, xp.asarray(2 * X[0]), 1.0)
+    with pytest.raises(ValueError, match="weights must have a positive sum"):
+        vmf_fit(xp.asarray(X), weights=xp.asarray(np.zeros(3)))
 
 
 def test_log_normalizer_namespaces(xp):
-    kappa = np.array([0.0, 1e-3, 1.0, 100.0, 1e5])
+    kappa = np.array([0.0, 1e-3, 1.0, 100.0, 1e5, 1e300])
     for p in (3, 32768):
-        got = vmf_log_normalizer(p, xp.asarray(kappa))
-        assert type(got) is type(xp.asarray(kappa))
+        k = xp.asarray(kappa)
+        got = vmf_log_normalizer(p, k)
+        assert type(got) is type(k) and device(got) == device(k)
         np.testing.assert_allclose(to_numpy(got), vmf_log_normalizer(p, kappa), rtol=1e-14)
-    assert vmf_log_normalizer(3, xp.asarray(kappa, dtype=xp.float32)).dtype == xp.float32
+    got32 = vmf_log_normalizer(3, xp.asarray(kappa[:-1], dtype=xp.float32))
+    assert got32.dtype == xp.float32 and device(got32) == device(xp.asarray(kappa))
 
 
 # -- estimator ----------------------------------------------------------------------------------------
