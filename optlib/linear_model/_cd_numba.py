@@ -104,7 +104,7 @@ def gap_ws(y, w, R, grad, ws, n_ws, alpha1, alpha2, positive):
     gap stays meaningful for ridge (``alpha1 = 0``) and near-ridge
     penalties. With ``alpha1 = alpha2 = 0`` (least squares) there is no
     usable dual point: the squared norm of the projected gradient ``X^T R``
-    is returned (scikit-learn's first-order test, in other units).
+    is returned (scikit-learn's first-order test; not in the objective's units).
     With ``positive``, ``|.|`` becomes the positive part where it applies.
     """
     dual_norm = 0.0
@@ -264,7 +264,8 @@ def _solve_psd(G, b):
     Cholesky when ``G`` is numerically definite (every pivot above
     ``k * eps`` times the largest diagonal entry); otherwise (a rank-deficient
     support: more nonzeros than the rank of ``X_S``) the minimum-norm
-    least-squares solution, which minimises the same quadratic.
+    least-squares solution, a minimiser of the quadratic when it has one
+    (:func:`_polish` keeps a step only when it lowers the objective).
     """
     k = G.shape[0]
     big = 0.0
