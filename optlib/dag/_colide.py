@@ -45,8 +45,11 @@ __all__ = ["CoLiDE", "colide"]
 VARIANCES = ("equal", "nonequal")
 SCORES = ("colide", "dagma")
 _MAX_RESTARTS = 50  # stage restarts (lr halved, s raised by 0.1) before giving up
-_OK, _OUT_OF_DOMAIN, _LR_UNDERFLOW = 0, 1, 2
-_DOMAIN_TOL = -1e-6
+# codes returned by a run of iterations (both engines)
+OK = 0  # all the iterations asked for were done
+OUT_OF_DOMAIN = 1  # left the domain at the stage's first iteration (or with s <= 0.9): restart the stage
+LR_UNDERFLOW = 2  # the step size was halved below 1e-16: the stage ends here
+DOMAIN_TOL = -1e-6  # an entry of (s I - W o W)^{-1} below this means W left the M-matrix domain
 
 
 # -- array-API engine ---------------------------------------------------------
@@ -82,7 +85,7 @@ class _XPState:
 
     def inverse_in_domain(self, s):
         M_inv = self.xp.linalg.inv(s * self.eye - self.W * self.W)
-        return M_inv, bool(self.xp.all(M_inv >= _DOMAIN_TOL))
+        return M_inv, bool(self.xp.all(M_inv >= DOMAIN_TOL))
 
     def objective(self, alpha, mu, s):
         xp = self.xp
@@ -109,12 +112,12 @@ class _XPState:
             M_inv, inside = self.inverse_in_domain(s)
             while not inside:
                 if t == 1 or s <= 0.9:
-                    return _OUT_OF_DOMAIN, k, lr
+                    return OUT_OF_DOMAIN, k, lr
                 self.W = self.W + lr * self.step
                 lr *= 0.5
                 if lr <= 1e-16:
                     self.refresh_scale()
-                    return _LR_UNDERFLOW, k, lr
+                    return LR_UNDERFLOW, k, lr
                 self.W = self.W - lr * self.step
                 self.refresh_scale()
                 M_inv, inside = self.inverse_in_domain(s)
@@ -124,7 +127,7 @@ class _XPState:
             self.step = (self.m / (1.0 - beta1**t)) / (xp.sqrt(self.v / (1.0 - beta2**t)) + 1e-8)
             self.W = self.W - lr * self.step
             self.refresh_scale()
-        return _OK, n_steps, lr
+        return OK, n_steps, lr
 
 
 # -- numba engine ---------------------------------------------------------------
@@ -334,7 +337,7 @@ def colide(
             outcome, nit, fun, stop = _run_stage(
                 trial, alpha, mu, s_k, step_size, beta1, beta2, budget, tol, check_every, monitor, nit
             )
-            if outcome != _OUT_OF_DOMAIN:
+            if outcome != "out_of_domain":
                 break
             restarts += 1
             if restarts > _MAX_RESTARTS:
@@ -350,7 +353,7 @@ def colide(
             break
         if last and outcome == "budget":
             status = STATUS_MAX_ITER
-        elif last and outcome == _LR_UNDERFLOW:
+        elif last and outcome == "lr_underflow":
             status = STATUS_NUMERICAL
         mu *= mu_factor
 
@@ -374,20 +377,21 @@ def _closed_form_scale(W, C, variance, floor, xp):
 def _run_stage(state, alpha, mu, s, lr, beta1, beta2, budget, tol, check_every, monitor, nit):
     """One central-path stage; returns ``(outcome, nit, fun, stopped_by_callback)``.
 
-    ``outcome`` is ``"converged"``, ``"budget"``, ``_LR_UNDERFLOW`` or ``_OUT_OF_DOMAIN``.
+    ``outcome`` is ``"converged"``, ``"budget"``, ``"stopped"``, ``"lr_underflow"`` or
+    ``"out_of_domain"`` (restart the stage).
     """
     done, fun_prev, fun = 0, math.inf, math.nan
     while done < budget:
         code, n, lr = state.run(alpha, mu, s, lr, beta1, beta2, done, min(check_every, budget - done))
         done += n
         nit += n
-        if code == _OUT_OF_DOMAIN:
-            return _OUT_OF_DOMAIN, nit, fun, False
+        if code == OUT_OF_DOMAIN:
+            return "out_of_domain", nit, fun, False
         fun, score, h = state.objective(alpha, mu, s)
         if monitor(nit, state.snapshot(), fun=fun, score=score, h=h, mu=mu, s=s):
             return "stopped", nit, fun, True
-        if code == _LR_UNDERFLOW:
-            return _LR_UNDERFLOW, nit, fun, False
+        if code == LR_UNDERFLOW:
+            return "lr_underflow", nit, fun, False
         if not math.isfinite(fun):
             return "budget", nit, fun, False
         if math.isfinite(fun_prev) and abs(fun_prev - fun) <= tol * abs(fun_prev):

@@ -15,12 +15,7 @@ score gradient of the next iteration.
 import numpy as np
 from numba import njit
 
-# kernel return codes
-OK = 0  # n_steps iterations done
-OUT_OF_DOMAIN = 1  # left the domain at the stage's first iteration (or with s <= 0.9): restart the stage
-LR_UNDERFLOW = 2  # step size halved below 1e-16: the stage ends here
-
-DOMAIN_TOL = -1e-6  # an entry of (s I - W o W)^{-1} below this means W left the M-matrix domain
+from ._colide import DOMAIN_TOL, LR_UNDERFLOW, OK, OUT_OF_DOMAIN
 
 
 @njit(cache=True)

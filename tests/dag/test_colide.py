@@ -109,6 +109,21 @@ def test_numba_and_array_api_engines_agree(variance, score):
     assert fast.nit == portable.nit == 800 and fast.fun == pytest.approx(portable.fun, rel=1e-9)
 
 
+def test_engines_agree_through_step_backs_and_restarts():
+    """A large step leaves the domain: both engines step back, halve lr or restart the stage alike."""
+    pytest.importorskip("numba")
+    _, X = _data(5, n=200, seed=1)
+    kw = dict(lr=0.3, s=(1.0, 0.5), warm_iter=60, max_iter=60, check_every=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fast = colide(X, engine="numba", history=True, **kw)
+        portable = colide(X, engine="xp", history=True, **kw)
+    assert fast.history["s"] == portable.history["s"]
+    assert fast.history["s"][-1] == pytest.approx(0.6)  # the second stage restarted with s + 0.1
+    np.testing.assert_allclose(fast.x, portable.x, rtol=1e-8, atol=1e-10)
+    assert is_dag(fast.adjacency)
+
+
 def test_equal_noise_d10_recovers_the_graph():
     """Issue 17's target: d = 10, n = 1000, equal noise, mean SHD <= 2 over seeds."""
     shds = []
