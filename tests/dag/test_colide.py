@@ -113,7 +113,7 @@ def test_engines_agree_through_step_backs_and_restarts():
     """A large step leaves the domain: both engines step back, halve lr or restart the stage alike."""
     pytest.importorskip("numba")
     _, X = _data(5, n=200, seed=1)
-    kw = dict(lr=0.3, s=(1.0, 0.5), warm_iter=60, max_iter=60, check_every=30)
+    kw = {"lr": 0.3, "s": (1.0, 0.5), "warm_iter": 60, "max_iter": 60, "check_every": 30}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fast = colide(X, engine="numba", history=True, **kw)
