@@ -638,7 +638,7 @@ def _log_ratio_xp(xp, v, x):
     bad = xp.isnan(v) | xp.isnan(x) | (x < 0.0) | (v == -math.inf)
     v = xp.where(bad, 1.0, v)
     x = xp.where(bad, 1.0, x)
-    neg = v < 0.0
+    neg = (v < 0.0) & ~xp.isinf(x)  # x = inf: the ratio tends to 1 for every finite order
     ok, vs, xs = _finite_args(xp, xp.where(neg, 1.0, v), x)
     out = _log_ratio_pos(xp, vs, xs)
     out = xp.where(xp.isinf(x), _pick(xp, xp.isinf(v), math.nan, 0.0), out)

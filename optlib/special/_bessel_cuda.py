@@ -308,7 +308,7 @@ FN double optlib_log_iv(double v, double x) {
 
 FN double optlib_log_ratio(double v, double x) {
     if (isnan(v) || isnan(x) || x < 0.0 || v == -OPTLIB_INF) return OPTLIB_NAN;
-    if (v < 0.0) return optlib_log_iv(v + 1.0, x) - optlib_log_iv(v, x);
+    if (v < 0.0 && !isinf(x)) return optlib_log_iv(v + 1.0, x) - optlib_log_iv(v, x);
     if (isinf(v)) return isinf(x) ? OPTLIB_NAN : -OPTLIB_INF;
     if (x == 0.0) return -OPTLIB_INF;
     if (isinf(x)) return 0.0;

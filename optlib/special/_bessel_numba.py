@@ -375,7 +375,7 @@ def _log_iv_scalar(v, x):
 def _log_ratio_scalar(v, x):
     if math.isnan(v) or math.isnan(x) or x < 0.0 or v == -math.inf:
         return math.nan
-    if v < 0.0:
+    if v < 0.0 and not math.isinf(x):
         return _log_iv_scalar(v + 1.0, x) - _log_iv_scalar(v, x)
     if math.isinf(v):
         return math.nan if math.isinf(x) else -math.inf

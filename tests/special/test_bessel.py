@@ -347,6 +347,8 @@ def test_special_values(engine):
         (-0.5, 0.0, inf, inf, -inf),  # I_{-1/2}(x) ~ sqrt(2 / (pi x)) -> +inf; I_{1/2} / I_{-1/2} = tanh x
         (-1.5, 0.0, nan, inf, nan),  # I_{-3/2}(x) -> -inf
         (1.0, inf, inf, -inf, 0.0),
+        (-1.5, inf, inf, -inf, 0.0),  # I_{v+1} / I_v -> 1 for every finite order (was inf - inf)
+        (-2.0, inf, inf, -inf, 0.0),
         (inf, 1.0, -inf, inf, -inf),
         (inf, inf, nan, nan, nan),
         (-inf, 1.0, nan, inf, nan),
@@ -473,8 +475,8 @@ def test_cuda_source_on_host(host_c_kernels, contract):
     """The CUDA kernels' C source (host build) reproduces the numba kernels, special values included."""
     v, x = _mixed_points()
     v2, x2 = log_uniform_grid(3000, seed=17)
-    v = np.ascontiguousarray(np.concatenate([v, v2, [1e300, 1.7e308, 0.0, 3.0, -1.3]]))
-    x = np.ascontiguousarray(np.concatenate([x, x2, [1.0, 1e-300, 5e-324, 5e-324, 0.5]]))
+    v = np.ascontiguousarray(np.concatenate([v, v2, [1e300, 1.7e308, 0.0, 3.0, -1.3, -1.5]]))
+    x = np.ascontiguousarray(np.concatenate([x, x2, [1.0, 1e-300, 5e-324, 5e-324, 0.5, np.inf]]))
     lib = host_c_kernels[contract]
     for which, fn in enumerate((log_iv, log_kv, log_iv_ratio)):
         out = np.empty_like(v)
@@ -499,3 +501,19 @@ def test_cuda_fallback_without_gpu(monkeypatch):
         warnings.simplefilter("error")
         assert _bessel_cuda.log_kv_cuda(np.ones(2), np.ones(2)) is None
     assert "__device__" in _bessel_cuda.c_source("cuda")
+
+
+# -- the user guide agrees with the code ------------------------------------------------------------
+
+
+def test_user_guide_matches_code():
+    """docs/user_guide/special.md states the region thresholds of the tables and the CUDA kernel."""
+    guide = Path(__file__).resolve().parents[2] / "docs" / "user_guide" / "special.md"
+    if not guide.exists():
+        pytest.skip("documentation not available")
+    text = " ".join(guide.read_text(encoding="utf-8").split())
+    assert f"`r >= {tables.DEBYE_R:g}`" in text and f"`r < {tables.DEBYE_R:g}`" in text
+    assert f"for `x <= {tables.TEMME_X:g}`, Temme's series" in text
+    assert f"for `x > {tables.TEMME_X:g}`, the trapezoidal rule" in text
+    assert "optlib/special/_bessel_cuda.py" in text
+    assert "no dedicated CUDA kernel" not in text
