@@ -622,6 +622,17 @@ def test_array_namespaces(xp):
     assert device(draws) == dev
 
 
+def test_estimator_scores_data_on_another_device():
+    """Fitted on one device, scored on another: mean_direction_ is copied there explicitly."""
+    strict = pytest.importorskip("array_api_strict")
+    X_np = vmf_sample(50, random_unit(5, 1), 10.0, random_state=0)
+    est = VonMisesFisher().fit(strict.asarray(X_np, device=strict.Device("device1")))
+    X_cpu = strict.asarray(X_np)
+    scores = est.score_samples(X_cpu)
+    assert device(scores) == device(X_cpu) != device(est.mean_direction_)
+    np.testing.assert_allclose(to_numpy(scores), VonMisesFisher().fit(X_np).score_samples(X_np), rtol=1e-12)
+
+
 def test_array_namespaces_errors(xp):
     """Errors that read values back (zero rows, non-unit rows, weights) are ValueErrors on any device."""
     X = np.eye(3)
