@@ -31,6 +31,7 @@ from ._bcd_problems import (
     make_moons_label_propagation,
     make_nonnegative_l1_problem,
 )
+from ._completion import make_low_rank_completion
 from ._dag import simulate_dag, simulate_linear_sem
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "make_bcd_logistic",
     "make_bcd_softmax",
     "make_lattice_label_propagation",
+    "make_low_rank_completion",
     "make_moons_label_propagation",
     "make_nonnegative_l1_problem",
     "simulate_dag",

@@ -1,0 +1,321 @@
+"""Alternating minimization for matrix completion, exact or sketch-preconditioned, with outlier trimming.
+
+The framework is Jain, Netrapalli and Sanghavi's (STOC 2013): a spectral
+start from the top-k SVD of the rescaled observed matrix, then alternating
+least-squares solves of ``V`` given ``U`` and ``U`` given ``V`` over the
+observed entries. Gu, Song, Yin and Zhang (ICLR 2024) show that the solves
+may be approximate: each row's tall least-squares system is preconditioned by
+the QR (here Cholesky) factor of a sketch and solved by a few iterations, for
+``O~(|Omega| k)`` work per pass (``solver="sketch"``); ``solver="exact"``
+solves the ``k x k`` normal equations (``O(|Omega| k^2)``).
+
+Robustness to gross outliers (``robust=True``) is an extension, not part of
+either paper: iteratively reweighted least squares on the Huber loss, whose
+threshold ``tau`` is ``outlier_threshold`` robust standard deviations
+(``1.4826 x`` the median absolute residual) of the current fit. An entry with
+residual ``r`` gets weight ``min(1, tau / |r|)``, so a gross outlier pulls on
+the fit with a force of at most ``tau``. As the fit improves ``tau`` shrinks
+with the residuals, the outliers' pull vanishes and the clean entries are
+fitted exactly. (Hard trimming, weight 0 beyond ``tau``, was tried first: the
+trimmed clean entries are no longer fitted, their residuals stay above the
+shrinking threshold, and more and more entries drop out.)
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from .._backend import device, get_namespace, is_numpy_namespace, to_namespace, use_numba
+from .._result import (
+    STATUS_CALLBACK,
+    STATUS_CONVERGED,
+    STATUS_MAX_ITER,
+    STATUS_NUMERICAL,
+    IterationMonitor,
+    make_result,
+)
+from .._validation import check_option, check_random_state, check_scalar
+from ._observations import check_observations
+from ._svd import randomized_svd
+
+__all__ = ["robust_altmin"]
+
+SOLVERS = ("exact", "sketch")
+_MAD_SCALE = 1.4826  # median absolute deviation -> standard deviation for Gaussian residuals
+_JITTER = 1e-13  # same relative diagonal shift as the numba kernels
+
+
+def check_rank(rank, shape, name="rank"):
+    """``rank`` as an int in ``[1, min(m, n)]``."""
+    rank = check_scalar(rank, name, kind=numbers.Integral, lower=1)
+    if rank > min(shape):
+        raise ValueError(f"{name}={rank} exceeds min(m, n) = {min(shape)} for a matrix of shape {tuple(shape)}.")
+    return rank
+
+
+def median_abs(r, xp):
+    """Median of ``|r|`` as a Python float (O(n) selection on NumPy, a sort elsewhere)."""
+    if is_numpy_namespace(xp):
+        return float(np.median(np.abs(r)))
+    a = xp.sort(xp.abs(r))
+    return float(a[a.shape[0] // 2])
+
+
+# -- half-steps -------------------------------------------------------------------------
+
+
+def _half_step_xp(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_inner, rtol, rng):
+    """Batched solves of every row (``axis=0``) or column (``axis=1``) on the padded tables."""
+    xp = obs.xp
+    k = F.shape[1]
+    A = obs.gather_factor(F, axis)  # (size, width, k)
+    W = obs.gather(weights, axis)
+    Y = obs.gather(values, axis)
+    AW = A * W[:, :, None]
+    b = xp.sum(AW * Y[:, :, None], axis=1)
+    eye = xp.eye(k, dtype=F.dtype, device=device(F))
+
+    def regularized(G):
+        tr = xp.linalg.trace(G)
+        empty = xp.astype((tr == 0) & (alpha == 0), G.dtype)  # no observation: identity, zero solution
+        return G + (alpha + _JITTER * tr / k + empty)[:, None, None] * eye
+
+    if solver == "exact" or A.shape[1] <= sketch_size:
+        G = regularized(xp.matmul(xp.matrix_transpose(AW), A))
+        return xp.linalg.solve(G, b[:, :, None])[:, :, 0]
+    # CountSketch of the weighted rows: fold positions modulo sketch_size with random signs
+    width = A.shape[1]
+    folds = -(-width // sketch_size)
+    signs = to_namespace(rng.choice([-1.0, 1.0], size=folds * sketch_size), xp, device(F))
+    SA = A * xp.sqrt(W)[:, :, None]
+    pad = folds * sketch_size - width
+    if pad:
+        SA = xp.concat([SA, xp.zeros((SA.shape[0], pad, k), dtype=F.dtype, device=device(F))], axis=1)
+    SA = xp.sum(xp.reshape(SA * xp.astype(signs, F.dtype)[None, :, None], (SA.shape[0], folds, sketch_size, k)), axis=1)
+    P = xp.linalg.inv(regularized(xp.matmul(xp.matrix_transpose(SA), SA)))
+
+    def normal(x):
+        return xp.sum(AW * xp.sum(A * x[:, None, :], axis=2)[:, :, None], axis=1) + alpha * x
+
+    def dot(a, c):
+        return xp.sum(a * c, axis=1)
+
+    x = X0
+    res = b - normal(x)
+    z = xp.matmul(P, res[:, :, None])[:, :, 0]
+    p = z
+    rz = dot(res, z)
+    floor = rtol * rtol * rz
+    for _ in range(n_inner):
+        Ap = normal(p)
+        pAp = dot(p, Ap)
+        active = (pAp > 0) & (rz > floor)
+        step = xp.where(active, rz / xp.where(active, pAp, 1.0), 0.0)
+        x = x + step[:, None] * p
+        res = res - step[:, None] * Ap
+        z = xp.matmul(P, res[:, :, None])[:, :, 0]
+        rz_new = dot(res, z)
+        beta = xp.where(active, rz_new / xp.where(rz > 0, rz, 1.0), 0.0)
+        p = z + beta[:, None] * p
+        rz = rz_new
+    return x
+
+
+def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_inner, rtol, rng):
+    """New factor whose rows (``axis=0``: rows of U; ``axis=1``: rows of V) solve the least-squares problems."""
+    if not obs.host:
+        return _half_step_xp(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_inner, rtol, rng)
+    from ._altmin_numba import solve_exact, solve_sketched
+
+    ptr, idx, pos = obs.side(axis)
+    out = np.zeros((ptr.shape[0] - 1, F.shape[1]), dtype=F.dtype)
+    if solver == "exact":
+        solve_exact(ptr, idx, pos, values, weights, F, alpha, out)
+    else:
+        seed = int(rng.integers(2**62))
+        solve_sketched(ptr, idx, pos, values, weights, F, X0, alpha, sketch_size, n_inner, rtol, seed, out)
+    return out
+
+
+# -- the solver ------------------------------------------------------------------------
+
+
+def spectral_init(obs, values, rank, rng):
+    """Top-``rank`` left singular vectors of ``P_Omega(values) / p`` scaled by the singular values' roots."""
+    xp = obs.xp
+    p = obs.nnz / (obs.shape[0] * obs.shape[1])
+    U, s, _ = randomized_svd(
+        lambda X: obs.matmat(values, X) / p,
+        lambda Y: obs.rmatmat(values, Y) / p,
+        obs.shape, rank, xp=xp, dev=device(values), dtype=values.dtype, rng=rng,
+    )
+    return U * xp.sqrt(s)[None, :]
+
+
+def _huber_weights(obs, r, threshold, floor):
+    """IRLS weights ``min(1, tau / |r|)`` of the Huber loss, ``tau = threshold x`` the robust residual scale."""
+    xp = obs.xp
+    tau = max(threshold * _MAD_SCALE * median_abs(r, xp), floor)
+    return xp.minimum(xp.ones_like(r), tau / xp.maximum(xp.abs(r), xp.full_like(r, tau))), tau
+
+
+def robust_altmin(
+    observed,
+    rank,
+    *,
+    shape=None,
+    robust=False,
+    outlier_threshold=1.345,
+    solver="exact",
+    alpha=0.0,
+    sketch_size=None,
+    n_inner=10,
+    inner_tol=1e-8,
+    tol=1e-7,
+    max_iter=100,
+    engine="auto",
+    random_state=None,
+    callback=None,
+    record_history=False,
+    verbose=False,
+):
+    """Low-rank matrix completion by (robust) alternating minimization.
+
+    Finds ``U`` (``m x k``) and ``V`` (``n x k``) with ``U V^T`` matching the
+    observed entries, from a spectral start, by alternating exact or
+    sketch-preconditioned least-squares solves over the observed entries
+    (Gu, Song, Yin and Zhang, ICLR 2024). Memory is
+    ``O(|Omega| + (m + n) k)``: no dense ``m x n`` array is formed.
+
+    Parameters
+    ----------
+    observed : tuple (rows, cols, values) or scipy.sparse matrix
+        Observed entries ``M[rows[t], cols[t]] = values[t]``; see
+        :func:`check_observations` for the rules (duplicate entries are
+        averaged, indices must be in range). Arrays may come from NumPy,
+        CuPy or any array-API library; the factors come back in that
+        namespace, on that device, in the values' floating dtype.
+    rank : int
+        Target rank ``k``, ``1 <= k <= min(m, n)``.
+    shape : tuple of int, optional
+        ``(m, n)``; inferred from the largest indices when omitted.
+    robust : bool
+        Resist gross outliers: after each pass, each observation gets the
+        Huber weight ``min(1, tau / |residual|)`` (at the spectral start,
+        measured on the values), see the module notes.
+    outlier_threshold : float
+        Huber threshold ``tau`` in units of ``1.4826 * median |residual|``
+        (1.345: Huber's choice, 95% efficiency under Gaussian noise).
+    solver : {"exact", "sketch"}
+        ``"exact"``: batched ``k x k`` normal equations, ``O(|Omega| k^2)``
+        per pass. ``"sketch"``: CountSketch-preconditioned conjugate
+        gradients warm-started at the previous factor, ``O(|Omega| k)`` per
+        inner iteration; rows with at most ``sketch_size`` observations are
+        solved exactly.
+    alpha : float
+        Ridge weight on the rows of the factors (0: plain least squares; a
+        tiny relative diagonal shift keeps the systems solvable). Rows with no
+        observation get a zero factor row.
+    sketch_size : int, optional
+        CountSketch buckets per row (default ``4 k``).
+    n_inner, inner_tol : int, float
+        Inner iteration budget and relative residual target of ``"sketch"``.
+    tol : float
+        Stop when the relative residual on the kept observations,
+        ``||P(M - U V^T)||_F / ||P(M)||_F``, falls below ``tol`` or changes by
+        less than ``tol`` relative to the previous pass.
+    max_iter : int
+        Maximum number of passes (one ``V`` and one ``U`` update each).
+    engine : {"auto", "numba", "xp"}
+        numba kernels over CSR/CSC structures (NumPy), or the batched
+        array-API path (CuPy, other libraries; also runs on NumPy).
+    random_state : None, int or numpy.random.Generator
+        Seeds the randomized SVD and the sketches (drawn on the host, copied
+        to the device explicitly).
+    callback : callable, optional
+        ``callback(intermediate_result)`` after each pass; raise
+        ``StopIteration`` to stop.
+    record_history : bool
+        Record ``objective``, ``residual`` and ``tau`` (Huber threshold,
+        ``inf`` unless ``robust``) per pass.
+    verbose : bool or int
+        Print a line every ``verbose`` passes.
+
+    Returns
+    -------
+    OptimizeResult
+        ``U``, ``V`` (the factors, ``x = (U, V)``), ``fun`` (half the
+        weighted squared residual plus the ridge term), ``residual``,
+        ``nit``, ``success``, ``status``, ``message``, ``outliers`` (boolean,
+        per input entry, True where the final residual exceeds
+        ``10 tau`` and a millionth of the RMS observed value; all False
+        unless ``robust``),
+        ``history`` when recorded.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When ``max_iter`` passes do not reach ``tol`` (the best pass is
+        returned, ``success=False``).
+    """
+    solver = check_option(solver, "solver", SOLVERS)
+    alpha = check_scalar(alpha, "alpha", lower=0.0)
+    tol = check_scalar(tol, "tol", lower=0.0)
+    max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
+    outlier_threshold = check_scalar(outlier_threshold, "outlier_threshold", lower=0.0, lower_inclusive=False)
+    n_inner = check_scalar(n_inner, "n_inner", kind=numbers.Integral, lower=1)
+    inner_tol = check_scalar(inner_tol, "inner_tol", lower=0.0)
+    rng = check_random_state(random_state)
+    probe = observed[2] if isinstance(observed, (tuple, list)) and len(observed) == 3 else None
+    xp0 = get_namespace(probe) if hasattr(probe, "shape") else get_namespace()
+    obs = check_observations(observed, shape, host=use_numba(xp0, engine))
+    xp = obs.xp
+    k = check_rank(rank, obs.shape)
+    sketch_size = 4 * k if sketch_size is None else check_scalar(sketch_size, "sketch_size", kind=numbers.Integral, lower=k)
+    monitor = IterationMonitor(callback, record_history, verbose, name="robust_altmin")
+
+    values = obs.values
+    floor = 1e3 * float(np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).eps) * obs.scale()
+    weights, tau = xp.ones_like(values), math.inf
+    if robust:
+        weights, tau = _huber_weights(obs, values, outlier_threshold, floor)
+    solve = dict(alpha=alpha, solver=solver, sketch_size=sketch_size, n_inner=n_inner, rtol=inner_tol, rng=rng)
+    U = spectral_init(obs, values * weights, k, rng)
+    V = _half_step(obs, 1, U, xp.zeros((obs.shape[1], k), dtype=U.dtype, device=device(U)), values, weights, **solve)
+
+    best = None
+    previous = math.inf
+    status = STATUS_MAX_ITER
+    it = 0
+    for it in range(1, max_iter + 1):
+        U = _half_step(obs, 0, V, U, values, weights, **solve)
+        r = values - obs.entries(U, V)
+        kept_sq = float(xp.sum(weights * r * r))
+        norm_sq = float(xp.sum(weights * values * values))
+        residual = math.sqrt(kept_sq / norm_sq) if norm_sq > 0 else math.sqrt(kept_sq)
+        fun = 0.5 * kept_sq + 0.5 * alpha * (float(xp.sum(U * U)) + float(xp.sum(V * V)))
+        if not math.isfinite(residual):
+            status = STATUS_NUMERICAL
+            break
+        if best is None or residual <= best[0]:
+            best = (residual, fun, U, V, r, tau)
+        if monitor(it, (U, V), objective=fun, residual=residual, tau=tau):
+            status = STATUS_CALLBACK
+            break
+        if residual <= tol or (math.isfinite(previous) and abs(previous - residual) <= tol * previous):
+            status = STATUS_CONVERGED
+            break
+        previous = residual
+        if robust:
+            weights, tau = _huber_weights(obs, r, outlier_threshold, floor)
+        V = _half_step(obs, 1, U, V, values, weights, **solve)
+    if status in (STATUS_MAX_ITER, STATUS_NUMERICAL) and best is not None:  # else: the pass that stopped
+        residual, fun, U, V, r, tau = best
+    elif best is None:  # non-finite at the first pass
+        residual = fun = math.inf
+    outliers = xp.take(xp.abs(r) > max(10 * tau, 1e3 * floor), obs.inverse)
+    return make_result(
+        (U, V), fun=fun, nit=it, status=status, monitor=monitor, solver="robust_altmin",
+        U=U, V=V, residual=residual, outliers=outliers,
+    )

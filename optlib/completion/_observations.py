@@ -1,0 +1,251 @@
+"""Observed entries of a partially known matrix, and the products the solvers need.
+
+An :class:`Observations` holds the entries ``(i, j, M_ij)`` in row-major
+("canonical") order, without duplicates, and two views of that sparsity
+pattern:
+
+* on NumPy, CSR and CSC index arrays (``O(|Omega| + m + n)`` memory) for the
+  numba kernels and a ``scipy.sparse`` matrix for sparse-dense products;
+* on any array-API library (the CuPy and ``engine="xp"`` path), padded index
+  tables of shape ``(m, max row count)`` and ``(n, max column count)``, which
+  turn the per-row sums into batched gathers and reductions. Their memory is
+  ``O(|Omega|)`` times the ratio of the largest to the mean row (column) count,
+  close to 1 for uniform sampling.
+
+Nothing here forms a dense ``m x n`` array.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from .._backend import device, get_namespace, is_numpy_namespace
+from .._validation import check_array
+
+__all__ = ["Observations", "check_observations"]
+
+
+def _as_index(a, name, xp):
+    try:
+        arr = xp.asarray(a)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an integer array: {exc}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional, got shape {tuple(arr.shape)}.")
+    if not xp.isdtype(arr.dtype, "integral"):
+        raise TypeError(f"{name} must have an integer dtype, got {arr.dtype}.")
+    return xp.astype(arr, xp.int64)
+
+
+def _check_shape(shape):
+    if (
+        not isinstance(shape, (tuple, list))
+        or len(shape) != 2
+        or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in shape)
+    ):
+        raise ValueError(f"shape must be a pair of positive integers (m, n), got {shape!r}.")
+    return int(shape[0]), int(shape[1])
+
+
+def check_observations(observed, shape=None, *, host=False):
+    """Validate observed entries and return an :class:`Observations`.
+
+    Parameters
+    ----------
+    observed : tuple (rows, cols, values) or scipy.sparse matrix
+        The observed entries ``M[rows[t], cols[t]] = values[t]``. Arrays may
+        come from any array-API library; a sparse matrix's stored entries
+        (explicit zeros included) are the observations.
+    shape : tuple of int, optional
+        ``(m, n)``. Required with a tuple unless it is to be inferred as
+        ``(max(rows) + 1, max(cols) + 1)``; taken from a sparse matrix.
+    host : bool
+        Build the CSR/CSC structures of the numba kernels (NumPy input only)
+        instead of the padded tables of the array-API path.
+
+    Notes
+    -----
+    Duplicate ``(i, j)`` pairs are merged into one observation holding the
+    mean of their values (repeated measurements of one entry). Indices must
+    lie in ``[0, m) x [0, n)``; values must be finite.
+    """
+    if hasattr(observed, "tocoo") and hasattr(observed, "nnz"):  # scipy.sparse
+        coo = observed.tocoo()
+        if shape is not None and _check_shape(shape) != coo.shape:
+            raise ValueError(f"shape {tuple(shape)} does not match the sparse matrix's shape {coo.shape}.")
+        shape = coo.shape
+        rows, cols, values = coo.row, coo.col, coo.data
+    else:
+        if not isinstance(observed, (tuple, list)) or len(observed) != 3:
+            raise TypeError("observed must be a tuple (rows, cols, values) or a scipy.sparse matrix.")
+        rows, cols, values = observed
+    xp = get_namespace(*(a for a in (rows, cols, values) if hasattr(a, "shape")))
+    values = check_array(values, "values", xp=xp, ndim=1)
+    rows = _as_index(rows, "rows", xp)
+    cols = _as_index(cols, "cols", xp)
+    if not (rows.shape[0] == cols.shape[0] == values.shape[0]):
+        raise ValueError(
+            f"rows, cols and values must have the same length, got {rows.shape[0]}, {cols.shape[0]}, {values.shape[0]}."
+        )
+    if shape is None:
+        shape = (int(xp.max(rows)) + 1, int(xp.max(cols)) + 1)
+    m, n = _check_shape(tuple(shape))
+    for name, idx, size in (("rows", rows, m), ("cols", cols, n)):
+        lo, hi = int(xp.min(idx)), int(xp.max(idx))
+        if lo < 0 or hi >= size:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{name} holds index {bad}, out of range for shape {(m, n)} (valid: 0..{size - 1}).")
+    return Observations(rows, cols, values, (m, n), xp, host=host and is_numpy_namespace(xp))
+
+
+def _segment_sums(x, starts, xp):
+    """Sums of ``x`` over consecutive segments beginning at ``starts`` (array-API, via a cumulative sum)."""
+    c = xp.cumulative_sum(x, include_initial=True)
+    ends = xp.concat([starts[1:], xp.asarray([x.shape[0]], dtype=starts.dtype, device=device(x))])
+    return xp.take(c, ends) - xp.take(c, starts)
+
+
+def _padded_table(keys_sorted, positions, size, sentinel, xp):
+    """``(size, max count)`` table of ``positions`` grouped by their sorted ``keys``, padded with ``sentinel``."""
+    dev = device(keys_sorted)
+    bounds = xp.searchsorted(keys_sorted, xp.arange(size + 1, dtype=keys_sorted.dtype, device=dev))
+    counts = bounds[1:] - bounds[:-1]
+    width = max(int(xp.max(counts)), 1)
+    mask = xp.arange(width, device=dev)[None, :] < counts[:, None]
+    table = xp.full((size, width), sentinel, dtype=xp.int64, device=dev)
+    table[mask] = positions
+    return table, counts
+
+
+class Observations:
+    """Deduplicated observed entries in row-major order, with row and column views.
+
+    Built by :func:`check_observations`. Attributes: ``rows``, ``cols``,
+    ``values`` (canonical order), ``shape``, ``nnz``, ``inverse`` (for each
+    input entry, the index of its canonical entry), ``xp``, ``dtype`` and
+    ``host`` (whether the numba structures were built).
+    """
+
+    def __init__(self, rows, cols, values, shape, xp, host=False):
+        self.xp, self.shape = xp, shape
+        self.dtype = values.dtype
+        self.host = host
+        m, n = shape
+        keys = rows * n + cols
+        order = xp.argsort(keys, stable=True)
+        keys_s = xp.take(keys, order)
+        values_s = xp.take(values, order)
+        dev = device(values)
+        new = xp.concat([xp.ones(1, dtype=xp.bool, device=dev), keys_s[1:] != keys_s[:-1]])
+        group = xp.cumulative_sum(xp.astype(new, xp.int64)) - 1  # canonical index of each sorted entry
+        nnz = int(group[-1]) + 1
+        inverse = xp.take(group, xp.argsort(order))  # inverse permutation without a scatter
+        if nnz < keys.shape[0]:  # duplicates: average them
+            starts = xp.nonzero(new)[0]
+            counts = xp.concat([starts[1:], xp.asarray([keys.shape[0]], dtype=starts.dtype, device=dev)]) - starts
+            values_s = _segment_sums(values_s, starts, xp) / xp.astype(counts, values.dtype)
+            keys_s = xp.take(keys_s, starts)
+        self.rows = keys_s // n
+        self.cols = keys_s % n
+        self.values = values_s
+        self.inverse = inverse
+        self.nnz = nnz
+        if self.host:
+            self._build_host()
+        else:
+            self._build_padded()
+
+    # -- structures ---------------------------------------------------------
+
+    def _build_host(self):
+        import scipy.sparse as sp
+
+        m, n = self.shape
+        rows, cols = np.asarray(self.rows), np.asarray(self.cols)
+        self.row_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=m))]).astype(np.int64)
+        self.row_idx = cols
+        self.row_pos = np.arange(self.nnz, dtype=np.int64)
+        order = np.argsort(cols, kind="stable")
+        self.col_ptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))]).astype(np.int64)
+        self.col_idx = rows[order]
+        self.col_pos = order.astype(np.int64)
+        self.row_counts = np.diff(self.row_ptr)
+        self.col_counts = np.diff(self.col_ptr)
+        self._csr_pattern = sp.csr_matrix(
+            (np.ones(self.nnz, dtype=self.dtype), cols, self.row_ptr), shape=self.shape
+        )
+
+    def _build_padded(self):
+        xp = self.xp
+        m, n = self.shape
+        dev = device(self.values)
+        pos = xp.arange(self.nnz, dtype=xp.int64, device=dev)
+        self.row_table, self.row_counts = _padded_table(self.rows, pos, m, self.nnz, xp)
+        by_col = xp.argsort(self.cols, stable=True)
+        self.col_table, self.col_counts = _padded_table(xp.take(self.cols, by_col), by_col, n, self.nnz, xp)
+        self.row_other = xp.reshape(xp.take(self._extend(self.cols, n), xp.reshape(self.row_table, (-1,))),
+                                    self.row_table.shape)
+        self.col_other = xp.reshape(xp.take(self._extend(self.rows, m), xp.reshape(self.col_table, (-1,))),
+                                    self.col_table.shape)
+
+    def _extend(self, a, fill):
+        """``a`` with one trailing entry ``fill`` (the target of the padding sentinel)."""
+        xp = self.xp
+        return xp.concat([a, xp.full((1,), fill, dtype=a.dtype, device=device(a))])
+
+    def side(self, axis):
+        """Index structures of the rows (``axis=0``) or the columns (``axis=1``)."""
+        if self.host:
+            return (self.row_ptr, self.row_idx, self.row_pos) if axis == 0 else (self.col_ptr, self.col_idx, self.col_pos)
+        return (self.row_table, self.row_other) if axis == 0 else (self.col_table, self.col_other)
+
+    def gather(self, x, axis):
+        """Entries ``x`` (canonical order) as a padded ``(size, width)`` table along ``axis`` (array-API path)."""
+        table = self.row_table if axis == 0 else self.col_table
+        xp = self.xp
+        zero = xp.zeros(1, dtype=x.dtype, device=device(x))
+        return xp.reshape(xp.take(xp.concat([x, zero]), xp.reshape(table, (-1,))), table.shape)
+
+    def gather_factor(self, F, axis):
+        """Rows of factor ``F`` paired with each padded entry along ``axis``: ``(size, width, k)``."""
+        xp = self.xp
+        other = self.row_other if axis == 0 else self.col_other
+        Fz = xp.concat([F, xp.zeros((1, F.shape[1]), dtype=F.dtype, device=device(F))])
+        return xp.reshape(xp.take(Fz, xp.reshape(other, (-1,)), axis=0), (*other.shape, F.shape[1]))
+
+    # -- products -------------------------------------------------------------
+
+    def matmat(self, values, X):
+        """``P_Omega(values) @ X`` for entry values in canonical order (``m x q``)."""
+        if self.host:
+            S = self._csr_pattern.copy()
+            S.data = np.asarray(values, dtype=X.dtype)
+            return S @ X
+        W = self.gather(values, 0)
+        return self.xp.sum(W[:, :, None] * self.gather_factor(X, 0), axis=1)
+
+    def rmatmat(self, values, Y):
+        """``P_Omega(values)^T @ Y`` (``n x q``)."""
+        if self.host:
+            S = self._csr_pattern.copy()
+            S.data = np.asarray(values, dtype=Y.dtype)
+            return S.T @ Y
+        W = self.gather(values, 1)
+        return self.xp.sum(W[:, :, None] * self.gather_factor(Y, 1), axis=1)
+
+    def entries(self, U, V):
+        """``(U V^T)_ij`` at the observed entries, in canonical order."""
+        xp = self.xp
+        if self.host:
+            from ._altmin_numba import observed_products
+
+            out = np.empty(self.nnz, dtype=U.dtype)
+            observed_products(self.row_ptr, self.row_idx, U, V, out)
+            return out
+        return xp.sum(xp.take(U, self.rows, axis=0) * xp.take(V, self.cols, axis=0), axis=1)
+
+    def scale(self):
+        """Root-mean-square of the observed values (a Python float)."""
+        xp = self.xp
+        return math.sqrt(float(xp.sum(self.values * self.values)) / self.nnz)
