@@ -18,9 +18,10 @@ Stage 2: Newton steps ``H_s d = grad`` on the sparsified (negated) Hessian
 ``c = P^T 1``, ``S`` the largest entries of ``P`` -- solved by Jacobi-
 preconditioned conjugate gradient on its Schur complement (one potential
 eliminated; ``H_s`` is diagonally dominant, hence positive semidefinite; a
-relative ridge of 1e-10 fixes the gauge ``(1, -1)``), then a backtracking
+relative ridge of 1e-10 fixes the gauge ``(1, -1)``; a Levenberg-Marquardt
+damping is added after steps that needed backtracking), then a backtracking
 (Armijo) line search on ``L``. A Newton step whose line
-search fails is replaced by Sinkhorn iterations. Stop when the L1 marginal
+search fails is replaced by Sinkhorn iterations (within a budget). Stop when the L1 marginal
 error ``||P 1 - a||_1 + ||P^T 1 - b||_1 <= stopThr``.
 
 Cost of a Newton iteration. The plan is kept in factored form
@@ -46,13 +47,14 @@ the previous potentials ``f = reg * log_u`` and solved to ``_STAGE_THR``,
 when ``reg`` is at least 5 times below ``1e-3`` times the cost's range.
 """
 
+import contextlib
 import math
 import numbers
 import time
 
 import numpy as np
 
-from .._backend import is_cupy_namespace, is_numpy_namespace
+from .._backend import is_cupy_namespace, is_numpy_namespace, to_host
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
@@ -82,6 +84,13 @@ _DENSE = 0.25  # kept fraction of the entries above which the Hessian uses the (
 _SCHUR_FLOOR = 1e-3  # Jacobi preconditioner of the Schur complement: its diagonal, at least this times D_r
 _SAMPLE_ROWS = 64  # rows of the plan sampled to decide a dense Hessian from the warm-up kernel
 _BINS_PER_UNIT = 4  # histogram of log P for the threshold: bins of width 1/4 (as the numba kernel)
+_NOISE_ULPS = 10.0  # line search: gains below this many eps x sqrt(n + m) of the plan's mass are rounding noise
+_LM_RELAX = 0.1  # Levenberg-Marquardt damping after a full Newton step: x 0.1 ...
+_LM_OFF = 1e-9  # ... and 0 once below this
+_LM_FAIL = 100.0  # after a failed line search: x 100 ...
+_LM_MIN_FAIL = 1e-6  # ... and at least this
+_CG_CHECK = 4  # on a device, CG reads its stopping test back every this many iterations
+_MAX_SPAN_RATIO = 1e10  # range(M) / reg above which float64 potentials cannot resolve the plan (ValueError)
 
 
 def _native(xp):
@@ -119,12 +128,16 @@ class _NewtonProblem:
 
     def __init__(self, xnp, ops, a, b, M, reg, stop_thr):
         self.xnp, self.ops = xnp, ops
-        self.a, self.b, self.M = a, b, M[None, ...]
+        # Histograms and the Sinkhorn fallback use the input dtype; the
+        # potentials, marginals and Newton vectors are float64 (see the notes).
+        self.a_in, self.b_in, self.M = a, b, M[None, ...]
+        self.a, self.b = a.astype(xnp.float64), b.astype(xnp.float64)
         self.inv_reg = 1.0 / reg
         n, m = M.shape
         self.n, self.m = n, m
         fi = np.finfo(np.dtype(str(M.dtype).split(".")[-1]))
         tiny = float(fi.tiny)
+        self.eps = float(fi.eps)
         # Entries below exp(cutoff) are dropped from the kernel: even scaled
         # by exp(2 _TAU_N), their total is below n m exp(cutoff + 2 _TAU_N)
         # <= 1e-3 stopThr, and no product of an entry and a scaling is subnormal.
@@ -133,7 +146,6 @@ class _NewtonProblem:
         self.cutoff = max(floor, math.log(target) - 2 * _TAU_N) if target > 0 else floor
         self.nbins = int(-self.cutoff * _BINS_PER_UNIT) + 8
         self.xlim = 0.5 * math.log(float(fi.max))
-        self.log_a, self.log_b = xnp.log(a), xnp.log(b)
         if ops.numba:
             import numba
 
@@ -168,17 +180,15 @@ class _NewtonProblem:
             if not float(xm.max()) <= self.xlim:
                 return self._rejected(u, v)
             c = cpart.sum(axis=0)
-            r, c = r.astype(P.dtype, copy=False), c.astype(P.dtype, copy=False)
             hist = (hc.sum(axis=0), hm.sum(axis=0))
         else:
-            x = u[:, None] + v[None, :] - self.M[0] * self.inv_reg
+            x = u[:, None] + v[None, :] - self.M[0] * self.inv_reg  # float64, as u and v
             if not float(xnp.max(x)) <= self.xlim:
                 return self._rejected(u, v)
             keep = x > self.cutoff
-            P = xnp.where(keep, xnp.exp(x), xnp.zeros_like(x))
-            r = xnp.sum(P, axis=1)
-            c = xnp.sum(P, axis=0)
+            P = xnp.where(keep, xnp.exp(x), xnp.zeros_like(x)).astype(self.M.dtype, copy=False)
             del x, keep
+            r, c = _sums(xnp, P)
         st = self._summary(u, v, r, c)
         if st is None:
             return self._rejected(u, v)
@@ -186,16 +196,23 @@ class _NewtonProblem:
         return st
 
     def scaled(self, u, v):
-        """Evaluation at (u, v) through the frozen kernel (two matvecs); ``None`` if out of range."""
+        """Evaluation at (u, v) through the frozen kernel (two matvecs); ``None`` if out of range.
+
+        The range test of the scalings is read back with the summary (one
+        device synchronisation): the scalings are clipped to the range
+        before exponentiating, so an out-of-range trial computes nothing
+        that overflows, and is then discarded.
+        """
         xnp = self.xnp
         lsu, lsv = u - self.u0, v - self.v0
-        if not (float(xnp.max(xnp.abs(lsu))) <= _TAU_N and float(xnp.max(xnp.abs(lsv))) <= _TAU_N):
-            return None
-        eu, ev = xnp.exp(lsu), xnp.exp(lsv)
-        r = eu * (self.K @ ev)
-        c = ev * (eu @ self.K)
-        st = self._summary(u, v, r, c)
-        if st is None:
+        mu, mv = xnp.max(xnp.abs(lsu)), xnp.max(xnp.abs(lsv))
+        eu = xnp.exp(xnp.clip(lsu, -_TAU_N, _TAU_N))
+        ev = xnp.exp(xnp.clip(lsv, -_TAU_N, _TAU_N))
+        ct = self.K.dtype
+        r = eu * (self.K @ ev.astype(ct, copy=False))
+        c = ev * (eu.astype(ct, copy=False) @ self.K)
+        st = self._summary(u, v, r, c, (mu, mv))
+        if st is None or not max(st["spread"]) <= _TAU_N:
             return None
         st.update(P=None, hist=None, lsu=lsu, lsv=lsv, eu=eu, ev=ev)
         return st
@@ -204,19 +221,29 @@ class _NewtonProblem:
         st = self.scaled(u, v) if self.K is not None else None
         return st if st is not None else self.evaluate(u, v)
 
-    def _summary(self, u, v, r, c):
+    def _summary(self, u, v, r, c, spread=(0.0, 0.0)):
+        """Scalars of a state, read back from the device at once.
+
+        ``total = sum(P)``, ``lin = a.u + b.v`` (float64 dot products: in
+        float32 their rounding would exceed the line search's gains), the
+        objective ``lin - total``, the L1 marginal error and ``spread``
+        (max |log-scalings| on each side, see :meth:`scaled`).
+        """
         xnp = self.xnp
-        total = float(xnp.sum(r))
-        obj = float(xnp.dot(self.a, u) + xnp.dot(self.b, v)) - total
-        err = float(xnp.sum(xnp.abs(r - self.a)) + xnp.sum(xnp.abs(c - self.b)))
+        vals = xnp.stack([
+            xnp.sum(r), xnp.dot(self.a, u) + xnp.dot(self.b, v),
+            xnp.sum(xnp.abs(r - self.a)) + xnp.sum(xnp.abs(c - self.b)), *(xnp.asarray(x) for x in spread),
+        ]).tolist()
+        total, lin, err = vals[:3]
+        obj = lin - total
         if not (math.isfinite(obj) and math.isfinite(err)):
             return None
-        return dict(r=r, c=c, obj=obj, err=err, u=u, v=v, total=total)
+        return dict(r=r, c=c, obj=obj, err=err, u=u, v=v, total=total, lin=lin, spread=vals[3:])
 
     @staticmethod
     def _rejected(u, v):
         return dict(P=None, r=None, c=None, obj=-math.inf, err=math.inf, u=u, v=v, hist=None, total=math.inf,
-                    lsu=None, lsv=None)
+                    lin=math.inf, lsu=None, lsv=None, spread=[0.0, 0.0])
 
     def accept(self, st):
         """Make an exactly evaluated state the frozen kernel (an absorption)."""
@@ -227,7 +254,7 @@ class _NewtonProblem:
             xnp = self.xnp
             st["lsu"], st["lsv"] = xnp.zeros_like(st["u"]), xnp.zeros_like(st["v"])
             st["eu"], st["ev"] = xnp.ones_like(st["u"]), xnp.ones_like(st["v"])
-            st["P"] = None
+            st["P"], st["spread"] = None, [0.0, 0.0]
         return st
 
     # -- sparsified Hessian --------------------------------------------------
@@ -262,7 +289,7 @@ class _NewtonProblem:
             self.S0 = "dense"
             return
         cnt, mass = self.hist if self.hist is not None else self._histogram(K)
-        b, kept = _threshold_bin(cnt, mass, k, drop)
+        b, kept = _threshold_bin(xnp, cnt, mass, k, drop)
         if kept > _DENSE * self.n * self.m:
             self.S0 = "dense"
             # Mixed precision: CG only needs the relative residual
@@ -328,8 +355,7 @@ class _NewtonProblem:
             if not float(xnp.max(x)) <= self.xlim:
                 return None
             cnt, mass = self._histogram(xnp.where(x > self.cutoff, xnp.exp(x), xnp.zeros_like(x)))
-        scale = n / ns
-        _, kept = _threshold_bin(np.asarray(cnt, dtype=np.float64) * scale, np.asarray(mass, dtype=np.float64), k, drop)
+        _, kept = _threshold_bin(xnp, cnt * (n / ns), mass, k, drop)
         if not kept > _DENSE * n * m:
             return None
         thr = math.exp(self.cutoff)
@@ -340,13 +366,13 @@ class _NewtonProblem:
             rows = np.empty(n, dtype=np.float64)
             cpart = np.zeros((nch, m), dtype=np.float64)
             self.ops.k.rebase_plan(K, su, sv, thr, K32, rows, cpart)
-            r, c = rows.astype(K.dtype, copy=False), cpart.sum(axis=0).astype(K.dtype, copy=False)
+            r, c = rows, cpart.sum(axis=0)
         else:
             K *= su[:, None]
             K *= sv[None, :]
             K[K < thr] = 0
             K32 = K.astype(xnp.float32) if mixed else None
-            r, c = xnp.sum(K, axis=1), xnp.sum(K, axis=0)
+            r, c = _sums(xnp, K)
         st = self._summary(u, v, r, c)
         if st is None:
             return None
@@ -375,12 +401,12 @@ class _NewtonProblem:
             return P, rows, cpart.sum(axis=0), float(cost.sum())
         K *= eu[:, None]
         K *= ev[None, :]
-        return K, xnp.sum(K, axis=1), xnp.sum(K, axis=0), float(xnp.sum(K * self.M[0]))
+        return (K, *_sums(xnp, K), float(xnp.sum(K * self.M[0], dtype=xnp.float64)))
 
     def nnz(self):
         return self.n * self.m if isinstance(self.S0, str) else int(self.S0.nnz)
 
-    def newton_direction(self, state, rtol, maxiter):
+    def newton_direction(self, state, rtol, maxiter, damping=0.0):
         """Newton direction: Jacobi-preconditioned CG on the Schur complement of ``H_s d = grad``.
 
         With ``H_s = [[D_r, S], [S^T, D_c]]`` and ``grad = (g_u, g_v)``, the
@@ -397,13 +423,21 @@ class _NewtonProblem:
         The preconditioner is the diagonal of the Schur complement for a
         sparse ``S`` (from the squares of the kept entries, floored at
         ``_SCHUR_FLOOR D_r``) and ``D_r`` for the dense one.
-        Returns (du, dv, <grad, d>, cg_iterations).
+
+        ``damping`` (Levenberg-Marquardt) adds ``damping * diag(D_r, D_c)``
+        to ``H_s``: it bounds the step along the near-null directions of a
+        plan whose significant entries split into weakly coupled blocks
+        (tiny ``reg``), which the ridge alone leaves at ``~1 / _RIDGE``.
+
+        The scalars of CG stay on the device; its stopping test is read back
+        every ``_CG_CHECK`` iterations (every iteration on the host, where
+        reading is free). Returns (du, dv, <grad, d>, cg_iterations).
         """
         xnp = self.xnp
         r, c = state["r"], state["c"]
         eu, ev = state["eu"], state["ev"]
-        ridge = _RIDGE * float(xnp.max(r) + xnp.max(c))
-        dr, dc = r + ridge, c + ridge
+        ridge = _RIDGE * (xnp.max(r) + xnp.max(c))
+        dr, dc = r * (1.0 + damping) + ridge, c * (1.0 + damping) + ridge
         gu, gv = self.a - r, self.b - c
         if isinstance(self.S0, str):  # dense: the exact Hessian
             Kc = self.K_cg
@@ -439,23 +473,28 @@ class _NewtonProblem:
         res = rhs.copy()
         z = inv_diag * res
         p = z.copy()
-        rz = float(xnp.dot(res, z))
-        tol2 = (rtol * math.sqrt(float(xnp.dot(gu, gu)) + float(xnp.dot(gv, gv)))) ** 2
+        rz = xnp.dot(res, z)
+        tol2 = rtol**2 * (xnp.dot(gu, gu) + xnp.dot(gv, gv))
+        every = 1 if self.xnp is np else _CG_CHECK
         it = 0
-        if float(xnp.dot(res, res)) > tol2:
-            for it in range(1, maxiter + 1):
+        if bool(xnp.dot(res, res) > tol2):
+            broke = xnp.asarray(False)
+            while it < maxiter:
+                it += 1
                 q = d1 * p - A(inv_d2 * At(p))
-                pq = float(xnp.dot(p, q))
-                if not pq > 0:
-                    break
-                alpha = rz / pq
+                pq = xnp.dot(p, q)
+                ok = pq > 0  # else a breakdown (rounding): no update, and stop at the next check
+                broke = broke | ~ok
+                alpha = xnp.where(ok, rz / xnp.where(ok, pq, 1.0), 0.0)
                 x += alpha * p
                 res -= alpha * q
-                if float(xnp.dot(res, res)) <= tol2:
-                    break
+                if it % every == 0:
+                    done, bad = xnp.stack([xnp.dot(res, res) <= tol2, broke]).tolist()
+                    if done or bad:
+                        break
                 z = inv_diag * res
-                rz_new = float(xnp.dot(res, z))
-                p = z + (rz_new / rz) * p
+                rz_new = xnp.dot(res, z)
+                p = z + xnp.where(rz > 0, rz_new / xnp.where(rz > 0, rz, 1.0), 0.0) * p
                 rz = rz_new
         x2 = inv_d2 * (g2 - At(x))
         if self.m >= self.n:
@@ -465,29 +504,40 @@ class _NewtonProblem:
         return du, dv, float(xnp.dot(gu, du) + xnp.dot(gv, dv)), it
 
     def sinkhorn(self, state, num_iter, stop_thr, reg):
-        """Up to ``num_iter`` Sinkhorn iterations from ``state`` (stabilised, see :func:`_sinkhorn_core`)."""
+        """Up to ``num_iter`` Sinkhorn iterations from ``state`` (stabilised, see :func:`_sinkhorn_core`).
+
+        They run in the input dtype; the Newton stage resumes from their
+        potentials in float64.
+        """
+        dt = self.M.dtype
         lu3, lv3, _, nit, _ = _sinkhorn_core(
-            self.ops.xp, self.a[None, :], self.b[None, :], self.M, reg,
-            num_iter=num_iter, stop_thr=stop_thr, log_u=state["u"][None, :], log_v=state["v"][None, :], ops=self.ops,
+            self.ops.xp, self.a_in[None, :], self.b_in[None, :], self.M, reg, num_iter=num_iter, stop_thr=stop_thr,
+            log_u=state["u"].astype(dt)[None, :], log_v=state["v"].astype(dt)[None, :], ops=self.ops,
         )
-        return self.accept(self.evaluate(lu3[0], lv3[0])), int(nit[0])
+        u, v = lu3[0].astype(self.xnp.float64), lv3[0].astype(self.xnp.float64)
+        return self.accept(self.evaluate(u, v)), int(nit[0])
 
 
-def _threshold_bin(cnt, mass, k, drop):
+def _threshold_bin(xnp, cnt, mass, k, drop):
     """Bin of the selection threshold (see :meth:`_NewtonProblem.select`) and the entries kept.
 
-    The largest bin ``b`` such that the bins ``>= b`` hold at least ``k``
-    entries and the bins ``< b`` at most ``drop`` of the mass.
+    The largest bin ``b`` (0 if none) such that the bins ``>= b`` hold at
+    least ``k`` entries and the bins ``< b`` at most ``drop`` of the mass.
+    Both conditions hold on a prefix of the bins, so ``b`` is the count of
+    bins meeting both, minus one. Computed on the device of the histogram;
+    only the two results are read back.
     """
-    cnt, mass = np.asarray(cnt, dtype=np.float64), np.asarray(mass, dtype=np.float64)
-    above = np.cumsum(cnt[::-1])[::-1]  # entries in bins >= b
-    below = np.concatenate([[0.0], np.cumsum(mass)[:-1]])  # mass in bins < b
-    ok_k = np.nonzero(above >= k)[0]
-    b_k = int(ok_k[-1]) if ok_k.size else 0
-    ok_m = np.nonzero(below <= drop * float(mass.sum()))[0]
-    b_m = int(ok_m[-1]) if ok_m.size else 0
-    b = min(b_k, b_m)
+    cnt, mass = cnt.astype(xnp.float64, copy=False), mass.astype(xnp.float64, copy=False)
+    above = xnp.cumsum(cnt[::-1])[::-1]  # entries in bins >= b
+    below = xnp.cumsum(mass) - mass  # mass in bins < b
+    ok = (above >= k) & (below <= drop * xnp.sum(mass))
+    b = max(int(xnp.sum(ok)) - 1, 0)
     return b, float(above[b])
+
+
+def _sums(xnp, P):
+    """Row and column sums of ``P``, accumulated in float64."""
+    return xnp.sum(P, axis=1, dtype=xnp.float64), xnp.sum(P, axis=0, dtype=xnp.float64)
 
 
 def _kept_entries(sparsity, n, m):
@@ -525,13 +575,17 @@ def _reg_schedule(reg, reg_init, decay):
     return regs + [float(reg)]
 
 
-def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, sparsity, cg_rtol, n_fallback, monitor, errs, t0, it0=0, warm=None, want_plan=False):
-    """Newton iterations on one problem; returns (lu, lv, err, n_newton, n_sinkhorn_extra, status, plan).
+def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, sinkhorn_budget, stop_thr, sparsity, cg_rtol,
+                  n_fallback, monitor, errs, t0, it0=0, warm=None, want_plan=False):
+    """Newton iterations on one problem; returns (lu, lv, err, n_newton, n_sinkhorn_extra, n_iter, status, plan).
 
+    At most ``num_iter`` iterations ``n_iter`` (``n_newton`` accepted Newton steps, the others fallbacks) and
+    ``sinkhorn_budget`` fallback Sinkhorn iterations in all.
     ``warm``: the warm-up's kernel state for this problem, ``(K, su, sv)``
     (see :meth:`_NewtonProblem.from_kernel`; ``K`` may be overwritten).
     ``plan``: with ``want_plan`` and no zero weights, ``(P, row sums, column
     sums, cost)`` of the final potentials, from the factored plan; else None.
+    The returned potentials are float64.
     """
     keep_a, keep_b = a > 0, b > 0
     full = bool(xnp.all(keep_a)) and bool(xnp.all(keep_b))
@@ -541,6 +595,7 @@ def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, spa
         u, v = lu[ia], lv[ib]
     else:
         a_r, b_r, M_r, u, v = a, b, M, lu, lv
+    u, v = u.astype(xnp.float64), v.astype(xnp.float64)
     if ops.numba:
         M_r = np.ascontiguousarray(M_r)
     prob = _NewtonProblem(xnp, ops, a_r, b_r, M_r, reg, stop_thr)
@@ -552,6 +607,7 @@ def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, spa
     if state is None:
         state = prob.accept(prob.evaluate(u, v))
     n_newton = n_extra = stalls = slow_full = 0
+    damping = 0.0  # Levenberg-Marquardt damping of the Newton system, adapted to the line search
     recent = []  # marginal errors after the Newton steps since the last change of the kept set
     cg_max = max(50, 2 * (prob.n + prob.m))
     status = STATUS_MAX_ITER
@@ -565,7 +621,7 @@ def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, spa
         # Hessian has no pattern: it is re-absorbed only out of range).
         if prob.K is None or state["lsu"] is None or (
             not isinstance(prob.S0, str)
-            and float(xnp.max(xnp.abs(state["lsu"]))) + float(xnp.max(xnp.abs(state["lsv"]))) > _RESELECT
+            and sum(state["spread"]) > _RESELECT
         ):
             state = prob.accept(prob.evaluate(state["u"], state["v"]))
         if prob.S0 is None:
@@ -579,22 +635,35 @@ def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, spa
             # of stopThr / (2 err sqrt(n + m)) already reaches stopThr; no
             # need to solve more accurately than that.
             rtol = max(rtol, min(0.1, 0.5 * stop_thr / (state["err"] * math.sqrt(prob.n + prob.m))))
-        du, dv, gd, cg_it = prob.newton_direction(state, rtol, maxiter=cg_max)
+        du, dv, gd, cg_it = prob.newton_direction(state, rtol, maxiter=cg_max, damping=damping)
         kept = prob.nnz()
+        kind = 0.0  # 1 for an accepted Newton step not followed by a fallback
         accepted = None
         t = 0.0
         if gd > 0:
             t = 1.0
-            noise = 1e-13 * (abs(float(xnp.dot(a_r, state["u"]))) + abs(float(xnp.dot(b_r, state["v"]))) + 1.0)
+            # Rounding of the gain: of a.u + b.v (float64) and of the plan's
+            # total, summed in the kernel's dtype (sqrt(n + m) terms of eps).
+            total = state["total"]
+            noise = 1e-13 * (abs(state["lin"]) + total) + _NOISE_ULPS * prob.eps * math.sqrt(prob.n + prob.m) * total
             for _ in range(_MAX_BACKTRACK):
                 trial = prob.trial(state["u"] + t * du, state["v"] + t * dv)
-                gain = trial["obj"] - state["obj"]
+                # the objective's change, without the cancellation of its large terms
+                gain = (trial["lin"] - state["lin"]) - (trial["total"] - total) if trial["err"] < math.inf else -math.inf
                 if gain >= _ARMIJO * t * gd or (
                     _ARMIJO * t * gd <= noise and gain >= -noise and trial["err"] < state["err"]
                 ):
                     accepted = prob.accept(trial)
                     break
                 t *= 0.5
+        # Levenberg-Marquardt: a step that needed backtracking to t asks for
+        # about 1 / t times more damping; full steps relax it.
+        if accepted is None:
+            damping = max(_LM_FAIL * damping, _LM_MIN_FAIL)
+        elif t < 1.0:
+            damping = max(damping, _RIDGE) / t
+        else:
+            damping = damping * _LM_RELAX if damping > _LM_OFF else 0.0
         slow = accepted is not None and accepted["err"] > _STALL_RATE * state["err"]
         if slow and t == 1.0:
             # Full Newton steps that do not reduce the marginal error: the
@@ -620,11 +689,12 @@ def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, spa
             state = accepted
             n_newton += 1
             kind = 1.0
-        if accepted is None or t < _STALL_STEP or slow:
+        block = min(n_fallback * 2 ** min(stalls, 12), sinkhorn_budget - n_extra)
+        if (accepted is None or t < _STALL_STEP or slow) and block > 0:
             # Newton stalled (no step, or a tiny one: far from the region of
             # fast convergence): Sinkhorn steps from the current potentials,
-            # doubling their number while stalls follow each other.
-            block = n_fallback * 2 ** min(stalls, 12)
+            # doubling their number while stalls follow each other, within
+            # the budget of fallback iterations.
             stalls += 1
             state, nit = prob.sinkhorn(state, block, stop_thr, reg)
             n_extra += nit
@@ -645,13 +715,13 @@ def _newton_stage(xp, xnp, ops, a, b, M, reg, lu, lv, *, num_iter, stop_thr, spa
     if want_plan and full and prob.K is not None and state.get("eu") is not None:
         plan = prob.plan(state)
     if not full:
-        lu = xnp.full_like(a, -math.inf)
-        lv = xnp.full_like(b, -math.inf)
+        lu = xnp.full_like(a, -math.inf, dtype=xnp.float64)
+        lv = xnp.full_like(b, -math.inf, dtype=xnp.float64)
         lu[ia] = u
         lv[ib] = v
     else:
         lu, lv = u, v
-    return lu, lv, state["err"], n_newton, n_extra, status, plan
+    return lu, lv, state["err"], n_newton, n_extra, it, status, plan
 
 
 def sinkhorn_newton_sparse(
@@ -690,10 +760,17 @@ def sinkhorn_newton_sparse(
     M : array of shape (n, m) or (B, n, m)
         Cost matrix; a leading batch dimension solves ``B`` problems.
     reg : float
-        Entropic regularisation, > 0.
+        Entropic regularisation, > 0, with ``range(M) / reg <= 1e10``: the
+        dual potentials reach ``range(M) / reg``, and beyond that ratio their
+        float64 rounding alone changes plan entries by more than ``2e-6``
+        (use an exact solver such as :func:`ot.emd` there).
     numItermax : int
-        Maximum number of Newton iterations (per problem, all stages of the
-        ``reg`` continuation together for the last one).
+        Maximum number of Newton iterations per problem, all stages of the
+        ``reg`` continuation together (each intermediate stage may use at
+        most half of those left); the fallback Sinkhorn iterations of the
+        Newton stages are capped at ``numItermax * max(n_sinkhorn, 10)`` in
+        all. The total work is thus bounded by ``numItermax``, the warm-ups
+        and the number of stages.
     stopThr : float
         Stop when ``||P 1 - a||_1 + ||P^T 1 - b||_1 <= stopThr`` (raised to
         50 machine epsilons of the dtype, about 6e-6 in float32).
@@ -767,6 +844,8 @@ def sinkhorn_newton_sparse(
 
     Raises
     ------
+    ValueError
+        For invalid arguments, and for ``range(M) / reg > 1e10``.
     TypeError
         For arrays other than NumPy (CPU, scipy.sparse) and CuPy (GPU,
         cupyx.scipy.sparse); use :func:`sinkhorn_log` for other namespaces.
@@ -780,7 +859,24 @@ def sinkhorn_newton_sparse(
     -----
     The Newton stage of a batch runs problem by problem (the Sinkhorn warm-up
     is vectorised over the batch). Sparse linear algebra and the top-k
-    selection run on the device of the inputs. Inputs are never modified.
+    selection run on the device of the inputs (CuPy: with that device
+    current); scalars are read back once per line-search trial and every
+    few CG iterations. Inputs are never modified.
+
+    Precision: the Newton stage keeps the potentials, marginals and its
+    vectors in float64 whatever the input dtype (``O(n + m)`` memory); the
+    plan, its kernel and the warm-up stay in the input dtype. In float32
+    the potentials reach ``range(M) / reg`` (``1e4`` at ``reg = 1e-4``),
+    where a float32 step would be rounded to ``1e-3``: float64 potentials
+    are what lets float32 inputs reach their ``stopThr`` floor.
+
+    Step control: the Newton system is damped (Levenberg-Marquardt) after a
+    line search had to backtrack, and the damping is relaxed by full steps.
+    At tiny ``reg / range(M)`` the plan's significant entries form weakly
+    coupled blocks, along which an undamped step is ``~1 / 1e-10``.
+    Everything depends on ``M`` only through ``M / reg`` (and the
+    continuation starts relative to the cost's range), so scaling ``M`` and
+    ``reg`` together gives the same iterations and the same plan.
     """
     if not is_numpy_namespace(_ns_of(a, b, M)) and not is_cupy_namespace(_ns_of(a, b, M)):
         raise TypeError(
@@ -792,6 +888,12 @@ def sinkhorn_newton_sparse(
     if sparsity is not None:
         sparsity = check_scalar(sparsity, "sparsity", lower=0.0, upper=1.0, lower_inclusive=False)
     span = float(xp.max(M3) - xp.min(M3)) if M3.shape[-1] * M3.shape[-2] > 0 else None
+    if span is not None and span > _MAX_SPAN_RATIO * reg:
+        raise ValueError(
+            f"reg={reg:g} is too small for the range of M ({span:g}): range(M) / reg = {span / reg:.3g} exceeds "
+            f"{_MAX_SPAN_RATIO:g}, beyond which float64 dual potentials (of size up to range(M) / reg) cannot "
+            "resolve the plan. Use a larger reg, or an exact OT solver (e.g. ot.emd)."
+        )
     if isinstance(reg_init, str) and reg_init == "auto":
         reg_init = _auto_reg_init(reg, span) if span is not None else None
     elif reg_init is not None:
@@ -801,6 +903,14 @@ def sinkhorn_newton_sparse(
         cg_rtol = check_scalar(cg_rtol, "cg_rtol", lower=0.0, upper=1.0, lower_inclusive=False)
     xnp = _native(xp)
     a3, b3, M3 = xnp.asarray(a3), xnp.asarray(b3), xnp.asarray(M3)
+    with M3.device if is_cupy_namespace(xp) else contextlib.nullcontext():  # arrays created on M's device
+        return _solve(xp, xnp, a3, b3, M3, reg, num_iter, stop_thr, numba, batched, n_sinkhorn, sparsity, cg_rtol,
+                      reg_init, reg_decay, log, callback, verbose)
+
+
+def _solve(xp, xnp, a3, b3, M3, reg, num_iter, stop_thr, numba, batched, n_sinkhorn, sparsity, cg_rtol, reg_init,
+           reg_decay, log, callback, verbose):
+    """The body of :func:`sinkhorn_newton_sparse` on validated (B, n, m) native arrays."""
     ops = _Ops(xp, numba)
     monitor = IterationMonitor(callback, True, verbose, name="sinkhorn_newton_sparse")
     B = M3.shape[0]
@@ -812,6 +922,10 @@ def sinkhorn_newton_sparse(
     errs = [[] for _ in range(B)]
     nit_sk = [0] * B
     nit_newton = [0] * B
+    nit_loop = [0] * B  # Newton-stage iterations (Newton steps and fallbacks), capped at num_iter
+    nit_fallback = [0] * B  # fallback Sinkhorn iterations of the Newton stages, capped at fallback_max
+    n_fallback = max(n_sinkhorn, 10)
+    fallback_max = num_iter * n_fallback
     status = STATUS_CONVERGED
     for s, reg_s in enumerate(regs):
         last = s == len(regs) - 1
@@ -830,8 +944,7 @@ def sinkhorn_newton_sparse(
             # Adaptive switch: when the observed linear rate of Sinkhorn predicts
             # reaching the threshold in fewer iterations than about one Newton
             # step costs (a few dozen matrix-vector products), keep iterating.
-            per = [[float(e) if B == 1 else float(e[i]) for e in warm_errs] for i in range(B)]
-            pred = max(_predicted_sinkhorn(per[i], thr_s) for i in range(B))
+            pred = max(_predicted_sinkhorn(e, thr_s) for e in _per_problem(xnp, warm_errs, B))
             if 0 < pred <= _SWITCH_ITERS:
                 more = []
                 lu, lv, _, nit2, _ = _sinkhorn_core(
@@ -842,30 +955,33 @@ def sinkhorn_newton_sparse(
                 nit = [x + int(y) for x, y in zip(nit, nit2)]
             for i in range(B):
                 nit_sk[i] += nit[i]
-        for e in warm_errs:
-            for i in range(B):
-                errs[i].append(float(e) if B == 1 else float(e[i]))
+        for i, e in enumerate(_per_problem(xnp, warm_errs, B)):
+            errs[i] += e
         out_u, out_v, err = [], [], []
         K = kern.get("K")
         for i in range(B):
-            budget = max(num_iter - nit_newton[i], 1) if last else num_iter
+            # one budget for all stages: an intermediate stage gets at most half of what is left
+            left = num_iter - nit_loop[i]
             warm = None if K is None else (K[i], kern["su"][i], kern["sv"][i])
-            u, v, e, nn, extra, st, plan = _newton_stage(
-                xp, xnp, ops, a3[i], b3[i], M3[i], reg_s, lu[i], lv[i], num_iter=budget, stop_thr=thr_s,
-                sparsity=sparsity, cg_rtol=cg_rtol, n_fallback=max(n_sinkhorn, 10), monitor=monitor, errs=errs[i],
-                t0=t0, it0=nit_newton[i], warm=warm, want_plan=last and not batched,
+            u, v, e, nn, extra, nl, st, plan = _newton_stage(
+                xp, xnp, ops, a3[i], b3[i], M3[i], reg_s, lu[i], lv[i], num_iter=left if last else left // 2,
+                sinkhorn_budget=fallback_max - nit_fallback[i], stop_thr=thr_s, sparsity=sparsity, cg_rtol=cg_rtol,
+                n_fallback=n_fallback, monitor=monitor, errs=errs[i], t0=t0, it0=nit_loop[i], warm=warm,
+                want_plan=last and not batched,
             )
             out_u.append(u)
             out_v.append(v)
             err.append(e)
             nit_newton[i] += nn
             nit_sk[i] += extra
+            nit_fallback[i] += extra
+            nit_loop[i] += nl
             if last and st != STATUS_CONVERGED and status != STATUS_CALLBACK:
                 status = st
             if st == STATUS_CALLBACK:
                 status = STATUS_CALLBACK
         del K, kern, warm
-        lu, lv = xnp.stack(out_u), xnp.stack(out_v)
+        lu, lv = xnp.stack(out_u).astype(a3.dtype), xnp.stack(out_v).astype(b3.dtype)
         if status == STATUS_CALLBACK:
             break
     log_u, log_v = lu, lv
@@ -895,6 +1011,15 @@ def sinkhorn_newton_sparse(
             xnp.sum(xnp.abs(xnp.sum(P, axis=1) - a3[0])) + xnp.sum(xnp.abs(xnp.sum(P, axis=0) - b3[0]))
         )
     return (P, info) if log else P
+
+
+def _per_problem(xnp, errs, B):
+    """Per-problem lists of the errors logged by :func:`_sinkhorn_core` (one host transfer for a batch)."""
+    if B == 1:
+        return [[float(e) for e in errs]]
+    if not errs:
+        return [[] for _ in range(B)]
+    return to_host(xnp.stack(errs)).T.tolist()
 
 
 def _ns_of(*arrays):

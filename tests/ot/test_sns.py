@@ -282,3 +282,140 @@ def test_sinkhorn_resumes_from_kernel_state():
     assert int(nit[0]) == 18
     np.testing.assert_allclose(lu2, lu, rtol=0, atol=1e-10)
     np.testing.assert_allclose(lv2, lv, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("reg", [3e-4, 1e-4])
+def test_float32_small_reg_converges(reg):
+    # float32 potentials reach range(M) / reg = 1e4, where float32 rounds a Newton
+    # step to 1e-3: the Newton stage keeps its potentials in float64, and reaches
+    # the float32 stopThr floor (50 eps = 6e-6) like float64 SNS does.
+    a, b, M = point_clouds(100, seed=0, uniform=True)
+    G64 = sinkhorn_newton_sparse(a, b, M, reg)
+    a32, b32, M32 = (x.astype(np.float32) for x in (a, b, M))
+    G, log = sinkhorn_newton_sparse(a32, b32, M32, reg, log=True)
+    assert G.dtype == np.float32 and log["result"].success
+    Gd = G.astype(np.float64)
+    err = np.abs(Gd.sum(1) - a32).sum() + np.abs(Gd.sum(0) - b32).sum()
+    assert err <= 1e-5 and log["result"].marginal_error <= 1e-5
+    assert np.max(np.abs(Gd - G64)) < 2e-6  # entries up to 1e-2
+
+
+def test_reg_too_small_for_float64_potentials():
+    rng = np.random.default_rng(0)
+    a, b, M = np.full(6, 1 / 6), np.full(5, 0.2), rng.random((6, 5))
+    with pytest.raises(ValueError, match="reg"):
+        sinkhorn_newton_sparse(a, b, M, 1e-30)
+    with pytest.raises(ValueError, match=r"range\(M\) / reg"):
+        sinkhorn_newton_sparse(a, b, M, 1e-12)
+
+
+def pot_1d_problem(n=100):
+    # the 1-D problem of POT's tests: squared distances of 0..n-1 (range ~1e4), Gaussian histograms
+    x = np.arange(n, dtype=np.float64)
+    M = (x[:, None] - x[None, :]) ** 2
+
+    def gauss(mean, std):
+        h = np.exp(-((x - mean) ** 2) / (2 * std**2))
+        return h / h.sum()
+
+    return gauss(30, 10), gauss(40, 10), M
+
+
+def test_numItermax_bounds_all_stages():
+    # reg / range(M) = 1e-7: a continuation of 5 stages. numItermax is one budget
+    # for all of them (it was per stage, with fallback Sinkhorn blocks doubling
+    # without bound: minutes of run time).
+    from sklearn.exceptions import ConvergenceWarning
+
+    from optlib.ot._sns import _reg_schedule
+
+    a, b, M = pot_1d_problem()
+    stages = len(_reg_schedule(1e-3, 1e-3 * M.max(), 0.1))
+    with pytest.warns(ConvergenceWarning):
+        G, log = sinkhorn_newton_sparse(a, b, M, 1e-3, numItermax=5, log=True)
+    assert np.all(np.isfinite(G)) and not log["result"].success
+    assert log["niter_newton"] <= 5 and len(log["result"].history["marginal_error"]) <= 5
+    warmup = 20 + int(1.5 * 30) + 5  # n_sinkhorn, then at most the adaptive switch's iterations
+    assert log["niter_sinkhorn"] <= stages * warmup + 5 * 20
+
+
+def _random_problem(n, seed=0):
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((n, 2)), rng.random((n, 2))
+    M = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    a, b = rng.random(n), rng.random(n)
+    return a / a.sum(), b / b.sum(), M / M.max()
+
+
+def test_scale_of_costs_does_not_matter():
+    # Everything depends on M / reg and on reg / range(M): the units of M change
+    # neither the plan nor the iterations.
+    a, b, M = _random_problem(40, seed=3)
+    runs = [sinkhorn_newton_sparse(a, b, M * c, 1e-6 * c, log=True, stopThr=1e-11) for c in (1e-4, 1.0, 1e4)]
+    G1, log1 = runs[1]
+    assert log1["result"].success and log1["niter_newton"] >= 1
+    for G, log in runs:
+        assert log["result"].success
+        np.testing.assert_allclose(G, G1, rtol=0, atol=1e-12)
+        assert abs(log["niter_newton"] - log1["niter_newton"]) <= 2
+        assert abs(log["niter_sinkhorn"] - log1["niter_sinkhorn"]) <= 0.1 * log1["niter_sinkhorn"] + 20
+
+
+def test_unnormalised_costs_reg_1e3():
+    # Costs of range 1e4 at reg = 1e-3 (reg / range = 1e-7): weakly coupled blocks
+    # of the plan made undamped Newton steps ~1e8 and Sinkhorn fallbacks take
+    # over (16 000 - 30 000 iterations); the damped steps need ~1 000.
+    a, b, M = _random_problem(100, seed=0)
+    M = M * 1e4
+    G, log = sinkhorn_newton_sparse(a, b, M, 1e-3, log=True)
+    assert log["result"].success and log["result"].marginal_error <= 1e-9
+    assert log["niter_sinkhorn"] <= 3000 and log["niter_newton"] <= 100
+    # a plan of the Gibbs form with these marginals is the entropic optimum
+    P = np.exp(log["log_u"][:, None] + log["log_v"][None, :] - M / 1e-3)
+    np.testing.assert_allclose(G, P, rtol=1e-9, atol=1e-40)  # the plan drops entries below its cutoff
+    err = np.abs(G.sum(1) - a).sum() + np.abs(G.sum(0) - b).sum()
+    assert err <= 1e-9
+    assert abs(np.sum(G * M) - ot.emd2(a, b, M)) <= 1e-6 * M.max()
+
+
+class _HostGuard:
+    """Stands in for NumPy inside ``optlib.ot._sns``: any NumPy function applied to an array raises.
+
+    On CuPy, such a call is a host conversion (an error, or a silent copy of a
+    device array). Types (dtypes, ``finfo``, ``errstate``) pass through.
+    """
+
+    def __getattr__(self, name):
+        obj = getattr(np, name)
+        if isinstance(obj, type) or not callable(obj):
+            return obj
+
+        def guarded(*args, **kwargs):
+            if any(isinstance(x, np.ndarray) for x in (*args, *kwargs.values())):
+                raise AssertionError(f"np.{name} called on an array: a host conversion")
+            return obj(*args, **kwargs)
+
+        return guarded
+
+
+@pytest.mark.parametrize(
+    "reg, kwargs",
+    [(2e-2, {}), (1e-3, {}), (1e-4, {}), (1e-2, {"batch": True})],
+)
+def test_array_path_never_calls_numpy_on_arrays(reg, kwargs, monkeypatch):
+    # The array path (engine="xp", what CuPy runs) of the Newton stage -- dense
+    # and sparse Hessians, continuation, batches -- does all its array work
+    # through the native namespace of the inputs, never through NumPy.
+    import optlib.ot._sns as sns
+
+    monkeypatch.setattr(sns, "np", _HostGuard())
+    monkeypatch.setattr(sns, "_native", lambda xp: np)  # the namespace of the inputs stays NumPy
+    a, b, M = point_clouds(50, 40, seed=4)
+    if kwargs.get("batch"):
+        a, b, M = np.stack([a, a]), np.stack([b, b[::-1]]), np.stack([M, M])
+    G, log = sinkhorn_newton_sparse(a, b, M, reg, log=True, engine="xp", stopThr=1e-10)
+    assert np.all(log["niter_newton"] >= 1)
+    monkeypatch.undo()
+    G_ref = sinkhorn_newton_sparse(a, b, M, reg, engine="xp", stopThr=1e-10)
+    # same solution (the guarded run reads CG's test back every few iterations, as on a device)
+    np.testing.assert_allclose(G, G_ref, rtol=0, atol=1e-9)
