@@ -249,7 +249,7 @@ def robust_altmin(
         weighted squared residual plus the ridge term), ``residual``,
         ``nit``, ``success``, ``status``, ``message``, ``outliers`` (boolean,
         per input entry, True where the final residual exceeds
-        ``10 tau`` and a millionth of the RMS observed value; all False
+        ``10 tau`` and ``1e6 eps`` times the RMS observed value; all False
         unless ``robust``),
         ``history`` when recorded.
 

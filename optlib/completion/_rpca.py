@@ -1,0 +1,122 @@
+"""Robust PCA by principal component pursuit, inexact augmented Lagrangian (Lin, Chen, Ma 2010)."""
+
+import math
+import numbers
+
+from .._backend import device, get_namespace
+from .._result import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, IterationMonitor, make_result
+from .._validation import check_array, check_scalar, check_shape
+
+__all__ = ["robust_pca"]
+
+
+def _shrink(x, t, xp):
+    return xp.sign(x) * xp.maximum(xp.abs(x) - t, xp.zeros_like(x))
+
+
+def robust_pca(
+    D,
+    *,
+    mask=None,
+    lam=None,
+    mu=None,
+    rho=None,
+    tol=1e-7,
+    max_iter=500,
+    callback=None,
+    record_history=False,
+    verbose=False,
+):
+    """Principal component pursuit ``min ||L||_* + lam ||S||_1`` s.t. ``P(L + S) = P(D)``.
+
+    Inexact augmented Lagrangian iterations::
+
+        S = shrink(D - L + Y / mu, lam / mu)      (on observed entries)
+        L = SVT(D - S + Y / mu, 1 / mu)
+        Y = Y + mu (D - L - S),   mu = rho mu
+
+    With a mask, the unobserved entries carry no constraint: ``S`` takes
+    ``D - L + Y / mu`` there, ``Y`` stays 0 there, and ``L`` completes them.
+    Dense ``m x n`` arrays and one full SVD per iteration: for moderate sizes.
+
+    Parameters
+    ----------
+    D : (m, n) array
+        Data (any array-API namespace; unobserved entries may hold NaN).
+    mask : (m, n) bool array, optional
+        True where observed (default: all, or the non-NaN entries of ``D``).
+    lam : float, optional
+        Sparsity weight, default ``1 / sqrt(max(m, n))``.
+    mu : float, optional
+        Initial penalty, default ``1.25 / ||D||_2``.
+    rho : float > 1, optional
+        Penalty growth factor; default 1.6 with every entry observed, 1.2
+        with missing entries (with 20% missing, 1.6 stops at a relative
+        error of 4e-2 where 1.2 reaches 2e-7 on the same problem).
+    tol : float
+        Stop when ``||P(D - L - S)||_F / ||P(D)||_F < tol``.
+    max_iter : int
+    callback, record_history, verbose
+        As in :func:`robust_altmin`.
+
+    Returns
+    -------
+    OptimizeResult
+        ``L`` (low rank, ``x``), ``S`` (sparse; zero off the mask), ``Y``
+        (dual variable), ``fun`` (``||L||_* + lam ||S||_1``), ``rank``,
+        ``nit``, ``success``, ``status``, ``message``, ``history``.
+    """
+    D = check_array(D, "D", ndim=2, finite=False)
+    xp = get_namespace(D)
+    dev = device(D)
+    observed = xp.logical_not(xp.isnan(D))
+    if mask is not None:
+        mask = xp.asarray(mask, device=dev)
+        if mask.dtype != xp.bool:
+            raise TypeError(f"mask must be a boolean array, got dtype {mask.dtype}.")
+        check_shape(mask, tuple(D.shape), "mask")
+        if bool(xp.any(mask & xp.logical_not(observed))):
+            raise ValueError("D holds NaN at entries the mask marks as observed.")
+        observed = mask
+    if not bool(xp.all(xp.isfinite(xp.where(observed, D, xp.zeros_like(D))))):
+        raise ValueError("D contains infinite values at observed entries.")
+    m, n = D.shape
+    lam = 1.0 / math.sqrt(max(m, n)) if lam is None else check_scalar(lam, "lam", lower=0.0, lower_inclusive=False)
+    full = bool(xp.all(observed))
+    rho = (1.6 if full else 1.2) if rho is None else check_scalar(rho, "rho", lower=1.0, lower_inclusive=False)
+    tol = check_scalar(tol, "tol", lower=0.0)
+    max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
+    monitor = IterationMonitor(callback, record_history, verbose, name="robust_pca")
+
+    zero = xp.zeros_like(D)
+    W = xp.astype(observed, D.dtype)
+    Dm = xp.where(observed, D, zero)
+    norm_d = float(xp.linalg.matrix_norm(Dm, ord="fro"))
+    if norm_d == 0:
+        norm_d = 1.0
+    mu = 1.25 / float(xp.linalg.matrix_norm(Dm, ord=2)) if mu is None else check_scalar(mu, "mu", lower=0.0, lower_inclusive=False)
+    mu_max = mu * 1e7
+    L, S, Y = zero, zero, zero
+    status, it = STATUS_MAX_ITER, 0
+    for it in range(1, max_iter + 1):
+        T = Dm - L + Y / mu
+        S = xp.where(observed, _shrink(T, lam / mu, xp), T)
+        Uu, s, Vt = xp.linalg.svd(Dm - S + Y / mu, full_matrices=False)
+        s = xp.maximum(s - 1.0 / mu, xp.zeros_like(s))
+        L = (Uu * s[None, :]) @ Vt
+        R = Dm - L - S  # zero off the mask by construction of S
+        Y = Y + mu * R
+        mu = min(mu * rho, mu_max)
+        err = float(xp.linalg.matrix_norm(R, ord="fro")) / norm_d
+        if monitor(it, L, residual=err):
+            status = STATUS_CALLBACK
+            break
+        if err < tol:
+            status = STATUS_CONVERGED
+            break
+    S = S * W
+    nuclear = float(xp.sum(xp.linalg.svdvals(L)))
+    fun = nuclear + lam * float(xp.sum(xp.abs(S)))
+    rank = int(xp.sum(xp.astype(s > 0, xp.int64)))
+    return make_result(L, fun=fun, nit=it, status=status, monitor=monitor, solver="robust_pca",
+                       L=L, S=S, Y=Y, rank=rank, lam=lam)
