@@ -1,0 +1,150 @@
+"""robust_altmin: exact recovery, outlier resistance, engines, devices, dtypes, bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from optlib import ConvergenceWarning
+from optlib.completion import check_observations, robust_altmin
+from optlib.datasets import make_low_rank_completion
+from tests.conftest import to_numpy
+
+
+def _rel_err(res, P):
+    M = P.U @ P.V.T
+    return np.linalg.norm(to_numpy(res.U) @ to_numpy(res.V).T - M) / np.linalg.norm(M)
+
+
+def _problem(m=300, k=5, p=0.2, **kw):
+    return make_low_rank_completion(m, m, k, sampling_rate=p, random_state=0, **kw)
+
+
+@pytest.mark.parametrize("solver", ["exact", "sketch"])
+@pytest.mark.parametrize("engine", ["numba", "xp"])
+def test_exact_recovery_small(solver, engine):
+    """Noiseless incoherent rank-5 300 x 300 from 20% of the entries: rel. error <= 1e-6."""
+    P = _problem()
+    res = robust_altmin((P.rows, P.cols, P.data), 5, shape=P.shape, solver=solver, engine=engine,
+                        tol=1e-10, random_state=0)
+    assert res.success
+    assert _rel_err(res, P) <= 1e-6
+
+
+def test_robust_resists_gross_outliers_where_least_squares_fails():
+    """10% of the observations corrupted by N(0, 10^2): robust <= 1e-4, plain least squares far off."""
+    P = _problem(outlier_fraction=0.1)
+    data = (P.rows, P.cols, P.data)
+    robust = robust_altmin(data, 5, shape=P.shape, robust=True, tol=1e-12, max_iter=300, random_state=0)
+    assert _rel_err(robust, P) <= 1e-4
+    assert np.array_equal(robust.outliers, P.outliers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = robust_altmin(data, 5, shape=P.shape, tol=1e-12, max_iter=50, random_state=0)
+    assert _rel_err(plain, P) > 1e-1
+
+
+@pytest.mark.slow
+def test_exact_recovery_2000_rank10_5_percent():
+    """The issue's target: 2000 x 2000, rank 10, 5% of the entries; and with 10% gross corruption."""
+    P = make_low_rank_completion(2000, 2000, 10, sampling_rate=0.05, random_state=1)
+    res = robust_altmin((P.rows, P.cols, P.data), 10, shape=P.shape, tol=1e-10, random_state=0)
+    assert _rel_err(res, P) <= 1e-6
+    P = make_low_rank_completion(2000, 2000, 10, sampling_rate=0.05, outlier_fraction=0.1, random_state=1)
+    res = robust_altmin((P.rows, P.cols, P.data), 10, shape=P.shape, robust=True, tol=1e-12, max_iter=300,
+                        random_state=0)
+    assert _rel_err(res, P) <= 1e-4
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_engines_agree_and_sparse_input():
+    P = _problem(m=120, k=3, p=0.3)
+    S = sp.coo_matrix((P.data, (P.rows, P.cols)), shape=P.shape).tocsr()
+    a = robust_altmin(S, 3, engine="numba", tol=0, max_iter=5, random_state=0, record_history=True)
+    b = robust_altmin((P.rows, P.cols, P.data), 3, shape=P.shape, engine="xp", tol=0, max_iter=5,
+                      random_state=0, record_history=True)
+    np.testing.assert_allclose(a.history["residual"], b.history["residual"], rtol=1e-6)
+    assert len(a.history) == 5
+
+
+def test_array_api_device_and_dtype(xp):
+    """Factors stay in the input's namespace, on its device, in float32; recovery still holds."""
+    P = make_low_rank_completion(80, 60, 3, sampling_rate=0.4, random_state=0, dtype=np.float32)
+    rows, cols, vals = xp.asarray(P.rows), xp.asarray(P.cols), xp.asarray(P.data)
+    for solver in ("exact", "sketch"):
+        res = robust_altmin((rows, cols, vals), 3, shape=P.shape, solver=solver, engine="xp", tol=1e-6,
+                            random_state=0)
+        assert res.U.dtype == xp.float32 and res.V.dtype == xp.float32
+        assert res.U.device == vals.device
+        assert _rel_err(res, P) <= 1e-4
+
+
+def test_float32_numba():
+    P = make_low_rank_completion(100, 100, 3, sampling_rate=0.3, random_state=0, dtype=np.float32)
+    res = robust_altmin((P.rows, P.cols, P.data), 3, shape=P.shape, tol=1e-6, random_state=0)
+    assert res.U.dtype == np.float32 and _rel_err(res, P) <= 1e-4
+
+
+def test_duplicates_are_averaged_and_inputs_untouched():
+    rows = np.array([0, 1, 1, 0])
+    cols = np.array([0, 1, 1, 1])
+    vals = np.array([1.0, 2.0, 4.0, 5.0])
+    kept = vals.copy()
+    obs = check_observations((rows, cols, vals), (2, 2))
+    assert obs.nnz == 3
+    np.testing.assert_array_equal(obs.values, [1.0, 5.0, 3.0])
+    np.testing.assert_array_equal(obs.inverse, [0, 2, 2, 1])
+    np.testing.assert_array_equal(vals, kept)
+
+
+def test_empty_row_gets_zero_factor():
+    """A row with no observation: zero factor row (documented), others unaffected."""
+    P = _problem(m=100, k=3, p=0.4)
+    keep = P.rows != 7
+    res = robust_altmin((P.rows[keep], P.cols[keep], P.data[keep]), 3, shape=P.shape, tol=1e-10, random_state=0)
+    assert np.all(res.U[7] == 0)
+    M = P.U @ P.V.T
+    rest = np.delete(np.arange(100), 7)
+    fit = (res.U @ res.V.T)[rest]
+    assert np.linalg.norm(fit - M[rest]) <= 1e-6 * np.linalg.norm(M[rest])
+
+
+def test_convergence_warning_and_callback():
+    P = _problem(m=100, k=3, p=0.3)
+    with pytest.warns(ConvergenceWarning):
+        res = robust_altmin((P.rows, P.cols, P.data), 3, shape=P.shape, tol=0, max_iter=2, random_state=0)
+    assert not res.success and res.nit == 2
+
+    def stop(r):
+        raise StopIteration
+
+    res = robust_altmin((P.rows, P.cols, P.data), 3, shape=P.shape, callback=stop, random_state=0)
+    assert res.nit == 1 and res.status == 2
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, err, match",
+    [
+        (((np.array([0, 5]), np.array([0, 1]), np.ones(2)),), {"shape": (3, 3)}, ValueError, "rows holds index 5"),
+        (((np.array([0, 1]), np.array([-1, 1]), np.ones(2)),), {"shape": (3, 3)}, ValueError, "cols holds index -1"),
+        (((np.array([0, 1]), np.array([0, 1]), np.ones(3)),), {"shape": (3, 3)}, ValueError, "same length"),
+        (((np.array([0.0, 1.0]), np.array([0, 1]), np.ones(2)),), {"shape": (3, 3)}, TypeError, "integer dtype"),
+        (((np.array([0, 1]), np.array([0, 1]), np.array([1.0, np.nan])),), {"shape": (3, 3)}, ValueError, "NaN"),
+        ((np.ones(3),), {"shape": (3, 3)}, TypeError, "observed must be"),
+        (((np.array([0, 1]), np.array([0, 1]), np.ones(2)),), {"shape": (3, -1)}, ValueError, "shape must be"),
+    ],
+)
+def test_bad_observations(args, kwargs, err, match):
+    with pytest.raises(err, match=match):
+        robust_altmin(*args, 1, **kwargs)
+
+
+def test_bad_options():
+    data = (np.array([0, 1, 2]), np.array([0, 1, 2]), np.ones(3))
+    with pytest.raises(ValueError, match="rank=4 exceeds min"):
+        robust_altmin(data, 4, shape=(3, 5))
+    with pytest.raises(ValueError, match="Unknown solver"):
+        robust_altmin(data, 1, shape=(3, 3), solver="lsqr")
+    with pytest.raises(ValueError, match="sketch_size must be >= 2"):
+        robust_altmin(data, 2, shape=(3, 3), sketch_size=1)
