@@ -33,6 +33,7 @@ from ._bcd_problems import (
 )
 from ._completion import make_low_rank_completion
 from ._dag import simulate_dag, simulate_linear_sem
+from ._sbl_problems import make_irs_channel, make_kronecker_sparse
 
 __all__ = [
     "load_bcd_problem",
@@ -45,4 +46,6 @@ __all__ = [
     "make_nonnegative_l1_problem",
     "simulate_dag",
     "simulate_linear_sem",
+    "make_kronecker_sparse",
+    "make_irs_channel",
 ]

@@ -383,7 +383,7 @@ def _fast_gains(S, Q, alpha, in_model, usable, can_delete, xp):
     Q2_safe = xp.where(Q2 > 0, Q2, one)
     add = (Q2 - S) / S_safe + xp.log(S_safe / Q2_safe)
     change = 1.0 / xp.where(grow, new_alpha, one) - 1.0 / alpha
-    reestimate = Q2 * change / (S * change + 1.0) - xp.log(xp.maximum(1.0 + S * change, xp.finfo(S.dtype).tiny))
+    reestimate = Q2 * change / (S * change + 1.0) - xp.log(xp.maximum(1.0 + S * change, xp.finfo(S.dtype).smallest_normal))
     ratio = xp.minimum(S / alpha, 1.0 - xp.finfo(S.dtype).eps)
     delete = Q2 / (S - alpha) - xp.log(1.0 - ratio)
     minus_inf = xp.full_like(S, -xp.inf)

@@ -289,7 +289,7 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
     lml = log_evidence(post["logdet"], post["quad"], M, complex_)
     x = _embed(post["mu"], idx, n_shape, xp)
     full_gammas = [scatter(g, i, n, xp) for g, i, n in zip(gammas, idx, n_shape)]
-    support = _outer([g > 0 for g in full_gammas], xp)
+    support = _outer([xp.astype(g > 0, rdt) for g in full_gammas], xp) > 0
     support = xp.reshape(support, (math.prod(n_shape),))
     return make_result(x, fun=-lml, nit=it, status=status, monitor=monitor, solver=f"kron_sbl(method={method!r})",
                        gammas=full_gammas, support=support, noise_var=s2)
