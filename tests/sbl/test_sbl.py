@@ -53,7 +53,7 @@ def test_mackay_reproduces_ard_regression(shape, atol):
     ours = SBLRegressor(method="mackay").fit(X, y)
     np.testing.assert_allclose(ours.coef_, ard.coef_, atol=atol)
     assert ours.intercept_ == pytest.approx(ard.intercept_, abs=10 * atol)
-    assert ours.alpha_ == pytest.approx(ard.alpha_, rel=1e-6)
+    assert ours.alpha_ == pytest.approx(ard.alpha_, rel=100 * atol)
     assert ours.n_iter_ == ard.n_iter_
     mean, std = ours.predict(X[:5], return_std=True)
     ref_mean, ref_std = ard.predict(X[:5], return_std=True)
