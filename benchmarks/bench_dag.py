@@ -3,7 +3,7 @@
 
 Usage::
 
-    python benchmarks/bench_dag.py [--quick] [--device gpu] [--seeds N] [--dims D ...] [--noise equal|unequal]
+    python benchmarks/bench_dag.py [--quick] [--device gpu] [--seeds N] [--dims D ...] [--graphs ER|SF] [--noise equal|unequal]
                                    [--threads T] [--output PATH]
 
 Problems
@@ -106,13 +106,14 @@ def run(args, on_row=None):
         notes.append(note)
     dims = args.dims or ((20,) if args.quick else (20, 50))
     noises = args.noise or ("equal", "unequal")
+    graphs = args.graphs or ("ER", "SF")
     seeds = range(args.seeds if args.seeds else (2 if args.quick else 5))
     colide(problem(5, "ER", "equal", 0)[1], max_iter=10, warm_iter=10)  # compile the kernels
     rows = []
     with threadpool_limits(args.threads or None), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for d in dims:
-            for graph in ("ER", "SF"):
+            for graph in graphs:
                 for noise in noises:
                     stats = {name: [] for name in table}
                     for seed in seeds:
@@ -153,6 +154,7 @@ def main(argv=None):
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5, quick 2)")
     parser.add_argument("--dims", type=int, nargs="+", default=None, help="graph sizes (default 20 50)")
+    parser.add_argument("--graphs", choices=("ER", "SF"), nargs="+", default=None, help="graph types (default both)")
     parser.add_argument("--noise", choices=("equal", "unequal"), nargs="+", default=None,
                         help="noise settings (default both)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (0: library default)")
