@@ -222,9 +222,10 @@ def robust_altmin(
     n_inner, inner_tol : int, float
         Inner iteration budget and relative residual target of ``"sketch"``.
     tol : float
-        Stop when the relative residual on the kept observations,
-        ``||P(M - U V^T)||_F / ||P(M)||_F``, falls below ``tol`` or changes by
-        less than ``tol`` relative to the previous pass.
+        Stop when the relative residual on the observations,
+        ``||P(M - U V^T)||_F / ||P(M)||_F`` (with ``robust``: on those with
+        Huber weight 1), falls below ``tol`` or changes by less than ``tol``
+        relative to the previous pass.
     max_iter : int
         Maximum number of passes (one ``V`` and one ``U`` update each).
     engine : {"auto", "numba", "xp"}
@@ -291,8 +292,9 @@ def robust_altmin(
     for it in range(1, max_iter + 1):
         U = _half_step(obs, 0, V, U, values, weights, **solve)
         r = values - obs.entries(U, V)
-        kept_sq = float(xp.sum(weights * r * r))
-        norm_sq = float(xp.sum(weights * values * values))
+        inliers = xp.astype(weights >= 1, r.dtype) if robust else weights  # Huber-downweighted entries excluded
+        kept_sq = float(xp.sum(inliers * r * r))
+        norm_sq = float(xp.sum(inliers * values * values))
         residual = math.sqrt(kept_sq / norm_sq) if norm_sq > 0 else math.sqrt(kept_sq)
         fun = 0.5 * kept_sq + 0.5 * alpha * (float(xp.sum(U * U)) + float(xp.sum(V * V)))
         if not math.isfinite(residual):
