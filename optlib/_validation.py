@@ -142,5 +142,10 @@ def check_random_state(random_state):
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(2**32 - 1))
     if random_state is None or isinstance(random_state, numbers.Integral):
+        if random_state is not None and random_state < 0:
+            raise ValueError(f"random_state must be a nonnegative int, got {random_state!r}.")
         return np.random.default_rng(random_state)
-    raise TypeError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}.")
+    raise TypeError(
+        "random_state must be None, a nonnegative int, a numpy Generator or a RandomState, "
+        f"got {random_state!r}."
+    )

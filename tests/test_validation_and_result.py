@@ -71,6 +71,8 @@ def test_check_random_state_reproducible():
     assert check_random_state(g) is g
     with pytest.raises(TypeError, match="random_state"):
         check_random_state("seed")
+    with pytest.raises(ValueError, match="random_state must be a nonnegative int"):
+        check_random_state(-1)
 
 
 def test_history_and_monitor():

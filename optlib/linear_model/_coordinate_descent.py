@@ -211,8 +211,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             Training data.
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Nonnegative weights (rescaled to sum to ``n_samples``).
+        sample_weight : float or array-like of shape (n_samples,), default=None
+            Nonnegative weights (rescaled to sum to ``n_samples``); a float
+            weighs all samples alike.
         check_input : bool, default=True
             ``False`` skips the validation of ``X``, ``y`` and
             ``sample_weight`` (scikit-learn's meaning, for callers fitting
@@ -272,8 +273,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
                     raise ValueError("sample_weight must be nonnegative.")
                 if sw.sum() <= 0:
                     raise ValueError("sample_weight must have a positive sum.")
-            else:
-                sw = np.asarray(sample_weight, dtype=dtype)
+            else:  # a scalar weight is uniform, as with check_input=True
+                sw = np.broadcast_to(np.asarray(sample_weight, dtype=dtype), (n,))
             sw = sw * (n / sw.sum())
         else:
             sw = None

@@ -595,3 +595,13 @@ def test_check_input_false_skips_validation(fmt, monkeypatch):
     m = Lasso(alpha=alpha, tol=1e-12).fit(X, Y_CORR, sample_weight=SW, check_input=False)
     np.testing.assert_array_equal(m.coef_, ref.coef_)
     assert m.intercept_ == ref.intercept_ and m.n_features_in_ == X.shape[1]
+
+
+def test_check_input_false_scalar_sample_weight():
+    # a float weight is uniform (scikit-learn), with or without the input checks
+    X = np.asfortranarray(X_CORR)
+    alpha = _alpha_max(X_CORR, Y_CORR, None, True, 1.0) / 20
+    ref = Lasso(alpha=alpha, tol=1e-12).fit(X, Y_CORR)
+    for check_input in (True, False):
+        m = Lasso(alpha=alpha, tol=1e-12).fit(X, Y_CORR, sample_weight=3.0, check_input=check_input)
+        np.testing.assert_allclose(m.coef_, ref.coef_, rtol=0, atol=1e-12)
