@@ -106,13 +106,16 @@ def fancyimpute_softimpute(P):
     except ImportError:
         sys.modules.setdefault("cvxpy", types.ModuleType("cvxpy"))
     try:
+        import fancyimpute.soft_impute
         import fancyimpute.solver
         from fancyimpute import SoftImpute
     except ImportError as exc:
         return None, f"fancyimpute not importable ({exc})"
-    check = fancyimpute.solver.check_array  # fancyimpute 0.7 passes force_all_finite, gone in scikit-learn 1.8
-    fancyimpute.solver.check_array = lambda X, force_all_finite=True, **kw: check(
-        X, ensure_all_finite=force_all_finite, **kw)
+    from sklearn.utils import check_array
+
+    for module in (fancyimpute.solver, fancyimpute.soft_impute):  # fancyimpute 0.7 passes force_all_finite
+        module.check_array = lambda X, force_all_finite=True, **kw: check_array(
+            X, ensure_all_finite=force_all_finite, **kw)
     X = np.full(P.shape, np.nan)
     X[P.rows, P.cols] = P.data
     t0 = time.perf_counter()
