@@ -275,6 +275,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
                     raise ValueError("sample_weight must have a positive sum.")
             else:  # a scalar weight is uniform, as with check_input=True
                 sw = np.broadcast_to(np.asarray(sample_weight, dtype=dtype), (n,))
+            sw = sw / sw.max()  # weights near finfo.max: their sum must not overflow
             sw = sw * (n / sw.sum())
         else:
             sw = None

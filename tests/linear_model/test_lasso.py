@@ -597,6 +597,16 @@ def test_check_input_false_skips_validation(fmt, monkeypatch):
     assert m.intercept_ == ref.intercept_ and m.n_features_in_ == X.shape[1]
 
 
+def test_huge_sample_weights_do_not_overflow():
+    # weights are relative: scaling them to near finfo.max must not change the fit (was: all zeros)
+    alpha = _alpha_max(X_CORR, Y_CORR, SW, True, 1.0) / 20
+    ref = Lasso(alpha=alpha, tol=1e-12).fit(X_CORR, Y_CORR, sample_weight=SW)
+    big = SW / SW.max() * np.finfo(np.float64).max
+    m = Lasso(alpha=alpha, tol=1e-12).fit(X_CORR, Y_CORR, sample_weight=big)
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=0, atol=1e-10)
+    assert np.any(m.coef_ != 0)
+
+
 def test_check_input_false_scalar_sample_weight():
     # a float weight is uniform (scikit-learn), with or without the input checks
     X = np.asfortranarray(X_CORR)
