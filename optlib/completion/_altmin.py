@@ -129,12 +129,14 @@ def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_
     from ._altmin_numba import solve_exact, solve_sketched
 
     ptr, idx, pos = obs.side(axis)
+    if axis == 1:  # the kernels read values and weights in the column order, contiguously
+        values, weights = values[pos], weights[pos]
     out = np.zeros((ptr.shape[0] - 1, F.shape[1]), dtype=F.dtype)
     if solver == "exact":
-        solve_exact(ptr, idx, pos, values, weights, F, alpha, out)
+        solve_exact(ptr, idx, values, weights, F, alpha, out)
     else:
         seed = int(rng.integers(2**62))
-        solve_sketched(ptr, idx, pos, values, weights, F, X0, alpha, sketch_size, n_inner, rtol, seed, out)
+        solve_sketched(ptr, idx, values, weights, F, X0, alpha, sketch_size, n_inner, rtol, seed, out)
     return out
 
 

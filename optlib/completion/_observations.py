@@ -159,22 +159,16 @@ class Observations:
     # -- structures ---------------------------------------------------------
 
     def _build_host(self):
-        import scipy.sparse as sp
-
         m, n = self.shape
         rows, cols = np.asarray(self.rows), np.asarray(self.cols)
         self.row_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=m))]).astype(np.int64)
         self.row_idx = cols
-        self.row_pos = np.arange(self.nnz, dtype=np.int64)
         order = np.argsort(cols, kind="stable")
         self.col_ptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))]).astype(np.int64)
         self.col_idx = rows[order]
         self.col_pos = order.astype(np.int64)
         self.row_counts = np.diff(self.row_ptr)
         self.col_counts = np.diff(self.col_ptr)
-        self._csr_pattern = sp.csr_matrix(
-            (np.ones(self.nnz, dtype=self.dtype), cols, self.row_ptr), shape=self.shape
-        )
 
     def _build_padded(self):
         xp = self.xp
@@ -195,9 +189,14 @@ class Observations:
         return xp.concat([a, xp.full((1,), fill, dtype=a.dtype, device=device(a))])
 
     def side(self, axis):
-        """Index structures of the rows (``axis=0``) or the columns (``axis=1``)."""
+        """Index structures of the rows (``axis=0``) or the columns (``axis=1``).
+
+        On the host: pointers, partner indices, and the canonical position of
+        each stored entry (``None`` for the rows: the canonical order is the
+        row order).
+        """
         if self.host:
-            return (self.row_ptr, self.row_idx, self.row_pos) if axis == 0 else (self.col_ptr, self.col_idx, self.col_pos)
+            return (self.row_ptr, self.row_idx, None) if axis == 0 else (self.col_ptr, self.col_idx, self.col_pos)
         return (self.row_table, self.row_other) if axis == 0 else (self.col_table, self.col_other)
 
     def gather(self, x, axis):
@@ -216,21 +215,23 @@ class Observations:
 
     # -- products -------------------------------------------------------------
 
+    def _csr(self, values, dtype):
+        """``P_Omega(values)`` as a CSR matrix sharing the index arrays (host only)."""
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((np.asarray(values, dtype=dtype), self.row_idx, self.row_ptr), shape=self.shape)
+
     def matmat(self, values, X):
         """``P_Omega(values) @ X`` for entry values in canonical order (``m x q``)."""
         if self.host:
-            S = self._csr_pattern.copy()
-            S.data = np.asarray(values, dtype=X.dtype)
-            return S @ X
+            return self._csr(values, X.dtype) @ X
         W = self.gather(values, 0)
         return self.xp.sum(W[:, :, None] * self.gather_factor(X, 0), axis=1)
 
     def rmatmat(self, values, Y):
         """``P_Omega(values)^T @ Y`` (``n x q``)."""
         if self.host:
-            S = self._csr_pattern.copy()
-            S.data = np.asarray(values, dtype=Y.dtype)
-            return S.T @ Y
+            return self._csr(values, Y.dtype).T @ Y
         W = self.gather(values, 1)
         return self.xp.sum(W[:, :, None] * self.gather_factor(Y, 1), axis=1)
 
