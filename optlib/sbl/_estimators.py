@@ -49,6 +49,8 @@ class SBLRegressor(RegressorMixin, BaseEstimator):
     scores_ : ndarray
         Log marginal likelihood per iteration.
     n_iter_ : int
+    X_offset_ : ndarray of shape (n_features,)
+        Feature means removed before fitting (zeros without an intercept).
     """
 
     def __init__(self, *, method="fast", max_iter=300, tol=None, noise_var=None, threshold_lambda=1e4,
@@ -91,6 +93,7 @@ class SBLRegressor(RegressorMixin, BaseEstimator):
         self.alpha_ = X.dtype.type(1.0 / result.noise_var)
         self.scores_ = np.asarray(result.history["log_marginal_likelihood"])
         self.n_iter_ = int(result.nit)
+        self.X_offset_ = X_offset
         self.intercept_ = float(y_offset - X_offset @ self.coef_) if self.fit_intercept else 0.0
         return self
 
@@ -101,7 +104,7 @@ class SBLRegressor(RegressorMixin, BaseEstimator):
         mean = X @ self.coef_ + self.intercept_
         if not return_std:
             return mean
-        Xa = X[:, self.active_]
+        Xa = (X - self.X_offset_)[:, self.active_]  # the intercept is fitted on centred data
         var = np.sum((Xa @ self.sigma_) * Xa, axis=1) + 1.0 / self.alpha_
         return mean, np.sqrt(var)
 
@@ -128,7 +131,7 @@ class KroneckerSBL(BaseEstimator):
     """
 
     def __init__(self, factors, *, method="svd", noise_var=None, max_iter=150, tol=1e-4, prune_threshold=None,
-                 coupling=1.0, verbose=False):
+                 coupling=0.8, verbose=False):
         self.factors = factors
         self.method = method
         self.noise_var = noise_var

@@ -45,20 +45,27 @@ def test_kronecker_estep_equals_dense(complex_):
     assert post["quad"] == pytest.approx(float(np.real(y.conj() @ np.linalg.solve(C, y))), abs=1e-9)
 
 
-@pytest.mark.parametrize("shape, atol", [((80, 40), 1e-6), ((40, 80), 5e-5)])
+@pytest.mark.parametrize("shape, atol", [((80, 40), 1e-6), ((40, 80), 3e-5)])
 def test_mackay_reproduces_ard_regression(shape, atol):
-    """n > p: 1e-6; p > n (Woodbury, eigh here, pinvh there): 1.5e-5 measured, not yet 1e-6."""
+    """n > p: to 1e-6 (measured 7e-15). p > n: ARDRegression's own coefficients move by
+    1e-5 to 3e-5 when X is passed in Fortran order or scaled by 1 + 1e-15 (its iteration
+    amplifies rounding through the pruning steps), so 1e-6 is below its reproducibility;
+    measured 1.5e-5 here."""
     X, y, _ = _regression(*shape)
     ard = ARDRegression().fit(X, y)
     ours = SBLRegressor(method="mackay").fit(X, y)
     np.testing.assert_allclose(ours.coef_, ard.coef_, atol=atol)
+    if shape[1] > shape[0]:
+        own = max(np.abs(ARDRegression().fit(np.asfortranarray(X), y).coef_ - ard.coef_).max(),
+                  np.abs(ARDRegression().fit(X * (1 + 1e-15), y).coef_ - ard.coef_).max())
+        assert np.abs(ours.coef_ - ard.coef_).max() <= 2 * own
     assert ours.intercept_ == pytest.approx(ard.intercept_, abs=10 * atol)
     assert ours.alpha_ == pytest.approx(ard.alpha_, rel=100 * atol)
     assert ours.n_iter_ == ard.n_iter_
     mean, std = ours.predict(X[:5], return_std=True)
     ref_mean, ref_std = ard.predict(X[:5], return_std=True)
     np.testing.assert_allclose(mean, ref_mean, atol=10 * atol)
-    np.testing.assert_allclose(std, ref_std, rtol=5e-2)  # TODO: up to 5% gap in sigma_, not yet explained
+    np.testing.assert_allclose(std, ref_std, rtol=atol)  # X centred as in the fit (was 5% off without)
 
 
 def test_em_marginal_likelihood_is_monotone_and_fast_reaches_it():
