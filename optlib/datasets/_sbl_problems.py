@@ -67,57 +67,81 @@ def make_kronecker_sparse(measurements=(10, 12, 15), atoms=(15, 15, 15), n_nonze
     return Bunch(y=y, factors=factors, x=x, support=x != 0, noise_var=noise_var)
 
 
-def _ula(n_elements, sines):
-    """Half-wavelength uniform linear array responses ``exp(-j pi k u)`` (columns)."""
+def _steering(n_elements, sines):
+    """Unit-norm half-wavelength ULA responses ``exp(j pi k u) / sqrt(n)`` (one column per sine)."""
     k = np.arange(n_elements)[:, None]
-    return np.exp(-1j * np.pi * k * np.asarray(sines)[None, :])
+    return np.exp(1j * np.pi * k * np.asarray(sines)[None, :]) / math.sqrt(n_elements)
 
 
-def make_irs_channel(n_ms=6, n_irs=256, n_bs=16, *, grid=18, pilots=(4, 9, 8), block=3, snr_db=10.0,
+def _block(grid, width, rng, cyclic):
+    """Grid vector with ``width`` consecutive nonzeros (complex Gaussian, unit variance)."""
+    v = np.zeros(grid, dtype=complex)
+    start = rng.integers(0, grid if cyclic else grid - width + 1)
+    v[(start + np.arange(width)) % grid] = _noise(width, 1.0, True, rng)
+    return v
+
+
+def make_irs_channel(n_ms=6, n_irs=256, n_bs=16, *, grid=18, n_pilots=3, n_patterns=6, spread=3, snr_db=10.0,
                      random_state=None):
-    """Uplink IRS-aided MIMO cascaded-channel estimation as a Kronecker-sparse problem.
+    """Uplink IRS-aided MIMO cascaded-channel estimation as a Kronecker-sparse problem (He and Joseph, 2024).
 
-    Arrays are half-wavelength ULAs (MS ``n_ms``, IRS ``n_irs``, BS
-    ``n_bs`` elements). The cascaded channel is Kronecker structured: MS,
-    IRS (difference angle of the BS-IRS and IRS-MS paths) and BS angular
-    components, each a cluster of ``block`` rays on consecutive grid sines
-    (angular spread) with complex Gaussian gains, so each factor of the
-    grid representation ``x = x_MS kron x_IRS kron x_BS`` is block sparse
-    (the structure PC-KroSBL exploits). Training: ``pilots[0]`` MS pilot vectors,
-    ``pilots[1]`` random IRS phase configurations and ``pilots[2]`` BS
-    combiners, all unit-modulus and normalised, so ``M = prod(pilots)``
-    (288 by default). The angular grids have ``grid`` sines uniform on
-    ``[-1, 1)`` per factor (``N = grid^3``, 5832 by default).
+    Half-wavelength ULAs at the MS (``n_ms``), IRS (``n_irs``) and BS
+    (``n_bs``). The MS-IRS channel has one MS departure angle and a cluster of
+    ``spread`` IRS arrival angles on consecutive grid points; the IRS-BS
+    channel one IRS departure angle and ``spread`` consecutive BS arrival
+    angles; path gains are ``CN(0, 1)`` and the channels are scaled as
+    ``sqrt(n_tx n_rx / spread)``. The cascaded channel ``G[m, n, b] =
+    H_1[n, m] H_2[b, n]`` is then exactly ``x`` multiplied by the steering
+    dictionaries ``D_i`` (``grid`` sines ``-1 + 2 i / grid``) along each mode,
+    with ``x = x_MS kron x_IRS kron x_BS``: one nonzero for the MS, a
+    cyclic block of ``spread`` for the IRS difference angle, a block of
+    ``spread`` for the BS (the block sparsity PC-KroSBL exploits).
+
+    Training: ``n_pilots`` QPSK pilot vectors from the MS (power
+    ``1 / n_ms`` per antenna), ``n_patterns`` random ``+-1 / sqrt(n_irs)``
+    IRS reflection patterns, every BS antenna observed, so
+    ``Y = G x_1 P_MS x_2 P_IRS`` with ``M = n_pilots n_patterns n_bs``
+    (288 by default, for ``N = grid^3 = 5832``). Complex white noise at
+    ``snr_db`` relative to the mean received signal power.
 
     Returns
     -------
-    Bunch with ``y`` (complex, length ``M``), ``factors`` (measured
-    dictionaries ``P_i D_i``, ``pilots[i] x grid``), ``dictionaries``
-    (``D_i``, array responses on the grid), ``training`` (``P_i``),
-    ``channel`` (true cascaded channel, shape ``(n_ms, n_irs, n_bs)``) and
-    ``noise_var``, ``x`` (true grid coefficients) and ``support``. Estimate the channel from a grid estimate ``x`` as
-    ``x`` reshaped to ``(grid,) * 3`` and multiplied by ``D_i`` along each mode.
+    Bunch with ``y`` (complex, length ``M``, C order over (pilot, pattern,
+    BS antenna)), ``factors`` (``P_i D_i``), ``dictionaries`` (``D_i``),
+    ``training`` (``P_i``; the identity for the BS), ``channel`` (true
+    cascaded channel, shape ``(n_ms, n_irs, n_bs)``), ``effective`` (the
+    channels ``H_2 diag(theta_k) H_1`` under the ``n_patterns`` training
+    patterns, shape ``(n_ms, n_patterns, n_bs)``, on which the paper measures
+    NMSE), ``effective_dictionaries`` (``[D_MS, P_IRS D_IRS, D_BS]``: grid
+    coefficients to ``effective``), ``x`` (true grid coefficients),
+    ``support``, ``noise_var`` and ``grid`` (the sines).
     """
     rng = check_random_state(random_state)
     sizes = (n_ms, n_irs, n_bs)
-    if len(pilots) != 3:
-        raise ValueError(f"pilots must give 3 numbers (MS pilots, IRS configurations, BS combiners), got {pilots!r}.")
+    for name, value in (("n_ms", n_ms), ("n_irs", n_irs), ("n_bs", n_bs), ("grid", grid), ("n_pilots", n_pilots),
+                        ("n_patterns", n_patterns)):
+        check_scalar(value, name, kind=int, lower=1)
+    spread = int(check_scalar(spread, "spread", kind=int, lower=1, upper=grid))
     snr_db = check_scalar(snr_db, "snr_db")
     sines = -1.0 + 2.0 * np.arange(grid) / grid
-    dictionaries = [_ula(n, sines) for n in sizes]
-    training = [np.exp(2j * np.pi * rng.random((t, n))) / math.sqrt(n) for t, n in zip(pilots, sizes)]
-    block = int(check_scalar(block, "block", kind=int, lower=1, upper=grid))
-    parts = []
-    for _ in sizes:
-        v = np.zeros(grid, dtype=complex)
-        start = rng.integers(0, grid - block + 1)
-        v[start:start + block] = _noise(block, 1.0 / block, True, rng)
-        parts.append(v)
+    dictionaries = [_steering(n, sines) for n in sizes]
+    qpsk = np.exp(1j * np.pi * (2 * rng.integers(0, 4, (n_pilots, n_ms)) + 1) / 4)
+    patterns = (2.0 * rng.integers(0, 2, (n_patterns, n_irs)) - 1.0) / math.sqrt(n_irs)
+    training = [qpsk / math.sqrt(n_ms), patterns.astype(complex), np.eye(n_bs, dtype=complex)]
+    x_ms = np.zeros(grid, dtype=complex)
+    x_ms[rng.integers(grid)] = 1.0
+    # conj(a(u_d)) * a(u_i) = a(u_i - u_d) / sqrt(n_irs): the IRS block sits at the (cyclic) difference angles.
+    scale = math.sqrt(n_ms * n_irs / spread) * math.sqrt(n_bs * n_irs / spread) / math.sqrt(n_irs)
+    parts = [x_ms, scale * _block(grid, spread, rng, cyclic=True), _block(grid, spread, rng, cyclic=False)]
     x = reduce(np.kron, parts)
-    channel = _modes(x.reshape((grid,) * 3), dictionaries)
-    clean = _modes(channel, training).reshape(-1)
+    X = x.reshape((grid,) * 3)
+    channel = _modes(X, dictionaries)
+    effective_dictionaries = [dictionaries[0], training[1] @ dictionaries[1], dictionaries[2]]
+    effective = _modes(X, effective_dictionaries)
+    factors = [P @ D for P, D in zip(training, dictionaries)]
+    clean = _modes(X, factors).reshape(-1)
     noise_var = float(np.mean(np.abs(clean) ** 2)) / 10 ** (snr_db / 10)
     y = clean + _noise(clean.shape, noise_var, True, rng)
-    factors = [P @ D for P, D in zip(training, dictionaries)]
     return Bunch(y=y, factors=factors, dictionaries=dictionaries, training=training, channel=channel,
-                 noise_var=noise_var, x=x, support=x != 0, grid=sines)
+                 effective=effective, effective_dictionaries=effective_dictionaries, noise_var=noise_var, x=x,
+                 support=x != 0, grid=sines)

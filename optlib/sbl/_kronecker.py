@@ -36,7 +36,7 @@ from ._common import (as_array, check_measurements, check_noise_var, common_dtyp
 __all__ = ["kron_sbl", "kron_estep", "mode_product", "KRON_METHODS"]
 
 KRON_METHODS = ("am", "svd", "pc")
-_DEFAULT_PRUNE = {"am": 1e-2, "svd": 1e-3, "pc": 0.0}
+_DEFAULT_PRUNE = {"am": 1e-2, "svd": 1e-3, "pc": 1e-2}
 _AM_TOL = 1e-5
 _AM_SWEEPS = 50
 _PC_SWEEPS = 10
@@ -160,34 +160,36 @@ def coupling_matrix(n, alpha):
     return np.eye(n) + alpha * (np.eye(n, k=1) + np.eye(n, k=-1))
 
 
-def _pc_step(L, base, coupling, xp):
-    """Pattern-coupled factor updates: ``gamma~_i = C_alpha gamma_i`` fit to the AM target by NNLS.
+def _pc_step(L, coupled, couplings, xp):
+    """Pattern-coupled factor updates, one factor at a time, until stable (at most 10 sweeps).
 
-    The non-negative least-squares solves (``N_i`` unknowns each) run on the
-    host with :func:`scipy.optimize.nnls`; targets and factors are copied
-    explicitly (a few numbers per factor).
+    A coupled factor (``couplings[i]`` a host matrix ``C``) is
+    ``C gamma_i + 1e-5`` with ``gamma_i >= 0`` the non-negative least-squares
+    fit of ``C gamma_i`` to the AM target, solved on the host with
+    :func:`scipy.optimize.nnls` (``N_i`` unknowns: a few numbers are copied);
+    an uncoupled factor (``None``) takes the AM target itself. Factors are
+    normalised as in :func:`_am_step` after each sweep.
     """
     from scipy.optimize import nnls
 
-    base = list(base)
-    coupled = [to_namespace(coupling[i] @ to_host(b), xp, device=device(L)) for i, b in enumerate(base)]
-    coupled = [xp.astype(c, L.dtype) + _PC_FLOOR for c in coupled]
+    coupled = list(coupled)
     for _ in range(_PC_SWEEPS):
         change = 0.0
-        for i in range(len(base)):
-            target = to_host(_mean_except(L, coupled, i, xp)).astype(np.float64)
-            sol, _ = nnls(coupling[i], target)
-            new = xp.astype(to_namespace(coupling[i] @ sol, xp, device=device(L)), L.dtype) + _PC_FLOOR
-            change = max(change, float(xp.max(xp.abs(new - coupled[i])) / xp.max(new)))
-            base[i] = xp.astype(to_namespace(sol, xp, device=device(L)), L.dtype)
-            coupled[i] = new
+        for i, C in enumerate(couplings):
+            target = _mean_except(L, coupled, i, xp)
+            if C is not None:
+                sol, _ = nnls(C, to_host(target).astype(np.float64))
+                target = xp.astype(to_namespace(C @ sol + _PC_FLOOR, xp, device=device(L)), L.dtype)
+            change = max(change, float(xp.max(xp.abs(target - coupled[i])) / xp.max(target)))
+            coupled[i] = target
+        coupled = _normalise(coupled, xp)
         if change < _AM_TOL:
             break
-    return base, coupled
+    return coupled
 
 
 def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4, prune_threshold=None,
-             coupling=1.0, callback=None, verbose=False):
+             coupling=0.8, callback=None, verbose=False):
     """Kronecker-structured sparse Bayesian learning (AM-, SVD- or PC-KroSBL).
 
     Parameters
@@ -206,12 +208,15 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
     tol : float, default=1e-4
         Stop when ``||gamma_new - gamma|| / ||gamma|| < tol`` (full Kronecker
         vectors, computed from the factors).
-    prune_threshold : float or None
+    prune_threshold : float, sequence of floats (one per factor) or None
         Drop factor entries below ``prune_threshold * max`` with their
-        columns; ``None`` gives 1e-2 for AM, 1e-3 for SVD and 0 (no pruning,
-        which would break the neighbour coupling) for PC.
-    coupling : float, default=1.0
-        ``alpha`` of the PC coupling ``C_alpha`` (``method="pc"`` only).
+        columns; ``None`` gives 1e-2 for AM and PC (on the coupled
+        variances; ``C_alpha`` is restricted to the kept entries) and 1e-3
+        for SVD.
+    coupling : float or sequence of floats, default=0.8
+        ``alpha`` of the PC coupling ``C_alpha`` (``method="pc"`` only), one
+        for all factors or one per factor; ``0`` leaves a factor uncoupled
+        (AM update), e.g. a factor expected to hold isolated nonzeros.
     callback, verbose
         As in :func:`optlib.sbl.sbl`.
 
@@ -243,9 +248,9 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
     noise_var = check_noise_var(noise_var)
     max_iter = check_scalar(max_iter, "max_iter", kind=int, lower=1)
     tol = check_scalar(tol, "tol", lower=0.0)
-    prune = _DEFAULT_PRUNE[method] if prune_threshold is None else check_scalar(
-        prune_threshold, "prune_threshold", lower=0.0, upper=1.0, upper_inclusive=False)
-    coupling = check_scalar(coupling, "coupling", lower=0.0)
+    prunes = _per_factor(_DEFAULT_PRUNE[method] if prune_threshold is None else prune_threshold,
+                         "prune_threshold", len(factors), upper=1.0)
+    couplings = _per_factor(coupling, "coupling", len(factors))
     complex_ = xp.isdtype(dtype, "complex floating")
     dev = device(Y)
     monitor = IterationMonitor(callback, record_history=True, verbose=verbose, name=f"kron_sbl[{method}]")
@@ -254,11 +259,11 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
     s2 = initial_noise_var(xp.reshape(Y, (M,)), xp) if estimate else noise_var
     idx = [xp.arange(n, device=dev) for n in n_shape]
     cur = list(factors)
-    base = [xp.ones(n, dtype=rdt, device=dev) for n in n_shape]
-    gammas = list(base)
-    C_host = [coupling_matrix(n, coupling) for n in n_shape] if method == "pc" else None
+    gammas = [xp.ones(n, dtype=rdt, device=dev) for n in n_shape]
+    C_host = [coupling_matrix(n, a) if a > 0 else None for n, a in zip(n_shape, couplings)]
     if method == "pc":
-        gammas = [xp.astype(to_namespace(C @ np.ones(C.shape[0]), xp, device=dev), rdt) for C in C_host]
+        gammas = [g if C is None else xp.astype(to_namespace(C.sum(axis=1), xp, device=dev), rdt)
+                  for g, C in zip(gammas, C_host)]
     status, it = STATUS_MAX_ITER, 0
     for it in range(1, max_iter + 1):
         post = kron_estep(cur, Y, gammas, s2, xp, complex_)
@@ -272,13 +277,16 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
         elif method == "svd":
             new = _svd_step(L, xp)
         else:
-            base, new = _pc_step(L, base, C_host, xp)
+            new = _pc_step(L, gammas, C_host, xp)
         change = _relative_change(new, gammas, xp)
         gammas = new
-        if prune > 0:
-            for i, g in enumerate(gammas):
+        for i, (g, prune) in enumerate(zip(gammas, prunes)):
+            if prune > 0:
                 kept = xp.nonzero(g >= prune * xp.max(g))[0]
                 gammas[i], idx[i], cur[i] = xp.take(g, kept), xp.take(idx[i], kept), xp.take(cur[i], kept, axis=1)
+                if C_host[i] is not None and kept.shape[0] < C_host[i].shape[0]:
+                    host_kept = to_host(kept)
+                    C_host[i] = C_host[i][np.ix_(host_kept, host_kept)]
         if stopped:
             status = STATUS_CALLBACK
             break
@@ -293,6 +301,14 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
     support = xp.reshape(support, (math.prod(n_shape),))
     return make_result(x, fun=-lml, nit=it, status=status, monitor=monitor, solver=f"kron_sbl(method={method!r})",
                        gammas=full_gammas, support=support, noise_var=s2)
+
+
+def _per_factor(value, name, n_factors, upper=None):
+    """One non-negative number per factor, from one number or a sequence of ``n_factors``."""
+    values = [value] * n_factors if np.ndim(value) == 0 else list(value)
+    if len(values) != n_factors:
+        raise ValueError(f"{name} must be one number or one per factor ({n_factors}), got {value!r}.")
+    return [check_scalar(v, name, lower=0.0, upper=upper, upper_inclusive=upper is None) for v in values]
 
 
 def _relative_change(new, old, xp):
