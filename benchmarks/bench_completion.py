@@ -32,15 +32,18 @@ Solvers
 
 Protocol
 --------
-Median of 3 repeats up to 1e6 observations, 1 run above. numba kernels are
-compiled on a small problem first. Peak memory: ``tracemalloc`` peak of one
-extra run (NumPy allocations are traced), and the process's maximum RSS.
+Median of 3 repeats up to 1e6 observations, then one extra run for the
+``tracemalloc`` peak (NumPy allocations are traced); above 1e6, a single run,
+timed under ``tracemalloc``. numba kernels are compiled on a small problem
+first. The process's maximum RSS is reported too (it includes the problem
+generator's temporaries). On a loaded machine run it with
+``OPENBLAS_NUM_THREADS=1``: OpenBLAS threads spin-waiting for a descheduled
+partner made each ``m x 20`` QR of the spectral start ~10x slower.
 The log-log slope of time against ``|Omega|`` is a least-squares fit over
 the sizes run.
 """
 
 import argparse
-import math
 import resource
 import sys
 import time
@@ -62,13 +65,18 @@ PER_ROW = 100
 
 
 def factor_error(U, V, P):
-    """||U V^T - M||_F / ||M||_F from the factors only."""
+    """||U V^T - M||_F / ||M||_F from the factors only, without cancellation.
+
+    ``U V^T - Ut Vt^T = [U, -Ut] [V, Vt]^T = Q1 (R1 R2^T) Q2^T``: the norm is
+    that of the small ``R1 R2^T`` (a Gram-matrix expansion loses everything
+    below ~1e-8).
+    """
     Ut, Vt = P.U.astype(np.float64), P.V.astype(np.float64)
     U, V = np.asarray(U, dtype=np.float64), np.asarray(V, dtype=np.float64)
-    a = np.sum((U.T @ U) * (V.T @ V))
-    b = np.sum((U.T @ Ut) * (V.T @ Vt))
-    c = np.sum((Ut.T @ Ut) * (Vt.T @ Vt))
-    return math.sqrt(max(a - 2 * b + c, 0.0) / c)
+    R1 = np.linalg.qr(np.hstack([U, -Ut]), mode="r")
+    R2 = np.linalg.qr(np.hstack([V, Vt]), mode="r")
+    Rt = np.linalg.qr(Ut, mode="r") @ np.linalg.qr(Vt, mode="r").T
+    return float(np.linalg.norm(R1 @ R2.T) / np.linalg.norm(Rt))
 
 
 def to_device(P, gpu):
@@ -84,6 +92,7 @@ def host(a):
 
 
 def run_optlib(name, fn, data, P, repeats, sync):
+    """Median time of ``repeats`` runs, then one traced run for the peak (``repeats=0``: the traced run is timed)."""
     def call():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -91,11 +100,16 @@ def run_optlib(name, fn, data, P, repeats, sync):
         sync()
         return out
 
-    seconds, res = median_time(call, repeats)
+    if repeats:
+        seconds, res = median_time(call, repeats)
     tracemalloc.start()
-    call()
+    t0 = time.perf_counter()
+    traced = call()
+    traced_seconds = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
+    if not repeats:
+        seconds, res = traced_seconds, traced
     return dict(solver=name, seconds=seconds, error=factor_error(host(res.U), host(res.V), P), nit=res.nit,
                 peak_mb=peak / 2**20)
 
@@ -152,6 +166,7 @@ def main():
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--max-obs", type=float, default=None)
     parser.add_argument("--output", default=None)
+    parser.add_argument("--solvers", default="exact,sketch", help="comma-separated robust_altmin solvers")
     args = parser.parse_args()
     gpu = args.device == "gpu"
     sizes = [1e5, 3e5, 1e6] if args.quick else [1e5, 3e5, 1e6, 3e6, 1e7]
@@ -173,9 +188,9 @@ def main():
         m = int(n_obs // PER_ROW)
         P = make_low_rank_completion(m, m, RANK, sampling_rate=PER_ROW / m, condition_number=2, random_state=0)
         data = to_device(P, gpu)
-        repeats = 3 if n_obs <= 1e6 else 1
+        repeats = 3 if n_obs <= 1e6 else 0  # above 1e6: one run, timed under tracemalloc
         rows = []
-        for solver in ("exact", "sketch"):
+        for solver in args.solvers.split(","):
             rows.append(run_optlib(f"altmin {solver}", lambda d, s=solver: robust_altmin(
                 d, RANK, shape=P.shape, solver=s, tol=1e-9, random_state=0), data, P, repeats, sync))
         if n_obs <= 1e6:
