@@ -16,13 +16,14 @@ from importlib.util import find_spec
 import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as _device
-from array_api_compat import is_cupy_namespace, is_numpy_namespace
+from array_api_compat import is_array_api_obj, is_cupy_namespace, is_numpy_namespace
 
 __all__ = [
     "get_namespace",
     "device",
     "is_numpy_namespace",
     "is_cupy_namespace",
+    "is_non_numpy_array",
     "to_host",
     "to_namespace",
     "result_float_dtype",
@@ -53,6 +54,15 @@ def get_namespace(*arrays):
 def device(x):
     """Device on which array ``x`` lives."""
     return _device(x)
+
+
+def is_non_numpy_array(x):
+    """True for array-API arrays of another library than NumPy (CuPy, array_api_strict, ...).
+
+    Such arrays keep their namespace and device; everything else (NumPy
+    arrays, lists, scalars, DataFrames) is host data.
+    """
+    return is_array_api_obj(x) and not isinstance(x, np.ndarray)
 
 
 def to_host(x):

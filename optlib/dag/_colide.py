@@ -28,7 +28,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._backend import device, get_namespace, use_numba
+from .._backend import device, get_namespace, is_non_numpy_array, use_numba
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
@@ -514,9 +514,7 @@ class CoLiDE(BaseEstimator):
         return self
 
     def _validate(self, X):
-        from ..decomposition._sparse_coding import _is_foreign_array
-
-        if _is_foreign_array(X):
+        if is_non_numpy_array(X):
             X = _check_data(X, get_namespace(X))
             self.n_features_in_ = X.shape[1]
             return X

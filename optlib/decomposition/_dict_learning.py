@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from .._backend import device, get_namespace, to_host, to_namespace
+from .._backend import device, get_namespace, is_non_numpy_array, to_host, to_namespace
 from .._result import OptimizeResult
 from .._validation import check_option, check_random_state, check_scalar
 from ._penalties import check_penalty, make_penalty
@@ -41,7 +41,6 @@ from ._sparse_coding import (
     _as_like,
     _encode,
     _inverse_transform,
-    _is_foreign_array,
     _validate_X,
 )
 
@@ -409,9 +408,9 @@ class DictionaryLearning(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
     def _check_same_namespace(self, X, method):
         xp_fit = get_namespace(self.components_)
-        xp = get_namespace(X) if _is_foreign_array(X) else get_namespace(np.empty(0))
+        xp = get_namespace(X) if is_non_numpy_array(X) else get_namespace(np.empty(0))
         same = xp_fit.__name__ == xp.__name__
-        if same and _is_foreign_array(X):
+        if same and is_non_numpy_array(X):
             same = device(X) == device(self.components_)
         if not same:
             raise ValueError(

@@ -20,12 +20,11 @@ import numbers
 import warnings
 
 import numpy as np
-from array_api_compat import is_array_api_obj
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import validate_data
 
-from .._backend import device, get_namespace, is_numpy_namespace, to_host, to_namespace
+from .._backend import device, get_namespace, is_non_numpy_array, is_numpy_namespace, to_host, to_namespace
 from .._result import STATUS_MAX_ITER, STATUS_NUMERICAL
 from .._validation import check_array, check_option, check_scalar
 from ..functions import LeastSquares
@@ -41,10 +40,6 @@ RESTARTS = (None, "function", "gradient")
 # -- validation shared with DictionaryLearning -----------------------------------
 
 
-def _is_foreign_array(X):
-    """True for array-API arrays that are not NumPy arrays (array_api_strict, CuPy, ...)."""
-    return is_array_api_obj(X) and not isinstance(X, np.ndarray)
-
 
 def _validate_X(estimator, X, *, reset, name="X"):
     """Validate ``X`` for an estimator; return ``(X, xp)``.
@@ -56,7 +51,7 @@ def _validate_X(estimator, X, *, reset, name="X"):
     same checks from :func:`optlib._validation.check_array`, whatever
     scikit-learn's ``array_api_dispatch`` setting.
     """
-    if not _is_foreign_array(X):
+    if not is_non_numpy_array(X):
         X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32])
         return X, get_namespace(X)
     xp = get_namespace(X)
@@ -81,9 +76,9 @@ def _as_like(A, X, xp, name):
     Host data (NumPy arrays, lists) goes to ``X``'s device; an array of
     ``X``'s library is used as it is.
     """
-    if not is_numpy_namespace(xp) and not _is_foreign_array(A):
+    if not is_numpy_namespace(xp) and not is_non_numpy_array(A):
         A = to_namespace(A, xp, device=device(X))
-    elif is_numpy_namespace(xp) and _is_foreign_array(A):
+    elif is_numpy_namespace(xp) and is_non_numpy_array(A):
         A = to_host(A)
     A = check_array(A, name, xp=xp, ndim=2)
     if A.dtype != X.dtype:
@@ -259,7 +254,7 @@ def sparse_encode(
     ConvergenceWarning
         When ``max_iter`` is reached before ``tol``.
     """
-    if _is_foreign_array(X):
+    if is_non_numpy_array(X):
         xp = get_namespace(X)
         X = check_array(X, "X", xp=xp, ndim=2)
     else:
@@ -506,7 +501,7 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
 def _inverse_transform(codes, dictionary):
     """``codes @ dictionary`` in the namespace and dtype of ``codes``."""
-    if _is_foreign_array(codes):
+    if is_non_numpy_array(codes):
         xp = get_namespace(codes)
         codes = check_array(codes, "X", xp=xp, ndim=2)
     else:

@@ -53,7 +53,7 @@ from array_api_compat import is_array_api_obj
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._backend import device, get_namespace, is_numpy_namespace, to_host, to_namespace
+from .._backend import device, get_namespace, is_non_numpy_array, is_numpy_namespace, to_host, to_namespace
 from .._result import STATUS_CONVERGED, STATUS_MAX_ITER, STATUS_NUMERICAL, OptimizeResult, warn_convergence
 from .._validation import check_array, check_random_state, check_scalar
 from ._bessel import log_iv, log_iv_ratio
@@ -110,10 +110,6 @@ def _unit_atol(dtype):
     return _UNIT_ATOL[_dtype_name(dtype)]
 
 
-def _is_foreign_array(X):
-    """True for array-API arrays that are not NumPy arrays (array_api_strict, CuPy, ...)."""
-    return is_array_api_obj(X) and not isinstance(X, np.ndarray)
-
 
 def _namespace_of(*objects):
     """Namespace of the array-API arrays among ``objects`` (NumPy when there are none)."""
@@ -122,7 +118,7 @@ def _namespace_of(*objects):
 
 def _as_float_array(X, name, *, xp=None, ndim=None):
     """``X`` as a float32/float64 array (integers become float64); checks finiteness."""
-    if xp is None and not _is_foreign_array(X):
+    if xp is None and not is_non_numpy_array(X):
         X = np.asarray(X) if not isinstance(X, np.ndarray) else X
     X = check_array(X, name, xp=xp, ndim=ndim)
     return X
@@ -169,10 +165,10 @@ def _check_weights(weights, n, xp, dev):
     """Sample weights as a float64 vector of X's namespace: finite, >= 0, positive sum."""
     if weights is None:
         return None
-    if _is_foreign_array(weights) and not is_numpy_namespace(xp):
+    if is_non_numpy_array(weights) and not is_numpy_namespace(xp):
         w = check_array(weights, "weights", xp=xp, ndim=1, min_size=0)
     else:
-        host = to_host(weights) if _is_foreign_array(weights) else np.asarray(weights)
+        host = to_host(weights) if is_non_numpy_array(weights) else np.asarray(weights)
         w = check_array(host, "weights", ndim=1, min_size=0)
         if not is_numpy_namespace(xp):
             w = to_namespace(w, xp, device=dev)
@@ -268,7 +264,7 @@ def vmf_log_normalizer(p, kappa):
     -2.531024246969
     """
     p = _check_dimension(p)
-    if isinstance(kappa, numbers.Real) or (getattr(kappa, "ndim", None) == 0 and not _is_foreign_array(kappa)):
+    if isinstance(kappa, numbers.Real) or (getattr(kappa, "ndim", None) == 0 and not is_non_numpy_array(kappa)):
         k = _check_kappa(kappa)
         return float(_log_normalizer(p, np.array([k]), get_namespace())[0])
     xp = _namespace_of(kappa)
@@ -324,7 +320,7 @@ def vmf_logpdf(X, mu, kappa, *, normalize=False):
         ``kappa``.
     """
     xp = _namespace_of(X, mu)
-    X = _as_float_array(X, "X", xp=xp if _is_foreign_array(X) else None, ndim=(1, 2))
+    X = _as_float_array(X, "X", xp=xp if is_non_numpy_array(X) else None, ndim=(1, 2))
     single = X.ndim == 1
     X2 = xp.reshape(X, (1, -1)) if single else X
     p = _check_dimension(X2.shape[1], name="the number of columns of X (p)")
@@ -651,7 +647,7 @@ def vmf_fit(X, *, weights=None, normalize=False, tol=1e-12, max_iter=100):
     True
     """
     xp = _namespace_of(X)
-    X = _as_float_array(X, "X", xp=xp if _is_foreign_array(X) else None, ndim=2)
+    X = _as_float_array(X, "X", xp=xp if is_non_numpy_array(X) else None, ndim=2)
     _check_dimension(X.shape[1], name="the number of columns of X (p)")
     tol = check_scalar(tol, "tol", lower=0.0)
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
@@ -816,7 +812,7 @@ def vmf_sample(n, mu, kappa, random_state=None):
     """
     n = check_scalar(n, "n", kind=numbers.Integral, lower=0)
     xp = _namespace_of(mu)
-    mu_arr = _as_float_array(mu, "mu", xp=xp if _is_foreign_array(mu) else None, ndim=1)
+    mu_arr = _as_float_array(mu, "mu", xp=xp if is_non_numpy_array(mu) else None, ndim=1)
     p = _check_dimension(mu_arr.shape[0], name="the length of mu (p)")
     mu64 = _unit_vector(mu_arr, p, xp)
     kappa = _check_kappa(kappa)
@@ -895,7 +891,7 @@ class VonMisesFisher(DensityMixin, BaseEstimator):
         self.max_iter = max_iter
 
     def _validate_X(self, X, *, reset):
-        if not _is_foreign_array(X):
+        if not is_non_numpy_array(X):
             X = validate_data(
                 self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=2 if reset else 1,
                 ensure_min_features=2 if reset else 1,
@@ -972,7 +968,7 @@ class VonMisesFisher(DensityMixin, BaseEstimator):
     def _mean_direction_like(self, X, xp):
         """``mean_direction_`` as float64 in ``X``'s namespace and device (explicit copy when they differ)."""
         mu = self.mean_direction_
-        if is_numpy_namespace(xp) and _is_foreign_array(mu):
+        if is_numpy_namespace(xp) and is_non_numpy_array(mu):
             mu = to_host(mu)
         elif not is_numpy_namespace(xp) and (isinstance(mu, np.ndarray) or get_namespace(mu) is not xp):
             mu = to_namespace(to_host(mu), xp, device=device(X))
