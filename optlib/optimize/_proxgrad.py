@@ -34,10 +34,6 @@ class _Zero(Function):
     def prox(self, v, step=1.0):
         return v
 
-    def conjugate(self, u):
-        xp = get_namespace(u)
-        return 0.0 if float(xp.max(xp.abs(u))) == 0.0 else float("inf")
-
 
 class _Point:
     """An iterate ``x`` with, for composite ``f = h(A .)``, its image ``z = A x``."""
@@ -73,6 +69,12 @@ class _SmoothEvaluator:
 
 def _check_gap_penalty(g):
     """Raise ``ValueError`` unless ``g`` can enter a duality gap: convex, with a conjugate."""
+    if isinstance(g, _Zero):
+        # its conjugate is finite only at u = 0: the gap is infinite short of an exact minimiser
+        raise ValueError(
+            "stop='gap' needs a penalty g: without one (g=None) the duality gap is infinite "
+            "except at an exact minimiser; use stop='gradient_mapping'."
+        )
     name = type(g).__name__
     if not getattr(g, "is_convex", True):
         raise ValueError(
@@ -167,8 +169,8 @@ def proxgrad(
         ``"gradient_mapping"``: stop when ``||x+ - y|| / t <= max(tol * r0, atol)``,
         ``r0`` being that norm at the first iteration. ``"gap"``: stop when
         the duality gap ``f.duality_gap(x, g) <= tol * |F(x)|`` (checked every
-        ``gap_every`` iterations); needs a convex ``g`` with a conjugate,
-        ``ValueError`` otherwise.
+        ``gap_every`` iterations); needs a convex ``g`` with a conjugate (not
+        ``None``), ``ValueError`` otherwise.
     tol : float
         Relative tolerance of the stopping rule.
     atol : float

@@ -207,7 +207,9 @@ def test_bad_inputs(lasso_reference):
         proxgrad(_Quadratic(np.eye(2), np.ones(2)), L1(1.0), np.zeros(2), stop="gap")
 
 
-@pytest.mark.parametrize("g", [L0(0.1), TopKSimplex(3), Magnitude(L1(0.1))], ids=["L0", "TopKSimplex", "Magnitude"])
+@pytest.mark.parametrize(
+    "g", [L0(0.1), TopKSimplex(3), Magnitude(L1(0.1)), None], ids=["L0", "TopKSimplex", "Magnitude", "None"]
+)
 def test_gap_stop_rejects_penalty_without_duality_gap_up_front(lasso_reference, g):
     A, y, _, _ = lasso_reference
     # max_iter < gap_every: no gap check ever runs, so only an up-front check can refuse
