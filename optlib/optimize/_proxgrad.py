@@ -69,8 +69,8 @@ class _SmoothEvaluator:
 
 def _check_gap_penalty(g):
     """Raise ``ValueError`` unless ``g`` can enter a duality gap: convex, with a conjugate."""
-    if isinstance(g, _Zero):
-        # its conjugate is finite only at u = 0: the gap is infinite short of an exact minimiser
+    if g is None:
+        # the zero penalty's conjugate is finite only at u = 0: the gap is infinite short of an exact minimiser
         raise ValueError(
             "stop='gap' needs a penalty g: without one (g=None) the duality gap is infinite "
             "except at an exact minimiser; use stop='gradient_mapping'."
@@ -199,8 +199,7 @@ def proxgrad(
     """
     if not isinstance(f, SmoothFunction) and not (hasattr(f, "grad") and callable(f)):
         raise TypeError(f"f must be a smooth function with a gradient, got {type(f).__name__}.")
-    g = _Zero() if g is None else g
-    if not hasattr(g, "prox"):
+    if g is not None and not hasattr(g, "prox"):
         raise TypeError(f"g must be a proximable function (with .prox), got {type(g).__name__}.")
     method = check_option(method, "method", METHODS)
     restart = check_option(restart, "restart", RESTARTS)
@@ -214,6 +213,7 @@ def proxgrad(
         if not hasattr(f, "duality_gap"):
             raise ValueError(f"stop='gap' needs f with a duality_gap method; {type(f).__name__} has none.")
         _check_gap_penalty(g)
+    g = _Zero() if g is None else g
     t, auto_backtracking = _initial_step(f, step)
     backtracking = auto_backtracking if backtracking is None else bool(backtracking)
 
