@@ -20,6 +20,11 @@ Random DAGs and linear structural equation models for ``optlib.dag``:
 :func:`simulate_dag` (Erdos-Renyi or scale-free) and
 :func:`simulate_linear_sem` (Gaussian, exponential, Laplace or Gumbel noise,
 equal or unequal variances).
+
+Equality-constrained problems for ``optlib.optimize.minimize_eq``:
+:func:`load_constrained_problem` (Hock-Schittkowski and Boggs-Tolle problems,
+names in :data:`CONSTRAINED_PROBLEMS`), :func:`make_constrained_logistic`
+and :func:`make_pde_control`, each an :class:`EqualityProblem`.
 """
 
 from ._bcd_problems import (
@@ -32,10 +37,22 @@ from ._bcd_problems import (
     make_nonnegative_l1_problem,
 )
 from ._completion import make_low_rank_completion
+from ._constrained import (
+    CONSTRAINED_PROBLEMS,
+    EqualityProblem,
+    load_constrained_problem,
+    make_constrained_logistic,
+    make_pde_control,
+)
 from ._dag import simulate_dag, simulate_linear_sem
 from ._sbl_problems import make_irs_channel, make_kronecker_sparse
 
 __all__ = [
+    "CONSTRAINED_PROBLEMS",
+    "EqualityProblem",
+    "load_constrained_problem",
+    "make_constrained_logistic",
+    "make_pde_control",
     "load_bcd_problem",
     "make_bcd_least_squares",
     "make_bcd_logistic",

@@ -10,6 +10,7 @@ from ._bcd import (
     bcd,
     message_passing_bcd,
 )
+from ._alm_sketch import minimize_eq
 from ._proxgrad import proxgrad
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "active_set_bcd",
     "bcd",
     "message_passing_bcd",
+    "minimize_eq",
     "proxgrad",
 ]

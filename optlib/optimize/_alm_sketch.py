@@ -1,0 +1,472 @@
+"""Equality-constrained optimization: exact augmented Lagrangian + randomized sketching.
+
+AdaSketch-Newton (Hong, Na, Mahoney and Kolar, ICML 2023) for
+``min f(x) s.t. c(x) = 0``. Each iteration solves the Newton-KKT system
+``K [dx; dv] = -[grad_x L; c]`` inexactly by a randomized sketching method
+(:mod:`._sketching`), stopping at an adaptive accuracy, and steps along it
+with an Armijo line search on the exact augmented Lagrangian merit
+
+    L_{mu,nu}(x, v) = f + v^T c + mu/2 ||c||^2 + nu/2 ||grad_x L||^2,
+
+raising ``mu`` and lowering ``nu`` when the inexact step is not a descent
+direction of the merit.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from .._backend import device, get_namespace, is_numpy_namespace, result_float_dtype
+from .._result import (
+    STATUS_CALLBACK,
+    STATUS_CONVERGED,
+    STATUS_MAX_ITER,
+    STATUS_NUMERICAL,
+    IterationMonitor,
+    make_result,
+    warn_convergence,
+)
+from .._validation import check_array, check_option, check_random_state, check_scalar
+from ._sketching import SKETCHES, KKTOperator, sketch_solve
+
+__all__ = ["minimize_eq"]
+
+METHODS = ("adasketch",)
+_DELTA_MIN = 1e-6  # floor of the accuracy parameter delta (the paper's safeguard)
+_MU_MAX, _NU_MIN = 1e8, 1e-8  # penalty limits: past them the step is taken as it is
+_CURVATURE_MIN = 1e-6  # regularize B when the reduced Hessian's smallest eigenvalue is below
+_MAX_BACKTRACK = 60
+_F32_TOL_FLOOR = 1e3  # float32 runs stop at no less than 1e3 machine epsilons
+_ATTAINABLE = 64  # inner residuals below 64 eps ||K|| ||z|| are rounding noise
+
+
+class _Constraints:
+    """The equality constraints ``c(x) = 0``: value, Jacobian and Lagrangian-Hessian term."""
+
+    def __init__(self, constraints):
+        get = constraints.get if isinstance(constraints, dict) else (lambda k, d=None: getattr(constraints, k, d))
+        self.fun, self.jac = get("fun"), get("jac")
+        for key in ("fun", "jac"):
+            if not callable(get(key)):
+                raise TypeError(f"constraints must provide a callable {key!r} (c(x) and its Jacobian).")
+        has_hess = isinstance(constraints, dict) and "hess" in constraints or hasattr(constraints, "hess")
+        self.hess, self.hessp = get("hess"), get("hessp")
+        if not has_hess and self.hessp is None:
+            raise ValueError(
+                "constraints must provide 'hess' (hess(x, v) = sum_i v_i Hessian(c_i)(x)), "
+                "'hessp' (hessp(x, v, p)), or 'hess': None for linear constraints."
+            )
+
+
+class _Point:
+    """Values at ``x``: objective, gradient, constraints and Jacobian."""
+
+    __slots__ = ("x", "f", "g", "c", "G")
+
+    def __init__(self, x, f, g, c, G):
+        self.x, self.f, self.g, self.c, self.G = x, f, g, c, G
+
+
+def _is_dense(A):
+    try:
+        get_namespace(A)
+    except TypeError:
+        return False
+    return hasattr(A, "shape") and hasattr(A, "dtype")
+
+
+def _all_finite(xp, A):
+    if _is_dense(A):
+        return bool(xp.all(xp.isfinite(A)))
+    data = getattr(A, "data", None)  # scipy.sparse
+    return data is None or bool(np.all(np.isfinite(data)))
+
+
+class _Problem:
+    """User callables with shape checks, casts and evaluation counters."""
+
+    def __init__(self, fun, jac, hess, hessp, cons, xp, dtype, n):
+        self.fun, self.jac, self.hess, self.hessp, self.cons = fun, jac, hess, hessp, cons
+        self.xp, self.dtype, self.n = xp, dtype, n
+        self.m = None
+        self.counts = dict(nfev=0, njev=0, ncev=0, ncjev=0, nhev=0)
+
+    def _vector(self, value, name, length):
+        xp = self.xp
+        value = xp.asarray(value) if not hasattr(value, "shape") else value
+        if value.ndim != 1 or (length is not None and value.shape[0] != length):
+            want = "(n,)" if length == self.n else "(m,)"
+            raise ValueError(f"{name} returned shape {tuple(value.shape)}, expected {want} with n={self.n}"
+                             + ("" if length is None or length == self.n else f", m={length}") + ".")
+        return xp.astype(value, self.dtype) if value.dtype != self.dtype else value
+
+    def evaluate(self, x):
+        """A :class:`_Point` at ``x``, or None when a user function returns a non-finite value."""
+        xp, c_ = self.xp, self.counts
+        f = float(self.fun(x))
+        g = self._vector(self.jac(x), "jac", self.n)
+        c = self._vector(self.cons.fun(x), "constraints['fun']", self.m)
+        G = self.cons.jac(x)
+        c_.update(nfev=c_["nfev"] + 1, njev=c_["njev"] + 1, ncev=c_["ncev"] + 1, ncjev=c_["ncjev"] + 1)
+        if self.m is None:
+            self.m = c.shape[0]
+        if tuple(G.shape) != (self.m, self.n):
+            raise ValueError(f"constraints['jac'] returned shape {tuple(G.shape)}, expected (m, n) = "
+                             f"({self.m}, {self.n}) from the {self.m} constraint values and x0.")
+        if _is_dense(G) and G.dtype != self.dtype:
+            G = xp.astype(G, self.dtype)
+        finite = math.isfinite(f) and bool(xp.all(xp.isfinite(g))) and bool(xp.all(xp.isfinite(c)))
+        if not (finite and _all_finite(xp, G)):
+            return None
+        return _Point(x, f, g, c, G)
+
+    def lagrangian_hessian(self, x, v):
+        """Dense ``hess_xx L`` (a matrix) when everything is dense, else a product function."""
+        xp, n = self.xp, self.n
+        if self.hessp is None:
+            Hf = self.hess(x)
+            self.counts["nhev"] += 1
+            if tuple(Hf.shape) != (n, n):
+                raise ValueError(f"hess returned shape {tuple(Hf.shape)}, expected (n, n) = ({n}, {n}).")
+        else:
+            Hf = None
+        Hc = self.cons.hess(x, v) if self.cons.hess is not None else None
+        if Hc is not None and tuple(Hc.shape) != (n, n):
+            raise ValueError(f"constraints['hess'] returned shape {tuple(Hc.shape)}, expected ({n}, {n}).")
+        if Hf is not None and _is_dense(Hf) and (Hc is None or _is_dense(Hc)) and self.cons.hessp is None:
+            H = xp.astype(xp.asarray(Hf), self.dtype)
+            if Hc is not None:
+                H = H + xp.astype(Hc, self.dtype)
+            return (H + xp.matrix_transpose(H)) / 2, None
+
+        def product(p):
+            out = Hf @ p if Hf is not None else self.hessp(x, p)
+            if Hf is None:
+                self.counts["nhev"] += 1
+            if Hc is not None:
+                out = out + Hc @ p
+            elif self.cons.hessp is not None:
+                out = out + self.cons.hessp(x, v, p)
+            return xp.astype(xp.asarray(out), self.dtype) if is_numpy_namespace(xp) else out
+
+        return None, product
+
+
+def _power_norm(apply, size, xp, like, n_iter=30, seed=0):
+    """Spectral norm of a symmetric positive semidefinite operator by power iterations."""
+    rng = np.random.default_rng(seed)
+    v = xp.asarray(rng.standard_normal(size), device=device(like))
+    v = xp.astype(v, like.dtype)
+    est = 0.0
+    for _ in range(n_iter):
+        w = apply(v / xp.linalg.vector_norm(v))
+        est = float(xp.linalg.vector_norm(w))
+        if est == 0.0:
+            break
+        v = w
+    return est
+
+
+def minimize_eq(
+    fun,
+    x0,
+    *,
+    jac,
+    hess=None,
+    hessp=None,
+    constraints,
+    v0=None,
+    method="adasketch",
+    sketch="gaussian_block",
+    block_size=None,
+    tol=1e-6,
+    max_iter=1000,
+    max_inner=100_000,
+    mu=1.0,
+    nu=0.1,
+    delta=0.1,
+    xi_B=0.1,
+    beta=0.1,
+    rho=1.5,
+    psi=None,
+    superlinear=False,
+    random_state=None,
+    engine="auto",
+    callback=None,
+    history=False,
+    verbose=False,
+):
+    """Minimise ``f(x)`` subject to ``c(x) = 0`` by AdaSketch-Newton.
+
+    Newton steps on the KKT conditions, solved inexactly by randomized
+    iterative sketching with an adaptive accuracy, globalised by an Armijo
+    line search on the exact augmented Lagrangian
+    ``L_{mu,nu} = f + v^T c + mu/2 ||c||^2 + nu/2 ||grad_x L||^2``
+    (Hong, Na, Mahoney and Kolar, ICML 2023). See
+    ``docs/user_guide/alm_sketch.md``.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> float``, the objective.
+    x0 : array of shape (n,)
+        Starting point; not modified. Its namespace, device and dtype are kept.
+    jac : callable
+        ``jac(x) -> array (n,)``, the gradient of ``fun``.
+    hess, hessp : callable, optional
+        ``hess(x) -> (n, n)`` Hessian of ``fun`` (dense array, sparse matrix or
+        anything with ``@``) or ``hessp(x, p) -> (n,)`` its product with ``p``.
+        One of them is required.
+    constraints : dict or object
+        With ``fun(x) -> (m,)``, ``jac(x) -> (m, n)`` (dense array, SciPy
+        sparse matrix or ``LinearOperator``) and the Lagrangian term of the
+        Hessian: ``hess(x, v) -> (n, n)`` (``sum_i v_i Hessian(c_i)(x)``,
+        ``None`` for linear constraints) or ``hessp(x, v, p) -> (n,)``.
+    v0 : array of shape (m,), optional
+        Starting multipliers (default zeros).
+    method : {"adasketch"}
+        The algorithm.
+    sketch : {"gaussian", "kaczmarz", "kaczmarz_weighted", "block_kaczmarz", "gaussian_block", "minres"}
+        Inner solver of the Newton-KKT system: Gaussian-vector sketch,
+        randomized Kaczmarz (uniform or row-norm weighted), block Kaczmarz,
+        Gaussian block sketch (the default: with ``n + m <= block_size`` one
+        iteration solves the system), or (not a sketch) MINRES for large,
+        badly conditioned systems. The one-row sketches need about
+        ``cond(K)^2`` iterations per digit and stall (``max_inner``) on
+        problems whose KKT matrix is nearly singular at the solution.
+    block_size : int, optional
+        Rows per block sketch (default ``min(n + m, 8)``).
+    tol : float
+        Stop when the KKT residual ``||(grad_x L, c)|| <= tol`` (the paper
+        uses 1e-4). For float32 input it is raised to at least 1e3 machine
+        epsilons (about 1.2e-4).
+    max_iter : int
+        Maximum number of Newton iterations.
+    max_inner : int
+        Maximum number of sketch iterations per inner solve; when reached the
+        current inner iterate is used as the step.
+    mu, nu : float
+        Initial penalty parameters of the merit (``mu`` is raised by
+        ``rho**2`` and ``nu`` divided by ``rho`` when a step is not a descent
+        direction).
+    delta : float
+        Initial accuracy parameter of the inner solve (floored at 1e-6).
+    xi_B : float
+        Regularisation added (with ``||hess_xx L||``) to ``B`` when the
+        Hessian is not positive definite on the null space of the Jacobian.
+    beta : float in (0, 0.5)
+        Armijo constant.
+    rho : float > 1
+        Penalty update factor.
+    psi : float, optional
+        Constant of the accuracy condition ``||K|| psi ||r|| <= theta delta
+        ||(grad_x L, c)||``. Default: the paper's
+        ``20 max(||B||^2, 1) / (min(xi_G, 1) min(xi_B, 1))``, ``xi_G`` being
+        the smallest eigenvalue of ``G G^T`` (taken as 1 when matrix-free).
+        It is conservative; a smaller value makes inner solves cheaper.
+    superlinear : bool
+        Sharpen the accuracy condition with ``theta_k = min(1,
+        ||(grad_x L, c)||^(1/2))`` for a superlinear local rate (the paper's
+        theorem); ``theta_k = 1`` otherwise.
+    random_state : None, int or numpy.random.Generator
+        Source of the sketches (drawn on the host).
+    engine : {"auto", "numba", "xp"}
+        Numba kernel for the one-row sketches of explicit NumPy systems.
+    callback : callable, optional
+        ``callback(intermediate_result)`` after each iteration (fields ``x``,
+        ``nit``, ``fun``, ``kkt``, ``merit``, ``mu``, ``nu``, ``alpha``,
+        ``inner``); raising ``StopIteration`` stops the solver.
+    history : bool
+        Record the per-iteration values in ``result.history``.
+    verbose : bool or int
+        Print progress every ``verbose`` iterations.
+
+    Returns
+    -------
+    OptimizeResult
+        ``x``, ``v`` (multipliers of ``L = f + v^T c``), ``fun``, ``nit``,
+        ``success``, ``status``, ``message``, ``kkt`` (final residual),
+        ``kkt_history`` (residual at each iterate, starting with ``x0``),
+        ``inner_iterations`` (sketch iterations per Newton step),
+        ``alpha`` (step sizes), ``mu``, ``nu`` (final penalties) with
+        ``mu_history``, ``nu_history``, evaluation counts ``nfev``, ``njev``
+        (gradient), ``ncev``, ``ncjev`` (constraints, Jacobian), ``nhev``
+        (Hessians or Hessian products). ``status`` 0: converged; 1: maximum
+        iterations; 2: stopped by the callback; 3: numerical failure, with
+        the reason in ``message``: a singular constraint Jacobian
+        (``lambda_min(G G^T)`` below ``1e-12 max(1, ||G||^2)``, dense
+        Jacobians), a failed line search, or non-finite values from the
+        user's functions along the way. Failures warn ``ConvergenceWarning``
+        and return the last iterate.
+
+    Raises
+    ------
+    ValueError
+        Inconsistent shapes of ``x0``, the gradient, ``c``, its Jacobian or the
+        Hessians; non-finite values at ``x0``; bad options.
+    """
+    xp = get_namespace(x0, v0)
+    x0 = check_array(x0, "x0", xp=xp, ndim=1)
+    dtype = result_float_dtype(xp, x0)
+    x = xp.astype(x0, dtype, copy=True)
+    n = x.shape[0]
+    check_option(method, "method", METHODS)
+    check_option(sketch, "sketch", SKETCHES)
+    if not callable(fun) or not callable(jac):
+        raise TypeError("fun and jac must be callables (the objective and its gradient).")
+    if (hess is None) == (hessp is None):
+        raise ValueError("Give exactly one of hess (Hessian of fun) or hessp (Hessian-vector product).")
+    cons = _Constraints(constraints)
+    tol = check_scalar(tol, "tol", lower=0.0, lower_inclusive=False)
+    eps = float(np.finfo(np.float32 if dtype == xp.float32 else np.float64).eps)
+    if dtype == xp.float32:
+        tol = max(tol, _F32_TOL_FLOOR * eps)
+    max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=0)
+    max_inner = check_scalar(max_inner, "max_inner", kind=numbers.Integral, lower=1)
+    mu = check_scalar(mu, "mu", lower=0.0, lower_inclusive=False)
+    nu = check_scalar(nu, "nu", lower=0.0, lower_inclusive=False)
+    delta = check_scalar(delta, "delta", lower=0.0, lower_inclusive=False)
+    xi_B = check_scalar(xi_B, "xi_B", lower=0.0, lower_inclusive=False)
+    beta = check_scalar(beta, "beta", lower=0.0, upper=0.5, lower_inclusive=False, upper_inclusive=False)
+    rho = check_scalar(rho, "rho", lower=1.0, lower_inclusive=False)
+    if psi is not None:
+        psi = check_scalar(psi, "psi", lower=0.0, lower_inclusive=False)
+    if block_size is not None:
+        block_size = check_scalar(block_size, "block_size", kind=numbers.Integral, lower=1)
+    rng = check_random_state(random_state)
+    monitor = IterationMonitor(callback, history, verbose, name="minimize_eq")
+
+    prob = _Problem(fun, jac, hess, hessp, cons, xp, dtype, n)
+    pt = prob.evaluate(x)
+    if pt is None:
+        raise ValueError("fun, jac, constraints['fun'] or constraints['jac'] returned a non-finite value at x0.")
+    m = prob.m
+    if v0 is None:
+        v = xp.zeros(m, dtype=dtype, device=device(x))
+    else:
+        v = check_array(v0, "v0", xp=xp, ndim=1)
+        if v.shape[0] != m:
+            raise ValueError(f"v0 has shape {tuple(v.shape)}, expected ({m},) (one multiplier per constraint).")
+        v = xp.astype(v, dtype, copy=True)
+
+    def grad_lagrangian(p, v):
+        return p.g + p.G.T @ v
+
+    def merit(p, v, mu, nu):
+        gl = grad_lagrangian(p, v)
+        return p.f + float(xp.sum(v * p.c)) + mu / 2 * float(xp.sum(p.c * p.c)) + nu / 2 * float(xp.sum(gl * gl))
+
+    gl = grad_lagrangian(pt, v)
+    kkt = float(xp.linalg.vector_norm(xp.concat([gl, pt.c])))
+    kkt_hist, inner_hist, alphas, mu_hist, nu_hist = [kkt], [], [], [mu], [nu]
+    status, reason, nit = STATUS_MAX_ITER, None, 0
+    while nit < max_iter:
+        if kkt <= tol:
+            status = STATUS_CONVERGED
+            break
+        H, Hprod = prob.lagrangian_hessian(x, v)
+        G = pt.G
+        dense = H is not None and _is_dense(G)
+        if dense:
+            G = xp.asarray(G)
+            GGt_eigs = xp.linalg.eigvalsh(G @ xp.matrix_transpose(G))
+            norm_G2 = float(GGt_eigs[-1])
+            xi_G = float(GGt_eigs[0])
+            if xi_G <= 1e-12 * max(1.0, norm_G2):
+                status = STATUS_NUMERICAL
+                reason = (f"the constraint Jacobian is singular at iterate {nit} "
+                          f"(smallest eigenvalue of G G^T: {xi_G:.2e}); the KKT system has no unique solution.")
+                break
+            norm_H = float(xp.max(xp.abs(xp.linalg.eigvalsh(H))))
+            t = 0.0
+            if m < n:
+                Vt = xp.linalg.svd(G, full_matrices=True)[2]
+                Z = xp.matrix_transpose(Vt[m:, :])
+                if float(xp.linalg.eigvalsh(xp.matrix_transpose(Z) @ H @ Z)[0]) < _CURVATURE_MIN:
+                    t = xi_B + norm_H
+            B = H + t * xp.eye(n, dtype=dtype, device=device(x)) if t else H
+            norm_B = norm_H + t
+            upper = xp.concat([B, xp.matrix_transpose(G)], axis=1)
+            lower = xp.concat([G, xp.zeros((m, m), dtype=dtype, device=device(x))], axis=1)
+            K = KKTOperator(n, m, None, xp.concat([upper, lower], axis=0), xp, x)
+
+            def hess_times(p, H=H):
+                return H @ p
+        else:
+            hess_times = Hprod if Hprod is not None else (lambda p, H=H: H @ p)
+            norm_H = _power_norm(lambda p: hess_times(hess_times(p)), n, xp, x) ** 0.5
+            norm_G2 = _power_norm(lambda p: G.T @ (G @ p), n, xp, x)
+            xi_G, norm_B = 1.0, norm_H
+
+            def kkt_product(z, G=G, hess_times=hess_times):
+                dz, dl = z[:n], z[n:]
+                return xp.concat([hess_times(dz) + G.T @ dl, G @ dz])
+
+            K = KKTOperator(n, m, kkt_product, None, xp, x)
+        psi_k = psi if psi is not None else 20 * max(norm_B**2, 1.0) / (min(xi_G, 1.0) * min(xi_B, 1.0))
+        upsilon = max(norm_G2**0.5, norm_H, 1.0)
+
+        def delta_trial(mu, nu):
+            return (0.5 - beta) * nu / ((1 + mu + nu) * upsilon**2 * psi_k**2)
+
+        delta = max(min(delta, delta_trial(mu, nu)), _DELTA_MIN)
+        norm_K = K.norm2()
+        floor = _ATTAINABLE * eps * norm_K
+        theta = min(1.0, math.sqrt(kkt)) if superlinear else 1.0
+        b = -xp.concat([gl, pt.c])
+        Hgl = hess_times(gl)
+        z = r = None
+        inner = 0
+        while True:
+            inner_tol = theta * delta * kkt / (norm_K * psi_k)
+            z, r, it = sketch_solve(K, b, sketch=sketch, tol=inner_tol, max_iter=max_inner, rng=rng,
+                                    block_size=block_size, z0=z, r0=r, floor=floor, engine=engine)
+            inner += it
+            grad_merit = xp.concat([gl + nu * Hgl + mu * (G.T @ pt.c), pt.c + nu * (G @ gl)])
+            slope = float(xp.sum(grad_merit * z))
+            if slope <= -nu / 2 * kkt**2 or mu > _MU_MAX or nu < _NU_MIN:
+                break
+            mu, nu = mu * rho**2, nu / rho
+            delta = max(min(delta / rho**4, delta_trial(mu, nu)), _DELTA_MIN)
+        dx, dv = z[:n], z[n:]
+        base = merit(pt, v, mu, nu)
+        alpha, accepted = 1.0, None
+        for _ in range(_MAX_BACKTRACK):
+            trial = prob.evaluate(x + alpha * dx)
+            if trial is not None:
+                value = merit(trial, v + alpha * dv, mu, nu)
+                if math.isfinite(value) and value <= base + alpha * beta * slope:
+                    accepted = trial
+                    break
+            alpha /= 2
+        if accepted is None:
+            status = STATUS_NUMERICAL
+            reason = (f"the line search found no decrease of the merit function at iterate {nit} "
+                      f"(directional derivative {slope:.2e}); the user's functions may be non-finite "
+                      "or inaccurate along the step.")
+            break
+        x, v, pt = accepted.x, v + alpha * dv, accepted
+        nit += 1
+        gl = grad_lagrangian(pt, v)
+        kkt = float(xp.linalg.vector_norm(xp.concat([gl, pt.c])))
+        kkt_hist.append(kkt)
+        inner_hist.append(inner)
+        alphas.append(alpha)
+        mu_hist.append(mu)
+        nu_hist.append(nu)
+        if monitor(nit, x, fun=pt.f, kkt=kkt, merit=merit(pt, v, mu, nu), mu=mu, nu=nu, alpha=alpha,
+                   inner=inner):
+            status = STATUS_CALLBACK
+            break
+    if status == STATUS_MAX_ITER and kkt <= tol:
+        status = STATUS_CONVERGED
+    result = make_result(
+        x, fun=pt.f, nit=nit, status=status, monitor=monitor, warn=status == STATUS_MAX_ITER,
+        solver="minimize_eq", v=v, kkt=kkt, kkt_history=kkt_hist, inner_iterations=inner_hist, alpha=alphas,
+        mu=mu, nu=nu, mu_history=mu_hist, nu_history=nu_hist, **prob.counts,
+    )
+    if reason is not None:
+        result.message = "Stopped: " + reason
+        warn_convergence(f"minimize_eq: {result.message} Returning the last iterate.", stacklevel=2)
+    return result
