@@ -105,15 +105,17 @@ def kron_estep(factors, Y, gammas, noise_var, xp, complex_):
 
 
 def _mean_except(L, gammas, i, xp):
-    """AM target of factor ``i``: mean of ``L / kron_{k != i} gamma_k`` over the other modes."""
-    W = L
-    for k, g in enumerate(gammas):
+    """AM target of factor ``i``: mean of ``L / kron_{k != i} gamma_k`` over the other modes.
+
+    Contracts ``L`` with ``1 / (N_k gamma_k)`` along every other mode (last
+    first, so the remaining axis numbers stay valid).
+    """
+    T = L
+    for k in range(len(gammas) - 1, -1, -1):
         if k != i:
-            shape = [1] * len(gammas)
-            shape[k] = g.shape[0]
-            W = W / xp.reshape(g, tuple(shape))
-    axes = tuple(k for k in range(len(gammas)) if k != i)
-    return xp.mean(W, axis=axes) if axes else W
+            g = gammas[k]
+            T = xp.tensordot(T, 1.0 / (g.shape[0] * g), axes=([k], [0]))
+    return T
 
 
 def _normalise(gammas, xp):
