@@ -119,6 +119,10 @@ def test_bad_input():
         kron_sbl(d.factors, d.y[:-1])
     with pytest.raises(ValueError, match="noise_var must be > 0"):
         kron_sbl(d.factors, d.y, noise_var=-1.0)
+    with pytest.raises(ValueError, match="coupling must be one number or one per factor"):
+        kron_sbl(d.factors, d.y, method="pc", coupling=(0.5, 0.5, 0.5))
+    with pytest.raises(ValueError, match="prune_threshold must be < 1"):
+        kron_sbl(d.factors, d.y, prune_threshold=(0.1, 1.0))
 
 
 def test_inputs_not_modified_and_float32_kept():
