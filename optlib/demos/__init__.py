@@ -34,7 +34,15 @@ __all__ = [
 ]
 
 # One module per family that exists; add a line when a family lands.
-FAMILY_MODULES = ("optlib.demos.proximal", "optlib.demos.bcd", "optlib.demos.ot", "optlib.demos.special")
+FAMILY_MODULES = (
+    "optlib.demos.proximal",
+    "optlib.demos.bcd",
+    "optlib.demos.ot",
+    "optlib.demos.special",
+    "optlib.demos.sbl",
+    "optlib.demos.completion",
+    "optlib.demos.dag",
+)
 
 COLUMNS = ("family", "problem", "optlib solver", "optlib time (s)", "reference", "reference time (s)",
            "accuracy", "ok")
