@@ -52,9 +52,13 @@ def test_exact_recovery_2000_rank10_5_percent():
     res = robust_altmin((P.rows, P.cols, P.data), 10, shape=P.shape, tol=1e-10, random_state=0)
     assert _rel_err(res, P) <= 1e-6
     P = make_low_rank_completion(2000, 2000, 10, sampling_rate=0.05, outlier_fraction=0.1, random_state=1)
-    res = robust_altmin((P.rows, P.cols, P.data), 10, shape=P.shape, robust=True, tol=1e-12, max_iter=300,
-                        random_state=0)
+    data = (P.rows, P.cols, P.data)
+    res = robust_altmin(data, 10, shape=P.shape, robust=True, tol=1e-12, max_iter=300, random_state=0)
     assert _rel_err(res, P) <= 1e-4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = robust_altmin(data, 10, shape=P.shape, tol=1e-12, max_iter=30, random_state=0)
+    assert _rel_err(plain, P) > 1e-1
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
