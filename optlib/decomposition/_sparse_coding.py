@@ -74,13 +74,16 @@ def _as_like(A, X, xp, name):
     """``A`` as a floating array in ``X``'s namespace, device and dtype (explicit transfer).
 
     Host data (NumPy arrays, lists) goes to ``X``'s device; an array of
-    ``X``'s library is used as it is.
+    ``X``'s library is used as it is, and must be on ``X``'s device
+    (``ValueError`` naming ``name`` otherwise).
     """
     if not is_numpy_namespace(xp) and not is_non_numpy_array(A):
         A = to_namespace(A, xp, device=device(X))
     elif is_numpy_namespace(xp) and is_non_numpy_array(A):
         A = to_host(A)
     A = check_array(A, name, xp=xp, ndim=2)
+    if device(A) != device(X):
+        raise ValueError(f"{name} is on device {device(A)!r} but X is on {device(X)!r}; move {name} to X's device.")
     if A.dtype != X.dtype:
         A = xp.astype(A, X.dtype)
     return A

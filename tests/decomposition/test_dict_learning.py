@@ -207,6 +207,17 @@ def test_array_namespaces(xp, planted):
             dl.transform(X)
 
 
+def test_init_on_another_device_is_named():
+    xs = pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(0)
+    X = xs.asarray(rng.standard_normal((30, 6)), device=xs.Device("device1"))
+    dict_init = xs.asarray(rng.standard_normal((4, 6)))  # the default device
+    with pytest.raises(ValueError, match="dict_init is on device .* but X is on"):
+        DictionaryLearning(4, alpha=0.1, dict_init=dict_init).fit(X)
+    with pytest.raises(ValueError, match="dictionary is on device"):
+        SparseCoder(dict_init).transform(X)
+
+
 def test_bad_input(planted):
     X, _ = planted
     with pytest.raises(ValueError, match="Unknown penalty 'l2'"):
