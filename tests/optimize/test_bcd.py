@@ -656,6 +656,37 @@ def test_array_api_path_stays_on_the_input_device(xp):
     assert exact * (1 - 1e-8) <= lmax <= exact * 1.02
 
 
+def test_host_targets_and_x0_move_to_the_design_device(xp):
+    """Host b, y, c and a list x0 are copied to the design's device (as LeastSquares does)."""
+    from optlib._backend import device
+
+    A, b = _ls(m=20, n=10, seed=21)
+    Ax = xp.asarray(A)
+    y = np.sign(A[:, 0] + 0.5)
+    kw = {"selection": "gsl", "update": "lb", "max_iter": 10, "engine": "xp"}
+    for host, ref in (
+        (LeastSquaresDatafit(Ax, b), LeastSquaresDatafit(A, b)),
+        (LeastSquaresDatafit(Ax, b.tolist()), LeastSquaresDatafit(A, b)),
+        (LogisticDatafit(Ax, y), LogisticDatafit(A, y)),
+        (SoftmaxDatafit(Ax, np.arange(20) % 3), SoftmaxDatafit(A, np.arange(20) % 3)),
+        (QuadraticDatafit(xp.asarray(A.T @ A), b[:10]), QuadraticDatafit(A.T @ A, b[:10])),
+    ):
+        res = bcd(host, [0.05] * 10 if host.x_shape == (10,) else None, **kw)
+        assert device(res.x) == device(Ax)
+        expected = bcd(ref, np.full(10, 0.05) if ref.x_shape == (10,) else None, **kw)
+        np.testing.assert_allclose(to_numpy(res.x), expected.x, rtol=1e-9, atol=1e-12)
+
+
+def test_arrays_on_another_device_are_named():
+    xs = pytest.importorskip("array_api_strict")
+    A, b = _ls(m=20, n=10, seed=22)
+    Ax = xs.asarray(A, device=xs.Device("device1"))
+    with pytest.raises(ValueError, match="b is on device .* but the datafit is on"):
+        LeastSquaresDatafit(Ax, xs.asarray(b))
+    with pytest.raises(ValueError, match="x0 is on device"):
+        bcd(LeastSquaresDatafit(Ax, xs.asarray(b, device=Ax.device)), xs.zeros(10), max_iter=2)
+
+
 @pytest.mark.parametrize("kind", ["ls", "logistic", "softmax"])
 def test_sparse_design_equals_dense(kind):
     rng = np.random.default_rng(13)

@@ -25,8 +25,8 @@ row, so variable ``j`` is feature ``j // n_classes`` of class
 """
 
 from ..._backend import device, is_numpy_namespace, result_float_dtype
-from ..._validation import check_array, check_shape
-from ._design import Design, lambda_max_sym, scatter_add
+from ..._validation import check_shape
+from ._design import Design, check_on_device, lambda_max_sym, scatter_add
 
 __all__ = [
     "LeastSquaresDatafit",
@@ -144,7 +144,7 @@ def _cast_to_common_dtype(xp, design, target):
 def _check_design_and_target(A, b, name_b, engine):
     design = Design(A, "A", engine=engine)
     xp = design.xp
-    b = check_array(b, name_b, xp=xp, ndim=(1, 2))
+    b = check_on_device(b, name_b, xp, design.device(), ndim=(1, 2))
     if b.shape[0] != design.shape[0]:
         raise ValueError(
             f"{name_b} has {b.shape[0]} rows but A has {design.shape[0]}; shapes must match."
@@ -480,7 +480,7 @@ class QuadraticDatafit(BCDDatafit):
         if n0 != n1:
             raise ValueError(f"Q must be square, got shape {self.design.shape}.")
         xp = self.xp = self.design.xp
-        c = check_array(c, "c", xp=xp, ndim=1)
+        c = check_on_device(c, "c", xp, self.design.device(), ndim=1)
         check_shape(c, (n0,), "c")
         self.dtype, self.c = _cast_to_common_dtype(xp, self.design, c)
         Q = self.design.A

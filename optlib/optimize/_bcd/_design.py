@@ -12,12 +12,14 @@ from ..._backend import (
     device,
     get_namespace,
     is_cupy_namespace,
+    is_non_numpy_array,
     is_numpy_namespace,
+    to_namespace,
     use_numba,
 )
 from ..._validation import check_array, check_finite
 
-__all__ = ["Design", "check_host_input", "is_sparse", "lambda_max_sym", "scatter_add"]
+__all__ = ["Design", "check_host_input", "check_on_device", "is_sparse", "lambda_max_sym", "scatter_add"]
 
 
 def is_sparse(A):
@@ -48,6 +50,22 @@ def check_host_input(value, name, solver):
             f"sparse matrix, got {type(value).__module__}.{type(value).__name__}; "
             "move it with optlib._backend.to_host first."
         )
+
+
+def check_on_device(value, name, xp, dev, **kwargs):
+    """:func:`~optlib._validation.check_array` of ``value`` as an array of ``xp`` on device ``dev``.
+
+    Host data (NumPy arrays, lists) for another namespace is copied to
+    ``dev`` explicitly, as :class:`~optlib.functions.LeastSquares` does with
+    its observations; an array on another device raises ``ValueError``
+    naming ``name``. ``kwargs`` go to ``check_array``.
+    """
+    if not is_numpy_namespace(xp) and not is_non_numpy_array(value):
+        value = to_namespace(value, xp, device=dev)
+    value = check_array(value, name, xp=xp, **kwargs)
+    if not is_numpy_namespace(xp) and device(value) != dev:
+        raise ValueError(f"{name} is on device {device(value)!r} but the datafit is on {dev!r}; move {name} there.")
+    return value
 
 
 def scatter_add(xp, x, idx, d):
@@ -106,6 +124,10 @@ class Design:
         self._col_norms = None
         self._abs_gram = None
         self._lmax = None
+
+    def device(self):
+        """Device of the design's arrays (the host for SciPy sparse)."""
+        return device(self.A.data if self.sparse else self.A)
 
     def astype(self, dtype):
         if self.A.dtype != dtype:

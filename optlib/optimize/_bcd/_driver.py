@@ -19,8 +19,9 @@ from ..._result import (
     IterationMonitor,
     make_result,
 )
-from ..._validation import check_array, check_option, check_random_state, check_scalar
+from ..._validation import check_option, check_random_state, check_scalar
 from ._datafits import validate_datafit
+from ._design import check_on_device
 from ._penalties import make_penalty
 from ._rules import GREEDY, PARTITIONS, SELECTIONS, Selector
 from ._updates import UPDATES, BlockUpdater
@@ -164,7 +165,7 @@ def bcd(
             raise TypeError(
                 "x0 must come from the same array library as the datafit's arrays."
             )
-        x0 = check_array(x0, "x0", xp=xp)
+        x0 = check_on_device(x0, "x0", xp, dev)
         if tuple(x0.shape) != tuple(datafit.x_shape) and tuple(x0.shape) != (n,):
             raise ValueError(
                 f"x0 has shape {tuple(x0.shape)}, expected {tuple(datafit.x_shape)}."
