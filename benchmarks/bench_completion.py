@@ -3,7 +3,8 @@
 
 Usage::
 
-    python benchmarks/bench_completion.py [--quick] [--device gpu] [--max-obs N] [--output PATH]
+    python benchmarks/bench_completion.py [--quick] [--device gpu] [--max-obs N] [--sizes N,...]
+                                          [--solvers exact,sketch] [--output PATH]
 
 Problems
 --------
@@ -165,11 +166,14 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--max-obs", type=float, default=None)
+    parser.add_argument("--sizes", default=None, help="comma-separated |Omega| values (overrides the default list)")
     parser.add_argument("--output", default=None)
     parser.add_argument("--solvers", default="exact,sketch", help="comma-separated robust_altmin solvers")
     args = parser.parse_args()
     gpu = args.device == "gpu"
     sizes = [1e5, 3e5, 1e6] if args.quick else [1e5, 3e5, 1e6, 3e6, 1e7]
+    if args.sizes:
+        sizes = [float(v) for v in args.sizes.split(",")]
     if args.max_obs:
         sizes = [s for s in sizes if s <= args.max_obs]
     sync = (lambda: __import__("cupy").cuda.Device().synchronize()) if gpu else (lambda: None)
