@@ -36,8 +36,10 @@ class EqualityProblem:
         Standard starting point.
     f_opt : float or None
         Known optimal value (``None`` when there is no published value).
-    objective : callable
-        ``objective(x) -> (f, g, H)``: value, gradient and Hessian.
+    objective : callable or tuple of callables
+        ``objective(x) -> (f, g, H)``: value, gradient and Hessian, or the
+        three functions ``(fun, grad, hess)`` when computing them together
+        is wasteful.
     constraints : callable
         ``constraints(x) -> (c, J, Hs)``: values ``(m,)``, Jacobian ``(m, n)``
         and Hessians ``(m, n, n)`` of the constraints (``Hs`` may be ``None``
@@ -58,6 +60,8 @@ class EqualityProblem:
         self._objective = objective
         self._constraints = constraints
         self.v0 = v0
+        if isinstance(objective, tuple):
+            self.fun, self.grad, self.hess = objective
         self.n = self.x0.shape[0]
         self.m = np.asarray(constraints(self.x0)[0]).shape[0]
 
@@ -615,13 +619,18 @@ def make_constrained_logistic(dataset="synthetic", *, n_constraints=10, n_sample
     b = A @ (u / np.linalg.norm(u))
     YZ = y[:, None] * Z
 
-    def objective(x):
-        t = YZ @ x
-        f = np.mean(np.logaddexp(0.0, -t))
-        s = 0.5 * (1 - np.tanh(t / 2))  # sigmoid(-t), overflow-free
-        g = -(YZ.T @ s) / N
-        H = (YZ.T * (s * (1 - s))) @ YZ / N
-        return f, g, H
+    def fun(x):
+        return np.mean(np.logaddexp(0.0, -(YZ @ x)))
+
+    def sigmoid_neg(x):
+        return 0.5 * (1 - np.tanh((YZ @ x) / 2))  # sigmoid(-y z^T x), overflow-free
+
+    def grad(x):
+        return -(YZ.T @ sigmoid_neg(x)) / N
+
+    def hess(x):
+        s = sigmoid_neg(x)
+        return (YZ.T * (s * (1 - s))) @ YZ / N
 
     def constraints(x):
         c = np.concatenate([A @ x - b, [x @ x - 1]])
@@ -630,7 +639,7 @@ def make_constrained_logistic(dataset="synthetic", *, n_constraints=10, n_sample
         Hs[-1] = 2 * np.eye(d)
         return c, J, Hs
 
-    return EqualityProblem(f"logistic-{dataset}", np.ones(d), None, objective, constraints,
+    return EqualityProblem(f"logistic-{dataset}", np.ones(d), None, (fun, grad, hess), constraints,
                            v0=np.ones(n_constraints + 1))
 
 

@@ -1,0 +1,242 @@
+"""minimize_eq (AdaSketch-Newton) and the sketching solvers."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from optlib.datasets import CONSTRAINED_PROBLEMS, load_constrained_problem, make_constrained_logistic, make_pde_control
+from optlib.optimize import minimize_eq
+from optlib.optimize._sketching import SKETCHES, KKTOperator, sketch_solve
+from tests.conftest import to_numpy
+
+_SINGULAR_AT_START = ("HS61",)  # its Jacobian at the standard start x0 = 0 has rank 1
+
+
+def _solve(p, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), random_state=0, **kw)
+
+
+@pytest.mark.parametrize("name", [n for n in CONSTRAINED_PROBLEMS if n not in _SINGULAR_AT_START])
+def test_collection_solved_to_known_optimum(name):
+    p = load_constrained_problem(name)
+    res = _solve(p)
+    assert res.success and res.status == 0
+    assert res.kkt <= 1e-6 and res.kkt_history[-1] == res.kkt
+    assert abs(res.fun - p.f_opt) <= 1e-6 * max(1.0, abs(p.f_opt))
+    assert len(res.inner_iterations) == res.nit == len(res.kkt_history) - 1
+    slsqp = minimize(p.fun, p.x0, jac=p.grad, method="SLSQP", options={"ftol": 1e-12, "maxiter": 500},
+                     constraints=[{"type": "eq", "fun": p.cons_fun, "jac": p.cons_jac}])
+    assert res.fun <= slsqp.fun + 1e-6 * max(1.0, abs(slsqp.fun))
+
+
+def test_median_newton_iterations_on_collection():
+    """Issue 14 targets: >= 90% solved, median Newton iterations <= 6 (default sketch)."""
+    its, solved = [], 0
+    for name in CONSTRAINED_PROBLEMS:
+        p = load_constrained_problem(name)
+        res = _solve(p)
+        solved += res.success and abs(res.fun - p.f_opt) <= 1e-6 * max(1.0, abs(p.f_opt))
+        its.append(res.nit)
+    assert solved >= 0.9 * len(CONSTRAINED_PROBLEMS)
+    assert np.median(its) <= 6
+
+
+def test_singular_jacobian_is_a_documented_failure():
+    p = load_constrained_problem("HS61")  # rank-one Jacobian at x0
+    with pytest.warns(Warning, match="constraint Jacobian is singular"):
+        res = minimize_eq(p.fun, p.x0, **p.minimize_kwargs())
+    assert not res.success and res.status == 3 and "singular" in res.message
+    np.testing.assert_array_equal(res.x, p.x0)
+
+
+def test_started_away_from_singular_point_hs61_is_solved():
+    p = load_constrained_problem("HS61")
+    res = minimize_eq(p.fun, np.array([5.0, -2.0, 3.0]), **p.minimize_kwargs(), random_state=0)
+    assert res.success and abs(res.fun - p.f_opt) <= 1e-6 * abs(p.f_opt)
+
+
+@pytest.mark.parametrize("sketch", SKETCHES)
+def test_each_sketch_solves_hs_problems(sketch):
+    for name in ("HS6", "HS40", "HS78", "BT5"):
+        p = load_constrained_problem(name)
+        res = _solve(p, sketch=sketch)
+        assert res.success, (name, res.message)
+        assert abs(res.fun - p.f_opt) <= 1e-6 * max(1.0, abs(p.f_opt))
+
+
+def _random_kkt(n, m, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n))
+    B = A @ A.T / n + np.eye(n)
+    G = rng.standard_normal((m, n))
+    K = np.block([[B, G.T], [G, np.zeros((m, m))]])
+    return K, rng.standard_normal(n + m)
+
+
+@pytest.mark.parametrize("sketch", SKETCHES)
+@pytest.mark.parametrize("engine", ["auto", "xp"])
+def test_sketch_solvers_match_linalg_solve(sketch, engine):
+    K, b = _random_kkt(6, 3, seed=1)
+    op = KKTOperator(6, 3, None, K, np, b)
+    z, r, it = sketch_solve(op, b, sketch=sketch, tol=1e-10, max_iter=200_000, rng=np.random.default_rng(0),
+                            block_size=4, engine=engine)
+    np.testing.assert_allclose(z, np.linalg.solve(K, b), rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(r, K @ z - b, atol=1e-9)
+    assert 0 < it < 200_000
+
+
+@pytest.mark.parametrize("sketch", ["kaczmarz", "gaussian_block", "minres"])
+def test_sketch_solvers_matrix_free(sketch):
+    K, b = _random_kkt(5, 2, seed=2)
+    op = KKTOperator(5, 2, lambda z: K @ z, None, np, b)
+    z, _, _ = sketch_solve(op, b, sketch=sketch, tol=1e-10, max_iter=200_000, rng=np.random.default_rng(0))
+    np.testing.assert_allclose(z, np.linalg.solve(K, b), rtol=1e-7, atol=1e-8)
+    assert op.norm2() == pytest.approx(np.linalg.norm(K, 2), rel=1e-3)
+
+
+def test_logistic_within_ten_iterations_and_matches_slsqp():
+    p = make_constrained_logistic("breast_cancer", random_state=0)
+    res = _solve(p, v0=p.v0)
+    assert res.success and res.nit <= 10 and res.kkt <= 1e-6
+    slsqp = minimize(p.fun, p.x0, jac=p.grad, method="SLSQP", options={"ftol": 1e-12, "maxiter": 500},
+                     constraints=[{"type": "eq", "fun": p.cons_fun, "jac": p.cons_jac}])
+    assert res.fun == pytest.approx(slsqp.fun, rel=1e-6)
+
+
+@pytest.mark.parametrize(("sketch", "N"), [("minres", 8)])
+def test_pde_matrix_free_with_sparse_jacobian(sketch, N):
+    p = make_pde_control(N)
+    calls = []
+    kwargs = p.minimize_kwargs()
+    hessp = kwargs.pop("hessp")
+    res = minimize_eq(p.fun, p.x0, hessp=lambda x, v: calls.append(1) or hessp(x, v), v0=p.v0, sketch=sketch,
+                      random_state=0, **kwargs)
+    x_star, f_star = p.solution()
+    assert res.success and res.kkt <= 1e-6
+    assert res.fun == pytest.approx(f_star, rel=1e-6)
+    assert calls and res.nhev == len(calls)
+
+
+def test_float32_policy():
+    p = load_constrained_problem("HS42")
+    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+    cons = {"fun": lambda x: f32(p.cons_fun(x)), "jac": lambda x: f32(p.cons_jac(x)),
+            "hess": lambda x, v: f32(p.cons_hess(x, v))}
+    res = minimize_eq(p.fun, p.x0.astype(np.float32), jac=lambda x: f32(p.grad(x)), hess=lambda x: f32(p.hess(x)),
+                      constraints=cons, tol=1e-9, random_state=0)
+    assert res.x.dtype == np.float32 and res.v.dtype == np.float32
+    assert res.success and res.kkt <= 1e3 * np.finfo(np.float32).eps  # tol raised to 1e3 eps
+    assert res.fun == pytest.approx(p.f_opt, rel=1e-5)
+
+
+def test_dense_path_on_array_api_namespace(xp):
+    """HS28 and HS6 written with xp operations: results stay in xp, on the input's device."""
+    dev_x0 = xp.asarray([-4.0, 1.0, 1.0])
+    dev = dev_x0.device
+    Hq = xp.asarray([[2.0, 2.0, 0.0], [2.0, 4.0, 2.0], [0.0, 2.0, 2.0]], device=dev)
+    a = xp.asarray([[1.0, 2.0, 3.0]], device=dev)
+
+    def fun(x):
+        return float((x[0] + x[1]) ** 2 + (x[1] + x[2]) ** 2)
+
+    cons = {"fun": lambda x: a @ x - 1.0, "jac": lambda x: a, "hess": None}
+    for sketch in ("gaussian_block", "kaczmarz"):
+        res = minimize_eq(fun, dev_x0, jac=lambda x: Hq @ x, hess=lambda x: Hq, constraints=cons, sketch=sketch,
+                          random_state=0)
+        assert res.success and res.kkt <= 1e-6
+        assert res.x.device == dev and res.v.device == dev
+        np.testing.assert_allclose(to_numpy(res.x), [0.5, -0.5, 0.5], atol=1e-6)
+    x0 = xp.asarray([-1.2, 1.0])
+    e1 = xp.asarray([1.0, 0.0], device=dev)
+    res = minimize_eq(lambda x: float((1 - x[0]) ** 2), x0, jac=lambda x: -2 * (1 - x[0]) * e1,
+                      hess=lambda x: 2 * xp.reshape(xp.concat([e1, 0 * e1]), (2, 2)),
+                      constraints={"fun": lambda x: xp.reshape(10 * (x[1] - x[0] ** 2), (1,)),
+                                   "jac": lambda x: xp.reshape(xp.stack([-20 * x[0], 10 + 0 * x[0]]), (1, 2)),
+                                   "hess": lambda x, v: -20 * v[0] * xp.reshape(xp.concat([e1, 0 * e1]), (2, 2))},
+                      random_state=0)
+    assert res.success and res.x.device == dev
+    np.testing.assert_allclose(to_numpy(res.x), [1.0, 1.0], atol=1e-6)
+
+
+def test_input_not_modified_and_callback_history():
+    p = load_constrained_problem("HS40")
+    x0 = p.x0.copy()
+    seen = []
+    res = minimize_eq(p.fun, x0, **p.minimize_kwargs(), history=True, callback=lambda r: seen.append(r.kkt))
+    np.testing.assert_array_equal(x0, p.x0)
+    assert seen == res.kkt_history[1:] == res.history["kkt"]
+    assert len(res.mu_history) == res.nit + 1 and res.nfev >= res.nit + 1
+
+    def stop(r):
+        raise StopIteration
+
+    res = minimize_eq(p.fun, x0, **p.minimize_kwargs(), callback=stop)
+    assert res.status == 2 and res.nit == 1 and not res.success
+
+
+def test_superlinear_mode_sharpens_local_rate():
+    """With a loose accuracy (psi=1, delta floor), theta_k -> 0 gives faster final contraction."""
+    p = load_constrained_problem("HS7")
+    base = _solve(p, sketch="kaczmarz", psi=1.0, tol=1e-10)
+    fast = _solve(p, sketch="kaczmarz", psi=1.0, tol=1e-10, superlinear=True)
+    assert base.success and fast.success
+    assert fast.kkt_history[-1] <= 1e-10
+
+
+def test_max_iter_warns_and_returns_iterate():
+    p = load_constrained_problem("HS26")
+    with pytest.warns(Warning, match="Maximum number of iterations"):
+        res = minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), max_iter=2)
+    assert res.status == 1 and not res.success and res.nit == 2
+
+
+def _hs6_parts():
+    p = load_constrained_problem("HS6")
+    return p, dict(p.minimize_kwargs())
+
+
+def test_bad_inputs():
+    p, kw = _hs6_parts()
+    with pytest.raises(ValueError, match=r"constraints\['jac'\] returned shape \(1, 3\)"):
+        minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess,
+                    constraints={"fun": p.cons_fun, "jac": lambda x: np.zeros((1, 3)), "hess": None})
+    with pytest.raises(ValueError, match=r"jac returned shape \(3,\)"):
+        minimize_eq(p.fun, p.x0, jac=lambda x: np.zeros(3), hess=p.hess, constraints=p.constraints)
+    with pytest.raises(ValueError, match="non-finite value at x0"):
+        minimize_eq(lambda x: np.nan, p.x0, **kw)
+    with pytest.raises(ValueError, match="non-finite value at x0"):
+        minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess,
+                    constraints={"fun": lambda x: np.array([np.nan]), "jac": p.cons_jac, "hess": None})
+    with pytest.raises(ValueError, match="exactly one of hess"):
+        minimize_eq(p.fun, p.x0, jac=p.grad, constraints=p.constraints)
+    with pytest.raises(ValueError, match="constraints must provide 'hess'"):
+        minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints={"fun": p.cons_fun, "jac": p.cons_jac})
+    with pytest.raises(ValueError, match="Unknown sketch 'srht'"):
+        minimize_eq(p.fun, p.x0, **kw, sketch="srht")
+    with pytest.raises(ValueError, match=r"v0 has shape \(2,\)"):
+        minimize_eq(p.fun, p.x0, **kw, v0=np.zeros(2))
+    with pytest.raises(ValueError, match="x0 must be 1-dimensional"):
+        minimize_eq(p.fun, np.zeros((2, 1)), **kw)
+    with pytest.raises(ValueError, match="rho must be > 1"):
+        minimize_eq(p.fun, p.x0, **kw, rho=1.0)
+
+
+def test_nan_along_the_way_backtracks():
+    """A NaN objective beyond x1 > 1.5 makes the line search shorten the step, never a crash."""
+    p, kw = _hs6_parts()
+    res = minimize_eq(lambda x: np.nan if x[0] > 1.5 else p.fun(x), np.array([-1.2, 1.0]), **kw, random_state=0)
+    assert res.success and abs(res.fun) <= 1e-10
+
+
+def test_dependent_constraints_fail_cleanly():
+    """Two copies of the same constraint: singular Jacobian status, no hang."""
+    p, kw = _hs6_parts()
+    cons = {"fun": lambda x: np.repeat(p.cons_fun(x), 2), "jac": lambda x: np.repeat(p.cons_jac(x), 2, axis=0),
+            "hess": lambda x, v: p.cons_hess(x, v[:1] + v[1:])}
+    with pytest.warns(Warning, match="singular"):
+        res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints=cons)
+    assert res.status == 3
