@@ -4,7 +4,8 @@ The transport plan is regularised by ``Omega(t) = (gamma / 2) ||t||^2`` on
 ``t >= 0`` with at most ``k = max_nz`` nonzeros per column. Both the dual and
 the semi-dual of the regularised problem are concave programs,
 differentiable except where the top-``k`` support changes, solved with
-SciPy's L-BFGS-B (with restarts); their objectives and gradients use exact top-``k``
+SciPy's L-BFGS-B and finished by a bundle (epsilon-descent) stage that gets
+past kinks and certifies stationarity; their objectives and gradients use exact top-``k``
 conjugates, evaluated for all columns at once (a fused numba kernel on NumPy,
 a vectorized array-API path otherwise).
 """
@@ -29,7 +30,7 @@ from ._validation import check_ot_inputs
 __all__ = ["sparsity_constrained_ot"]
 
 _FORMULATIONS = ("semi_dual", "dual")
-_MAX_RESTARTS = 10
+_MAX_RESTARTS = 1
 _AXES = ("columns", "rows")
 
 
@@ -41,7 +42,7 @@ def sparsity_constrained_ot(
     max_nz,
     *,
     formulation="semi_dual",
-    numItermax=500,
+    numItermax=1000,
     stopThr=1e-9,
     log=False,
     axis="columns",
@@ -96,16 +97,20 @@ def sparsity_constrained_ot(
     formulation : {"semi_dual", "dual"}, default="semi_dual"
         Which relaxation is maximised. The semi-dual gives exact column
         marginals; the dual optimises both potentials.
-    numItermax : int, default=500
-        Maximum number of L-BFGS iterations.
+    numItermax : int, default=1000
+        Maximum number of iterations: L-BFGS iterations plus steps of the
+        bundle stage.
     stopThr : float, default=1e-9
-        L-BFGS-B tolerances: ``gtol = stopThr`` on the projected gradient and
-        ``ftol = stopThr / 1000`` on the relative decrease (tighter than
-        POT's ``ftol = stopThr``). When L-BFGS stalls at a kink of the
-        objective (see Notes) it is restarted from there with a fresh memory
-        while that improves the objective, up to 10 times, within
-        ``numItermax`` iterations in total; for the dual each restart starts
-        from the exact maximiser in ``beta`` for the current ``alpha``.
+        Stationarity tolerance. L-BFGS-B runs with ``gtol = stopThr`` on the
+        projected gradient and ``ftol = stopThr / 1000`` on the relative
+        decrease (tighter than POT's ``ftol = stopThr``). When it stalls (at
+        a kink of the objective, see Notes) it is restarted once from there
+        with a fresh memory (for the dual from the exact maximiser in
+        ``beta`` for the current ``alpha``). A bundle stage (epsilon-descent
+        with Wolfe's minimum-norm direction) then continues until a convex
+        combination of gradients from an ever smaller neighbourhood has all
+        entries (marginal residuals) at most ``max(stopThr, 1e-6 sum(a))`` in
+        absolute value: only this certificate counts as convergence.
     log : bool, default=False
         Also return a dict with the potentials and solver details.
     axis : {"columns", "rows"}, default="columns"
@@ -141,7 +146,7 @@ def sparsity_constrained_ot(
         with ``x`` -- the optimised potentials as one vector, ``(alpha,
         beta)`` for the dual, of the transposed problem when
         ``axis="rows"`` --, ``fun``, ``nit``, ``nfev``, ``restarts``,
-        ``success``, ``status``, ``message``, ``lbfgs_message``, ``plan``
+        ``bundle_steps``, ``success``, ``status``, ``message``, ``lbfgs_message``, ``plan``
         and ``history``).
 
     Raises
@@ -153,8 +158,8 @@ def sparsity_constrained_ot(
     Warns
     -----
     ConvergenceWarning
-        When L-BFGS stops on ``numItermax`` (or its evaluation budget) before
-        meeting the tolerances; the last iterate is returned.
+        When ``numItermax`` (or L-BFGS's evaluation budget) runs out before
+        stationarity is certified; the best iterate is returned.
 
     Notes
     -----
@@ -217,6 +222,7 @@ def sparsity_constrained_ot(
     dual = formulation == "dual"
     fun = problem.dual if dual else problem.semi_dual
     size = n + m if dual else n
+    mass = float(xp.sum(a))
 
     def to_user(x):
         return to_namespace(np.array(x, dtype=np.float64), xp, dev)
@@ -235,9 +241,9 @@ def sparsity_constrained_ot(
     x, f, nit, nfev, restarts = np.zeros(size), np.inf, 0, 0, 0
     with _single_threaded_blas():
         # The objectives are nonsmooth where the top-k support changes; L-BFGS
-        # may stall at such a kink (ftol or line-search stop). Restarting from
-        # the stalled point with a fresh memory often gets past it: repeat
-        # while it improves, within the total iteration budget.
+        # may stall at such a kink (ftol or line-search stop). A restart from
+        # the stalled point with a fresh memory sometimes gets past it cheaply;
+        # the bundle stage below does so reliably.
         while True:
             res = minimize(
                 fun,
@@ -265,14 +271,26 @@ def sparsity_constrained_ot(
             if not np.all(np.isfinite(res.x)) or not np.isfinite(res.fun):
                 break
             restarts += 1
+        lbfgs_stopped = res.status not in (0, 2) or "callback" in str(res.message).lower()
+        certified, steps, stopped = False, 0, False
+        if not lbfgs_stopped and nit < numItermax and np.all(np.isfinite(x)) and np.isfinite(f):
+            # L-BFGS's tests (a small relative decrease, a failed line search)
+            # also stop it at non-stationary kinks: only a bundle certificate
+            # of stationarity counts as convergence.
+            x, f, certified, steps, nfev_b, stopped = _bundle_descent(
+                fun, x, gtol=max(stopThr, _CERT_RTOL * mass), max_steps=numItermax - nit, monitor=monitor if use_cb else None,
+                nit0=nit, to_user=to_user,
+            )
+            nit += steps
+            nfev += nfev_b
     if not np.all(np.isfinite(x)) or not np.isfinite(f):
         status = STATUS_NUMERICAL
-    elif res.status == 99 or "callback" in str(res.message).lower():
+    elif res.status == 99 or "callback" in str(res.message).lower() or stopped:
         status = STATUS_CALLBACK
-    elif res.status == 1 or (nit >= numItermax and res.status != 0):  # iteration or evaluation budget exhausted
-        status = STATUS_MAX_ITER
-    else:  # 0: tolerance met; 2: line search failed at machine precision
+    elif certified:
         status = STATUS_CONVERGED
+    else:  # iteration or evaluation budget exhausted before a stationarity certificate
+        status = STATUS_MAX_ITER
     plan = problem.dual_plan(x) if dual else problem.semi_dual_plan(x)
     plan = xp.astype(plan, dtype) if plan.dtype != dtype else plan
     if rows:
@@ -287,6 +305,7 @@ def sparsity_constrained_ot(
         solver=f"sparsity_constrained_ot({formulation!r})",
         nfev=nfev,
         restarts=restarts,
+        bundle_steps=steps,
         lbfgs_message=str(res.message),
         plan=plan,
     )
@@ -298,6 +317,134 @@ def sparsity_constrained_ot(
         out[second] = xp.astype(to_user(x[n:]), dtype)
     out.update(fun=result.fun, cost=float(xp.sum(plan * (M.T if rows else M))), niter=result.nit, result=result)
     return plan, out
+
+
+# Bundle stage (epsilon-descent): trial steps of length delta, from _DELTA0 down
+# to _DELTA_MIN (relative to max(1, max|x|)), backtracked down to _BACKTRACK
+# delta; a step is taken when it decreases the objective by _DESCENT of the
+# first-order prediction.
+_DELTA0, _DELTA_MIN, _DELTA_SHRINK, _DESCENT, _BACKTRACK = 1e-2, 1e-11, 0.1, 0.1, 1e-3
+_MAX_BUNDLE = 200
+_CERT_RTOL = 1e-6  # stationarity certified to max(stopThr, _CERT_RTOL * total mass) in marginal residual
+
+
+def _bundle_descent(fun, x, *, gtol, max_steps, monitor, nit0, to_user):
+    """Minimise the convex, piecewise-smooth ``fun`` from ``x`` by epsilon-descent.
+
+    A bundle of gradients ``g_i`` at points ``y_i`` is kept; those whose
+    linearisation error ``e_i = f(x) - f(y_i) - g_i . (x - y_i)`` (>= 0 by
+    convexity) is at most ``eps = 2 delta max|g|`` are ``eps``-subgradients at
+    ``x``. The direction is minus the minimum-norm point ``d`` of their convex
+    hull (Wolfe's algorithm). A trial step of length ``delta`` along ``-d``
+    either decreases ``f`` enough (then it is extended by doublings while ``f``
+    decreases) or adds its gradient to the bundle, which makes ``|d|``
+    strictly smaller (Wolfe's / Lemarechal's descent argument). When
+    ``max|d| <= gtol``, ``delta`` shrinks; at ``delta <= _DELTA_MIN`` (or when
+    ``d`` is the gradient at ``x`` itself) ``x`` is certified stationary:
+    ``f(x) <= min f + eps + |d| dist(x, argmin)``.
+
+    Unlike L-BFGS, this does not stall at kinks where the top-k support
+    changes: there the bundle collects the gradients of the pieces meeting at
+    the kink, and their minimum-norm combination is an ascent direction of the
+    concave (semi-)dual along the kink, or certifies that there is none.
+
+    Returns ``(x, f, certified, steps, nfev, stopped)``: ``steps``
+    iterations (each a serious or a null step, reported to ``monitor``),
+    ``nfev`` objective evaluations, ``stopped`` when the callback asked to
+    stop.
+    """
+    f, g = fun(x)
+    scale = max(1.0, float(np.max(np.abs(x))))
+    # below delta_min the descent test f(y) <= f - _DESCENT t |d|^2 at |d| ~ gtol
+    # would be decided by rounding errors of f
+    delta0 = _DELTA0 * scale
+    delta_min = max(_DELTA_MIN * scale, 100 * np.finfo(np.float64).eps * max(abs(f), 1e-300) / (_DESCENT * gtol))
+    delta, g0 = delta0, float(np.max(np.abs(g)))
+    gmax = max(float(np.linalg.norm(g)), gtol)
+    Y, F, G = [], [], []  # bundle (the current point's own gradient is always in it)
+    steps, nfev = 0, 1
+
+    def record():
+        return monitor is not None and monitor(nit0 + steps, to_user(x) if monitor.callback else None, objective=-f)
+
+    while steps < max_steps:
+        if Y:  # keep the eps-subgradients at x
+            err = f - np.array(F) - np.einsum("ij,ij->i", np.array(G), x - np.array(Y))
+            keep = np.flatnonzero(err <= 2.0 * delta * gmax)
+            Y, F, G = [Y[i] for i in keep], [F[i] for i in keep], [G[i] for i in keep]
+        if len(Y) > _MAX_BUNDLE:
+            Y, F, G = Y[-_MAX_BUNDLE:], F[-_MAX_BUNDLE:], G[-_MAX_BUNDLE:]
+        d = _min_norm_point(np.array([g] + G))
+        d_max = float(np.max(np.abs(d)))
+        if d_max <= gtol and (not Y or delta <= delta_min):
+            return x, f, True, steps, nfev, False
+        if d_max <= max(gtol, g0 * delta / delta0) and delta > delta_min:
+            # (nearly) stationary at this scale: look closer
+            delta = max(delta * _DELTA_SHRINK, delta_min)
+            continue
+        nd = float(np.linalg.norm(d))
+        t = delta / nd
+        while True:  # backtracking from a step of length delta down to _BACKTRACK delta
+            y = x - t * d
+            fy, gy = fun(y)
+            nfev += 1
+            gmax = max(gmax, float(np.linalg.norm(gy)))
+            serious = fy <= f - _DESCENT * t * nd * nd
+            if serious or t * nd <= _BACKTRACK * delta:
+                break
+            Y.append(y), F.append(fy), G.append(gy)
+            t *= _DELTA_SHRINK
+        if serious:  # extended while it decreases f
+            for _ in range(60):
+                z = x - 2.0 * t * d
+                fz, gz = fun(z)
+                nfev += 1
+                Y.append(z), F.append(fz), G.append(gz)
+                if not fz < fy:
+                    break
+                t, y, fy, gy = 2.0 * t, z, fz, gz
+            Y.append(x), F.append(f), G.append(g)
+            x, f, g = y, fy, gy
+        else:  # null step: the gradient next to x enriches the bundle
+            Y.append(y), F.append(fy), G.append(gy)
+        steps += 1
+        if record():
+            return x, f, False, steps, nfev, True
+    return x, f, False, steps, nfev, False
+
+
+def _min_norm_point(G):
+    """Minimum-norm point of the convex hull of the rows of ``G`` (Wolfe's algorithm, 1976).
+
+    Duplicate rows are merged; the major cycles are capped (degenerate hulls
+    can make them crawl), so the result is a convex combination of the rows
+    of near-minimal norm -- which is all the caller relies on.
+    """
+    G = np.unique(G, axis=0)
+    Q = G @ G.T
+    tol = 1e-12 * max(float(np.max(np.diag(Q))), np.finfo(np.float64).tiny)
+    S = [int(np.argmin(np.diag(Q)))]
+    lam = np.ones(1)
+    for _ in range(5 * len(G) + 10):
+        xg = Q[:, S] @ lam
+        j = int(np.argmin(xg))
+        if j in S or xg[j] >= lam @ xg[S] - tol:
+            break
+        S.append(j)
+        lam = np.append(lam, 0.0)
+        while True:  # minor cycle: affine minimiser over S (least squares on differences), kept in the hull
+            B = G[S]
+            z = np.linalg.lstsq((B[1:] - B[0]).T, -B[0], rcond=None)[0]
+            w = np.concatenate(([1.0 - np.sum(z)], z))
+            if np.all(w > 0):
+                lam = w
+                break
+            neg = w <= 0
+            lam = lam + float(np.min(lam[neg] / (lam[neg] - w[neg]))) * (w - lam)
+            keep = lam > 1e-15
+            S = [i for i, kk in zip(S, keep) if kk]
+            lam = lam[keep] / np.sum(lam[keep])
+    return lam @ G[S]
 
 
 _BLAS_CONTROLLER = []
