@@ -37,7 +37,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._backend import get_namespace, is_numpy_namespace, result_float_dtype
+from .._backend import device, get_namespace, is_numpy_namespace, result_float_dtype
 from .._validation import check_array, check_option, check_scalar
 from ._sns import sinkhorn_newton_sparse
 from ._sparsity_constrained import sparsity_constrained_ot
@@ -118,10 +118,10 @@ def _check_samples(X, name, xp=None):
     return check_array(X, name, xp=xp, ndim=2)
 
 
-def _check_weights(w, name, n, xp):
-    """Sample weights normalised to sum 1 (uniform when ``None``), float64."""
+def _check_weights(w, name, n, xp, dev):
+    """Sample weights normalised to sum 1 (uniform when ``None``, on device ``dev``), float64."""
     if w is None:
-        return xp.full((n,), 1.0 / n, dtype=xp.float64)
+        return xp.full((n,), 1.0 / n, dtype=xp.float64, device=dev)
     w = check_array(w, name, xp=xp, ndim=1)
     if w.shape[0] != n:
         raise ValueError(f"{name} has {w.shape[0]} weights, expected one per sample ({n}).")
@@ -189,8 +189,8 @@ class _BaseTransport(BaseEstimator):
                 "source and target samples must have the same number of features."
             )
         n_s, n_t = Xs.shape[0], Xt.shape[0]
-        mu_s = _check_weights(a, "a", n_s, xp)
-        mu_t = _check_weights(b, "b", n_t, xp)
+        mu_s = _check_weights(a, "a", n_s, xp, device(Xs))
+        mu_t = _check_weights(b, "b", n_t, xp, device(Xs))
         # Explicit upcast: the cost and the solve run in float64 (see the module notes).
         Xs64, Xt64 = xp.astype(Xs, xp.float64), xp.astype(Xt, xp.float64)
         C = _pairwise_cost(xp, Xs64, Xt64, self.metric)
