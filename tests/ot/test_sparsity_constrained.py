@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from optlib._backend import numba_available
+from optlib._backend import device, numba_available
 from optlib.ot import sparsity_constrained_ot
 from optlib.ot._sparsity_constrained import _NumbaProblem, _XpProblem
 from tests.conftest import to_numpy
@@ -241,6 +241,7 @@ def test_namespaces(xp):
         args = (xp.asarray(a), xp.asarray(b), xp.asarray(M))
         P, log = sparsity_constrained_ot(*args, GAMMA, 2, formulation=formulation, log=True)
         assert type(P) is type(xp.asarray(a)) and type(log["alpha"]) is type(P)
+        assert device(P) == device(args[0]) and device(log["alpha"]) == device(args[0])  # input's device
         Pn = to_numpy(P)
         assert (_nnz(Pn, 0) <= 2).all()
         # engines may end on either side of a near-tie of the support: compare objectives
