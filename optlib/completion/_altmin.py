@@ -179,7 +179,7 @@ def robust_altmin(
     engine="auto",
     random_state=None,
     callback=None,
-    record_history=False,
+    history=False,
     verbose=False,
 ):
     """Low-rank matrix completion by (robust) alternating minimization.
@@ -239,7 +239,7 @@ def robust_altmin(
     callback : callable, optional
         ``callback(intermediate_result)`` after each pass; raise
         ``StopIteration`` to stop.
-    record_history : bool
+    history : bool
         Record ``objective``, ``residual`` and ``tau`` (Huber threshold,
         ``inf`` unless ``robust``) per pass.
     verbose : bool or int
@@ -276,7 +276,7 @@ def robust_altmin(
     xp = obs.xp
     k = check_rank(rank, obs.shape)
     sketch_size = 4 * k if sketch_size is None else check_scalar(sketch_size, "sketch_size", kind=numbers.Integral, lower=k)
-    monitor = IterationMonitor(callback, record_history, verbose, name="robust_altmin")
+    monitor = IterationMonitor(callback, history, verbose, name="robust_altmin")
 
     values = obs.values
     floor = 1e3 * float(np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).eps) * obs.scale()

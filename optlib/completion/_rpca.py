@@ -24,7 +24,7 @@ def robust_pca(
     tol=1e-7,
     max_iter=500,
     callback=None,
-    record_history=False,
+    history=False,
     verbose=False,
 ):
     """Principal component pursuit ``min ||L||_* + lam ||S||_1`` s.t. ``P(L + S) = P(D)``.
@@ -56,7 +56,7 @@ def robust_pca(
     tol : float
         Stop when ``||P(D - L - S)||_F / ||P(D)||_F < tol``.
     max_iter : int
-    callback, record_history, verbose
+    callback, history, verbose
         As in :func:`robust_altmin`.
 
     Returns
@@ -86,7 +86,7 @@ def robust_pca(
     rho = (1.6 if full else 1.2) if rho is None else check_scalar(rho, "rho", lower=1.0, lower_inclusive=False)
     tol = check_scalar(tol, "tol", lower=0.0)
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
-    monitor = IterationMonitor(callback, record_history, verbose, name="robust_pca")
+    monitor = IterationMonitor(callback, history, verbose, name="robust_pca")
 
     zero = xp.zeros_like(D)
     W = xp.astype(observed, D.dtype)

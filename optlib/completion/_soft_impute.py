@@ -25,7 +25,7 @@ def soft_impute(
     engine="auto",
     random_state=None,
     callback=None,
-    record_history=False,
+    history=False,
     verbose=False,
 ):
     """Nuclear-norm matrix completion by Soft-Impute (the baseline).
@@ -54,7 +54,7 @@ def soft_impute(
     max_iter : int
     n_power_iter : int
         Power iterations of each randomized SVD.
-    engine, random_state, callback, record_history, verbose
+    engine, random_state, callback, history, verbose
         As in :func:`robust_altmin`.
 
     Returns
@@ -82,7 +82,7 @@ def soft_impute(
                                   obs.shape, 1, **svd)
         shrinkage = float(s0[0]) / 50.0
     shrinkage = check_scalar(shrinkage, "shrinkage", lower=0.0)
-    monitor = IterationMonitor(callback, record_history, verbose, name="soft_impute")
+    monitor = IterationMonitor(callback, history, verbose, name="soft_impute")
 
     m, n = obs.shape
     U = xp.zeros((m, k), dtype=dtype, device=dev)  # Z = U V^T, U = left vectors x thresholded values

@@ -94,7 +94,7 @@ def subgradient_recovery(
     max_iter=5000,
     random_state=None,
     callback=None,
-    record_history=False,
+    history=False,
     verbose=False,
 ):
     """Robust low-rank recovery by the sub-gradient method on the l1 loss.
@@ -126,7 +126,7 @@ def subgradient_recovery(
         Stop when the loss falls below ``tol`` times its initial value, or the
         relative update ``eta_t ||D_t|| / ||U_t||`` below ``tol``.
     max_iter : int
-    random_state, callback, record_history, verbose
+    random_state, callback, history, verbose
         As in :func:`robust_altmin` (the completion case's randomized SVD).
 
     Returns
@@ -144,7 +144,7 @@ def subgradient_recovery(
         decay, "decay", lower=0.0, upper=1.0, lower_inclusive=False)
     tol = check_scalar(tol, "tol", lower=0.0)
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
-    monitor = IterationMonitor(callback, record_history, verbose, name="subgradient_recovery")
+    monitor = IterationMonitor(callback, history, verbose, name="subgradient_recovery")
     if sensing is None:
         return _completion(y, rank, shape, alpha, eta, rho, step_rule, tol, max_iter,
                            check_random_state(random_state), monitor)

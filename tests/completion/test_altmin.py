@@ -65,9 +65,9 @@ def test_exact_recovery_2000_rank10_5_percent():
 def test_engines_agree_and_sparse_input():
     P = _problem(m=120, k=3, p=0.3)
     S = sp.coo_matrix((P.data, (P.rows, P.cols)), shape=P.shape).tocsr()
-    a = robust_altmin(S, 3, engine="numba", tol=0, max_iter=5, random_state=0, record_history=True)
+    a = robust_altmin(S, 3, engine="numba", tol=0, max_iter=5, random_state=0, history=True)
     b = robust_altmin((P.rows, P.cols, P.data), 3, shape=P.shape, engine="xp", tol=0, max_iter=5,
-                      random_state=0, record_history=True)
+                      random_state=0, history=True)
     np.testing.assert_allclose(a.history["residual"], b.history["residual"], rtol=1e-6)
     assert len(a.history) == 5
 
