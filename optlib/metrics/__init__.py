@@ -4,8 +4,24 @@ Graph structure recovery (``optlib.dag``): :func:`count_accuracy` and the
 single measures :func:`shd`, :func:`tpr`, :func:`fdr`, :func:`fpr`,
 :func:`nnz`, with the NOTEARS / DAGMA conventions (a reversed edge counts
 once in the structural Hamming distance).
+
+Images and volumes: :func:`psnr`, :func:`ssim` (Gaussian window, 2-D and
+3-D, as scikit-image), and for complex volumes :func:`psnr_magnitude` on
+:func:`normalized_magnitude` (near-field MIMO imaging).
 """
 
 from ._graph import count_accuracy, fdr, fpr, nnz, shd, tpr
+from ._image import normalized_magnitude, psnr, psnr_magnitude, ssim
 
-__all__ = ["count_accuracy", "fdr", "fpr", "nnz", "shd", "tpr"]
+__all__ = [
+    "count_accuracy",
+    "fdr",
+    "fpr",
+    "nnz",
+    "shd",
+    "tpr",
+    "normalized_magnitude",
+    "psnr",
+    "psnr_magnitude",
+    "ssim",
+]
