@@ -25,6 +25,9 @@ Equality-constrained problems for ``optlib.optimize.minimize_eq``:
 :func:`load_constrained_problem` (Hock-Schittkowski and Boggs-Tolle problems,
 names in :data:`CONSTRAINED_PROBLEMS`), :func:`make_constrained_logistic`
 and :func:`make_pde_control`, each an :class:`EqualityProblem`.
+
+Test images for imaging: :func:`load_image` (scikit-image's bundled set,
+names in :data:`IMAGES`, values in ``[0, 1]``).
 """
 
 from ._bcd_problems import (
@@ -45,6 +48,7 @@ from ._constrained import (
     make_pde_control,
 )
 from ._dag import simulate_dag, simulate_linear_sem
+from ._images import IMAGES, load_image
 from ._sbl_problems import make_irs_channel, make_kronecker_sparse
 
 __all__ = [
@@ -65,4 +69,6 @@ __all__ = [
     "simulate_linear_sem",
     "make_kronecker_sparse",
     "make_irs_channel",
+    "IMAGES",
+    "load_image",
 ]
