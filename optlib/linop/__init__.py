@@ -9,10 +9,11 @@ device and precision; the operator's own data moves there on first use.
 :func:`check_adjoint` is the dot test.
 """
 
-from . import _base, _fourier, _mask, _matrix
+from . import _base, _fourier, _mask, _matrix, _mimo
 from ._base import *  # noqa: F401,F403
 from ._fourier import *  # noqa: F401,F403
 from ._mask import *  # noqa: F401,F403
 from ._matrix import *  # noqa: F401,F403
+from ._mimo import *  # noqa: F401,F403
 
-__all__ = [name for module in (_base, _mask, _fourier, _matrix) for name in module.__all__]
+__all__ = [name for module in (_base, _mask, _fourier, _matrix, _mimo) for name in module.__all__]
