@@ -79,9 +79,10 @@ _LIMITS_DOC = """
     give float32 output (the computation is done in float64), everything else
     (float64, integers, Python scalars) float64; the result lives in the
     inputs' array namespace and on their device, and the inputs are never
-    modified. Complex input raises ``TypeError``. ``x < 0`` or a NaN in
-    either argument gives NaN (NumPy's convention for arguments outside the
-    real domain); no warning is emitted."""
+    modified. Complex input raises ``TypeError``. A NaN in either argument,
+    or ``x < 0`` where the function has no real logarithm (see the Notes),
+    gives NaN (NumPy's convention for arguments outside the real domain);
+    no warning is emitted."""
 
 
 # -- input handling ---------------------------------------------------------------------
@@ -190,7 +191,7 @@ def log_iv(v, x, *, engine="auto"):
     v : array_like
         Order (real).
     x : array_like
-        Argument (real; ``x >= 0``).
+        Argument (real; ``x < 0`` as SciPy defines it, see the Notes).
     engine : {"auto", "numba", "xp"}, default="auto"
         ``"numba"``: compiled kernels (NumPy input only; the ``"auto"``
         choice when numba is available and not disabled by
@@ -220,6 +221,12 @@ def log_iv(v, x, *, engine="auto"):
       sin(nu pi) K_nu``; NaN where ``I_{-nu}(x) < 0`` (its logarithm is not
       real). Near the zeros of ``I_{-nu}`` the result has the (unavoidable)
       absolute error of that difference.
+    * ``x < 0`` (SciPy's real-valued ``iv``): ``I_v(x) = (-1)^v I_v(-x)`` for
+      integer ``v``, so ``log_iv(v, x) = log_iv(v, -x)`` for even ``v`` (and
+      ``-inf`` for ``v = +inf``, where ``I_v = 0``); NaN for odd ``v``
+      (``I_v(x) < 0``), for non-integer ``v`` (``iv`` is NaN there) and at
+      ``x = -inf`` (as ``iv``). This is ``np.log(scipy.special.iv(v, x))``
+      without its overflow, underflow and warnings.
 
     {limits}
 
@@ -600,8 +607,12 @@ def _sinpi(xp, a):
 
 
 def _log_iv_xp(xp, v, x):
-    bad = xp.isnan(v) | xp.isnan(x) | (x < 0.0) | (v == -math.inf)
-    x = xp.where(bad, 1.0, x)
+    # x < 0: I_v(x) = (-1)^v I_v(-x) for integer v (SciPy's real I_v, NaN otherwise and at
+    # x = -inf): a real logarithm for even v only, that of I_v(-x)
+    neg = x < 0.0
+    even = (0.5 * v) == xp.floor(0.5 * v)
+    bad = xp.isnan(v) | xp.isnan(x) | (neg & (xp.isinf(x) | ~even)) | (v == -math.inf)
+    x = xp.where(bad, 1.0, xp.abs(x))
     v = xp.where(bad, 1.0, v)
     refl = (v < 0.0) & (v != xp.floor(v))
     nu = xp.abs(v)

@@ -287,7 +287,11 @@ FN double optlib_log_iv_nonneg(double v, double x) {
 }
 
 FN double optlib_log_iv(double v, double x) {
-    if (isnan(v) || isnan(x) || x < 0.0 || v == -OPTLIB_INF) return OPTLIB_NAN;
+    if (isnan(v) || isnan(x) || v == -OPTLIB_INF) return OPTLIB_NAN;
+    if (x < 0.0) {  /* I_v(x) = (-1)^v I_v(-x), integer v (SciPy): real log for even v only */
+        if (isinf(x) || 0.5 * v != floor(0.5 * v)) return OPTLIB_NAN;
+        x = -x;
+    }
     if (v >= 0.0 || v == floor(v)) return optlib_log_iv_nonneg(fabs(v), x);
     double nu = -v;
     double s = optlib_sinpi(nu);

@@ -347,8 +347,14 @@ def _log_iv_nonneg(v, x):
 
 @njit(cache=True, fastmath=False)
 def _log_iv_scalar(v, x):
-    if math.isnan(v) or math.isnan(x) or x < 0.0 or v == -math.inf:
+    if math.isnan(v) or math.isnan(x) or v == -math.inf:
         return math.nan
+    if x < 0.0:
+        # SciPy's real I_v: I_v(x) = (-1)^v I_v(-x) for integer v (NaN otherwise, and at
+        # x = -inf); its logarithm is real for even v only
+        if x == -math.inf or 0.5 * v != math.floor(0.5 * v):
+            return math.nan
+        x = -x
     if v >= 0.0 or v == math.floor(v):
         return _log_iv_nonneg(abs(v), x)
     # I_{-nu} = I_nu + (2 / pi) sin(nu pi) K_nu  (nu > 0 not an integer)

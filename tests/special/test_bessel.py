@@ -246,8 +246,8 @@ def test_ratio_matches_difference(v, x):
 
 def _mixed_points():
     v, x = log_uniform_grid(400, seed=3)
-    v = np.concatenate([v, [-0.5, -2.0, -1.5, -7.25, 3.0, 0.0, np.inf, 2.0, np.nan]])
-    x = np.concatenate([x, [1.0, 3.0, 40.0, 0.3, 0.0, 0.0, 1.0, np.inf, 1.0]])
+    v = np.concatenate([v, [-0.5, -2.0, -1.5, -7.25, 3.0, 0.0, np.inf, 2.0, np.nan, 2.0, 3.0, -4.0, 0.5, 0.0]])
+    x = np.concatenate([x, [1.0, 3.0, 40.0, 0.3, 0.0, 0.0, 1.0, np.inf, 1.0, -3.0, -3.0, -50.0, -2.0, -np.inf]])
     return v, x
 
 
@@ -380,6 +380,61 @@ def test_negative_orders_against_mpmath():
             ref = mp.log(mp.besseli(v, x))
         for engine in ("auto", "xp"):
             assert abs(float(log_iv(v, x, engine=engine)) - float(ref)) <= 1e-14 * max(1.0, abs(float(ref)))
+
+
+NEG_V = np.array([0.0, 2.0, -2.0, 4.0, 40.0, 1.0, 3.0, -1.0, 0.5, -0.5, 2.5, 1e20, np.inf, -np.inf])
+NEG_X = np.array([-1e-300, -0.3, -2.0, -40.0, -700.0, -1e4, -np.inf, -0.0])
+
+
+@pytest.mark.parametrize("engine", ["auto", "xp"])
+def test_negative_argument_scipy_semantics(engine):
+    """x < 0: log_iv is np.log(scipy.special.iv(v, x)) where the latter neither overflows nor underflows.
+
+    I_v(x) = (-1)^v I_v(-x) for integer v: the even orders give log_iv(v, -x), the odd ones
+    NaN (I_v(x) < 0), non-integer orders and x = -inf NaN (SciPy's iv is NaN there).
+    """
+    special = pytest.importorskip("scipy.special")
+    v, x = NEG_V[:, None], NEG_X[None, :]
+    out = log_iv(v, x, engine=engine)
+    with np.errstate(all="ignore"):
+        iv = special.iv(v, x)
+        want = np.log(iv)
+    # where SciPy's iv is a positive finite double, the logs agree to rounding
+    ok = np.isfinite(iv) & (iv > 0)
+    np.testing.assert_allclose(out[ok], want[ok], rtol=1e-13, atol=1e-13)
+    # NaN exactly where iv is NaN or negative (odd v), or where it underflowed to -0.0 (odd v, tiny x)
+    odd_or_nan = np.isnan(iv) | (iv < 0) | ((iv == 0) & np.signbit(iv))
+    assert np.array_equal(np.isnan(out), odd_or_nan | (v == -np.inf)), (out, iv)
+    # even orders: finite past SciPy's overflow and underflow, equal to the value at -x
+    even = (np.mod(np.where(np.isfinite(v), v, 1.0), 2.0) == 0.0) & np.isfinite(x) & (x < 0)
+    even = np.broadcast_to(even, out.shape)
+    np.testing.assert_array_equal(out[even], np.broadcast_to(log_iv(v, -x, engine=engine), out.shape)[even])
+    assert np.all(np.isfinite(out[even]))
+    assert float(log_iv(np.inf, -2.0, engine=engine)) == -np.inf  # I_inf = 0, as iv(inf, -2) = 0
+    assert float(log_iv(0.0, -0.0, engine=engine)) == 0.0
+
+
+def test_negative_argument_against_mpmath():
+    for v, x in [(0.0, -0.7), (2.0, -3.0), (4.0, -900.0), (10.0, -0.01), (-6.0, -25.0)]:
+        with mp.workdps(DPS):
+            iv = mp.besseli(v, x)  # mpmath goes through the complex plane: drop its ~1e-40 imaginary part
+            assert abs(mp.im(iv)) <= 1e-25 * abs(mp.re(iv)) and mp.re(iv) > 0
+            ref = float(mp.log(mp.re(iv)))
+        for engine in ("auto", "xp"):
+            got = float(log_iv(v, x, engine=engine))
+            assert abs(got - ref) <= 1e-14 * max(1.0, abs(ref))
+    with mp.workdps(DPS):  # odd order: a negative I, no real log (NaN)
+        assert mp.re(mp.besseli(3, -2.0)) < 0
+    assert math.isnan(float(log_iv(3.0, -2.0)))
+
+
+def test_negative_argument_namespaces(xp):
+    """The array-API path on a non-default device gives the numba kernels' values for x < 0."""
+    v, x = np.broadcast_arrays(NEG_V[:, None], NEG_X[None, :])
+    v, x = v.ravel(), x.ravel()
+    out = log_iv(xp.asarray(v), xp.asarray(x))
+    assert device(out) == device(xp.asarray(x))
+    np.testing.assert_allclose(to_numpy(out), log_iv(v, x, engine="auto"), rtol=1e-13, atol=1e-13)
 
 
 def test_bad_input():
