@@ -49,6 +49,7 @@ from ._constrained import (
 )
 from ._dag import simulate_dag, simulate_linear_sem
 from ._images import IMAGES, load_image
+from ._mimo import make_nearfield_mimo
 from ._sbl_problems import make_irs_channel, make_kronecker_sparse
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "make_bcd_softmax",
     "make_lattice_label_propagation",
     "make_low_rank_completion",
+    "make_nearfield_mimo",
     "make_moons_label_propagation",
     "make_nonnegative_l1_problem",
     "simulate_dag",

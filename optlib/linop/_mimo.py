@@ -21,7 +21,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import device, get_namespace, to_namespace
+from .._backend import device, get_namespace
 from .._validation import check_array, check_scalar
 from ._base import LinearOperator
 

@@ -1,0 +1,218 @@
+"""Simulated near-field MIMO radar imaging problems (Oral and Oktem, IEEE TCI 2024 setup)."""
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from .._validation import check_random_state, check_scalar
+from ..linop._mimo import NearFieldMIMO
+
+__all__ = ["make_nearfield_mimo"]
+
+_SCENES = ("shapes", "points")
+_SHAPES = ("rectangle", "disc", "ring", "cross", "letter_L", "letter_T")
+
+
+def _check_range(value, name, lower=None):
+    """``(lo, hi)`` with finite ``lo < hi`` (``lo >= lower`` if given)."""
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a pair (min, max), got {value!r}.") from None
+    lo = check_scalar(lo, f"{name}[0]", lower=lower)
+    hi = check_scalar(hi, f"{name}[1]")
+    if not hi > lo:
+        raise ValueError(f"{name} must satisfy min < max, got {value!r}.")
+    return lo, hi
+
+
+def _shape_mask(kind, n_x, n_y, rng):
+    """Boolean ``(n_x, n_y)`` mask of one planar shape of random size and position."""
+    u = (np.arange(n_x) + 0.5) / n_x
+    v = (np.arange(n_y) + 0.5) / n_y
+    u, v = np.meshgrid(u, v, indexing="ij")
+    half = rng.uniform(0.12, 0.25)  # half-size, fraction of the lateral extent
+    cu, cv = rng.uniform(half, 1.0 - half, size=2)
+    du, dv = u - cu, v - cv
+    bar = max(0.4 * half, 1.0 / min(n_x, n_y))  # stroke width, at least one voxel
+    box = (np.abs(du) <= half) & (np.abs(dv) <= half)
+    if kind == "rectangle":
+        return (np.abs(du) <= half) & (np.abs(dv) <= 0.6 * half)
+    if kind == "disc":
+        return du**2 + dv**2 <= half**2
+    if kind == "ring":
+        r2 = du**2 + dv**2
+        return (r2 <= half**2) & (r2 >= (half - bar) ** 2)
+    if kind == "cross":
+        return box & ((np.abs(du) <= bar / 2) | (np.abs(dv) <= bar / 2))
+    if kind == "letter_L":
+        return box & ((du <= -half + bar) | (dv <= -half + bar))
+    return box & ((dv >= half - bar) | (np.abs(du) <= bar / 2))  # letter_T
+
+
+def _scene(scene, grid_shape, n_targets, random_phase, rng):
+    """Complex reflectivity of ``grid_shape`` with ``max |x| = 1``."""
+    n_x, n_y, n_z = grid_shape
+    mag = np.zeros(grid_shape)
+    if scene == "points":
+        flat = rng.choice(mag.size, size=min(n_targets, mag.size), replace=False)
+        mag.flat[flat] = rng.uniform(0.5, 1.0, size=flat.size)
+    else:
+        depths = rng.choice(n_z, size=min(n_targets, n_z), replace=False)
+        for z in depths:
+            mask = _shape_mask(_SHAPES[rng.integers(len(_SHAPES))], n_x, n_y, rng)
+            if not mask.any():  # a grid too small for the stroke: keep its centre voxel
+                mask[n_x // 2, n_y // 2] = True
+            mag[:, :, z] = np.where(mask, rng.uniform(0.5, 1.0), mag[:, :, z])
+    mag /= mag.max()
+    phase = rng.uniform(0.0, 2.0 * math.pi, size=grid_shape) if random_phase else np.zeros(grid_shape)
+    return mag * np.exp(1j * phase)
+
+
+def make_nearfield_mimo(
+    *,
+    grid_shape=(25, 25, 49),
+    n_tx=12,
+    n_rx=13,
+    aperture=0.3,
+    frequency_range=(4e9, 16e9),
+    n_frequencies=20,
+    x_range=(-0.15, 0.15),
+    y_range=(-0.15, 0.15),
+    z_range=(0.35, 0.65),
+    scene="shapes",
+    n_targets=3,
+    random_phase=True,
+    snr_db=30.0,
+    dtype=np.complex128,
+    cache=True,
+    random_state=None,
+):
+    """A simulated 3-D near-field MIMO radar imaging problem.
+
+    The setup of Oral and Oktem (IEEE TCI 2024): ``n_tx`` transmitters and
+    ``n_rx`` receivers on a square ``aperture`` in the plane ``z = 0``,
+    stepped frequencies ``frequency_range``, and a voxel grid
+    ``grid_shape`` over ``x_range x y_range x z_range`` (metres). The array
+    is a Mills cross: transmitters evenly spaced on the x-axis and receivers
+    on the y-axis, each spanning the aperture, so the transmitter-receiver
+    midpoints (the virtual monostatic array) form a full ``n_tx x n_rx``
+    grid. Measurements follow the Born approximation of
+    :class:`optlib.linop.NearFieldMIMO` plus circular complex white
+    Gaussian noise at ``snr_db``::
+
+        y = A x + n,  n ~ CN(0, sigma^2 I),  sigma^2 = ||A x||^2 / (M 10^(snr_db / 10)),
+
+    ``M = n_frequencies n_tx n_rx``. The data-fidelity radius of C-SALSA is
+    ``eps = sqrt(sigma^2 M)``, the expected noise norm.
+
+    Scenes. ``"shapes"``: ``n_targets`` planar shapes (rectangle, disc,
+    ring, cross, letters L and T; random size and lateral position), each
+    on its own depth slice with a constant magnitude in [0.5, 1].
+    ``"points"``: ``n_targets`` point scatterers (single voxels) of
+    magnitude in [0.5, 1]. The magnitude is scaled to a maximum of 1; the
+    phase of every voxel is uniform on [0, 2 pi) with ``random_phase``
+    (rough surfaces: the regime where one regularises the magnitude, not
+    the complex values), 0 otherwise.
+
+    Parameters
+    ----------
+    grid_shape : tuple of 3 int
+        Voxels along x, y, z (``25 x 25 x 49`` in the paper; small grids make
+        fast tests).
+    n_tx, n_rx : int
+        Number of transmitters (12) and receivers (13).
+    aperture : float
+        Side of the array in metres (0.3).
+    frequency_range : (float, float)
+        Lowest and highest frequency in Hz (4 and 16 GHz).
+    n_frequencies : int
+        Number of evenly spaced frequencies (the paper uses 10 to 20).
+    x_range, y_range, z_range : (float, float)
+        Extent of the voxel grid in metres (voxel centres at the ends);
+        ``z_range`` must lie in front of the array (``z > 0``).
+    scene : {"shapes", "points"}
+    n_targets : int
+        Number of shapes or points.
+    random_phase : bool
+        Uniform random phase per voxel (default) or zero phase.
+    snr_db : float or None
+        Signal-to-noise ratio in dB; ``None`` for noiseless data.
+    dtype : {numpy.complex128, numpy.complex64}
+        Dtype of ``y`` and ``x_true``.
+    cache : bool
+        Passed to :class:`~optlib.linop.NearFieldMIMO` (keep the per-frequency
+        factors between applications).
+    random_state : None, int or numpy.random.Generator
+        Seed of the scene and the noise.
+
+    Returns
+    -------
+    Bunch
+        ``y`` (measurements, ``(n_frequencies, n_tx, n_rx)``), ``y_clean``
+        (``A x_true``), ``x_true`` (reflectivity, ``grid_shape``),
+        ``operator`` (the :class:`~optlib.linop.NearFieldMIMO`), ``geometry``
+        (a Bunch of ``frequencies``, ``tx_positions``, ``rx_positions``,
+        ``x_coords``, ``y_coords``, ``z_coords``), ``noise_std`` (``sigma``),
+        ``eps`` (``sqrt(sigma^2 M)``) and ``snr_db``. NumPy arrays; the
+        operator applies to arrays of any namespace and device.
+    """
+    try:
+        dims = tuple(grid_shape)
+    except TypeError:
+        raise TypeError(f"grid_shape must be a tuple of 3 ints, got {grid_shape!r}.") from None
+    if len(dims) != 3:
+        raise ValueError(f"grid_shape must have 3 entries (n_x, n_y, n_z), got {grid_shape!r}.")
+    n_x, n_y, n_z = (check_scalar(s, f"grid_shape[{i}]", kind=numbers.Integral, lower=1) for i, s in enumerate(dims))
+    n_tx = check_scalar(n_tx, "n_tx", kind=numbers.Integral, lower=1)
+    n_rx = check_scalar(n_rx, "n_rx", kind=numbers.Integral, lower=1)
+    n_frequencies = check_scalar(n_frequencies, "n_frequencies", kind=numbers.Integral, lower=1)
+    n_targets = check_scalar(n_targets, "n_targets", kind=numbers.Integral, lower=1)
+    aperture = check_scalar(aperture, "aperture", lower=0.0, lower_inclusive=False)
+    f_lo, f_hi = _check_range(frequency_range, "frequency_range", lower=0.0)
+    if f_lo <= 0:
+        raise ValueError(f"frequency_range must be positive, got {frequency_range!r}.")
+    x_range = _check_range(x_range, "x_range")
+    y_range = _check_range(y_range, "y_range")
+    z_range = _check_range(z_range, "z_range")
+    if z_range[0] <= 0:
+        raise ValueError(f"z_range must lie in front of the array (z > 0), got {z_range!r}.")
+    if scene not in _SCENES:
+        raise ValueError(f"Unknown scene {scene!r}; expected one of {', '.join(map(repr, _SCENES))}.")
+    if not isinstance(random_phase, bool):
+        raise TypeError(f"random_phase must be a bool, got {random_phase!r}.")
+    if snr_db is not None:
+        snr_db = check_scalar(snr_db, "snr_db")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.complex64, np.complex128):
+        raise ValueError(f"dtype must be complex64 or complex128, got {dtype}.")
+    rng = check_random_state(random_state)
+
+    half = aperture / 2.0
+    frequencies = np.linspace(f_lo, f_hi, n_frequencies)
+    tx_positions = np.zeros((n_tx, 3))
+    tx_positions[:, 0] = np.linspace(-half, half, n_tx) if n_tx > 1 else 0.0
+    rx_positions = np.zeros((n_rx, 3))
+    rx_positions[:, 1] = np.linspace(-half, half, n_rx) if n_rx > 1 else 0.0
+    coords = [np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2.0])
+              for (lo, hi), n in ((x_range, n_x), (y_range, n_y), (z_range, n_z))]
+    operator = NearFieldMIMO(frequencies, tx_positions, rx_positions, *coords, cache=cache)
+
+    x_true = _scene(scene, (n_x, n_y, n_z), n_targets, random_phase, rng)
+    y_clean = operator.forward(x_true)
+    m = y_clean.size
+    if snr_db is None:
+        sigma = 0.0
+        y = y_clean
+    else:
+        sigma = math.sqrt(float(np.vdot(y_clean, y_clean).real) / (m * 10.0 ** (snr_db / 10.0)))
+        noise = rng.standard_normal(y_clean.shape) + 1j * rng.standard_normal(y_clean.shape)
+        y = y_clean + sigma / math.sqrt(2.0) * noise
+    geometry = Bunch(frequencies=frequencies, tx_positions=tx_positions, rx_positions=rx_positions,
+                     x_coords=coords[0], y_coords=coords[1], z_coords=coords[2])
+    return Bunch(
+        y=y.astype(dtype), y_clean=y_clean.astype(dtype), x_true=x_true.astype(dtype), operator=operator,
+        geometry=geometry, noise_std=sigma, eps=sigma * math.sqrt(m), snr_db=snr_db,
+    )

@@ -1,0 +1,96 @@
+"""Tests of make_nearfield_mimo: geometry, scenes, noise level, reproducibility, bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+from optlib.datasets import make_nearfield_mimo
+from optlib.linop import NearFieldMIMO
+
+SMALL = {"grid_shape": (7, 6, 5), "n_tx": 4, "n_rx": 5, "n_frequencies": 6}
+
+
+def test_default_geometry_is_the_papers():
+    d = make_nearfield_mimo(grid_shape=(5, 5, 7), random_state=0)  # spec array and band, small grid
+    g = d.geometry
+    assert g.tx_positions.shape == (12, 3) and g.rx_positions.shape == (13, 3)
+    np.testing.assert_allclose(g.tx_positions[[0, -1], 0], [-0.15, 0.15])
+    np.testing.assert_allclose(g.rx_positions[[0, -1], 1], [-0.15, 0.15])
+    np.testing.assert_allclose(g.frequencies[[0, -1]], [4e9, 16e9])
+    assert g.frequencies.size == 20
+    np.testing.assert_allclose(g.z_coords[[0, -1]], [0.35, 0.65])
+    np.testing.assert_allclose(g.x_coords[[0, -1]], [-0.15, 0.15])
+    assert d.y.shape == (20, 12, 13) and d.x_true.shape == (5, 5, 7)
+    assert isinstance(d.operator, NearFieldMIMO) and d.operator.input_shape == (5, 5, 7)
+
+
+@pytest.mark.parametrize("scene", ["shapes", "points"])
+def test_scene_and_measurements(scene):
+    d = make_nearfield_mimo(**SMALL, scene=scene, n_targets=3, snr_db=None, random_state=1)
+    mag = np.abs(d.x_true)
+    assert mag.max() == pytest.approx(1.0)
+    assert mag[mag > 0].min() >= 0.5 - 1e-12
+    if scene == "points":
+        assert np.count_nonzero(mag) == 3
+    else:
+        assert np.count_nonzero(mag.sum(axis=(0, 1))) == 3  # one shape per depth slice
+    np.testing.assert_allclose(d.y, d.operator(d.x_true), rtol=1e-12)
+    assert d.noise_std == 0.0 and d.eps == 0.0
+
+
+def test_phase():
+    random = make_nearfield_mimo(**SMALL, random_state=0).x_true
+    flat = make_nearfield_mimo(**SMALL, random_phase=False, random_state=0).x_true
+    support = np.abs(flat) > 0
+    assert np.all(flat.imag == 0) and np.all(flat.real >= 0)
+    assert np.std(np.angle(random[support])) > 1.0  # uniform phase: std ~ 1.8
+
+
+def test_noise_level_and_eps():
+    m = 6 * 4 * 5
+    norms = []
+    for seed in range(20):
+        d = make_nearfield_mimo(**SMALL, snr_db=30.0, random_state=seed)
+        signal = np.vdot(d.y_clean, d.y_clean).real
+        assert d.noise_std == pytest.approx(math.sqrt(signal / (m * 1e3)))
+        assert d.eps == pytest.approx(d.noise_std * math.sqrt(m))
+        norms.append(np.linalg.norm(d.y - d.y_clean) / d.eps)
+    assert np.mean(norms) == pytest.approx(1.0, abs=0.03)  # E||n|| ~ eps
+
+
+def test_reproducible_and_dtype():
+    a = make_nearfield_mimo(**SMALL, random_state=3)
+    b = make_nearfield_mimo(**SMALL, random_state=3)
+    np.testing.assert_array_equal(a.y, b.y)
+    np.testing.assert_array_equal(a.x_true, b.x_true)
+    c = make_nearfield_mimo(**SMALL, dtype=np.complex64, random_state=3)
+    assert c.y.dtype == np.complex64 and c.x_true.dtype == np.complex64
+    np.testing.assert_allclose(c.y, a.y, rtol=1e-5, atol=1e-6 * np.abs(a.y).max())
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"grid_shape": (4, 4)}, ValueError, "grid_shape"),
+        ({"grid_shape": (4, -1, 4)}, ValueError, r"grid_shape\[1\]"),
+        ({"grid_shape": 4}, TypeError, "grid_shape"),
+        ({"n_tx": 0}, ValueError, "n_tx"),
+        ({"n_rx": -2}, ValueError, "n_rx"),
+        ({"n_frequencies": 0}, ValueError, "n_frequencies"),
+        ({"n_targets": 0}, ValueError, "n_targets"),
+        ({"aperture": -0.3}, ValueError, "aperture"),
+        ({"frequency_range": (16e9, 4e9)}, ValueError, "frequency_range"),
+        ({"frequency_range": (0.0, 4e9)}, ValueError, "frequency_range"),
+        ({"z_range": (-0.1, 0.5)}, ValueError, "z_range"),
+        ({"x_range": 0.3}, TypeError, "x_range"),
+        ({"snr_db": float("nan")}, ValueError, "snr_db"),
+        ({"snr_db": "30"}, TypeError, "snr_db"),
+        ({"scene": "letters"}, ValueError, "scene"),
+        ({"dtype": np.float64}, ValueError, "dtype"),
+        ({"random_phase": 1}, TypeError, "random_phase"),
+    ],
+)
+def test_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        make_nearfield_mimo(**{**SMALL, **kwargs})
