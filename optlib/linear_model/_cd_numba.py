@@ -91,7 +91,23 @@ def gap_ws(y, w, R, grad, ws, n_ws, alpha1, alpha2, positive):
     """Duality gap of the problem restricted to ws[:n_ws] (shared with the sparse kernel).
 
     ``grad`` must hold ``X^T R`` on ws, ``R = y - X w``; coefficients outside
-    ws must be zero. Two dual points are tried, as in scikit-learn:
+    ws must be zero. See :func:`gap_stats`, which this calls with
+    ``||R||^2`` and ``R^T y``.
+    """
+    r_norm2 = 0.0
+    r_y = 0.0
+    for i in range(R.shape[0]):
+        r_norm2 += R[i] * R[i]
+        r_y += R[i] * y[i]
+    return gap_stats(w, grad, ws, n_ws, alpha1, alpha2, positive, r_norm2, r_y)
+
+
+@njit(cache=True, fastmath=False)
+def gap_stats(w, grad, ws, n_ws, alpha1, alpha2, positive, r_norm2, r_y):
+    """Duality gap on ws[:n_ws] from ``grad = X^T R``, ``r_norm2 = ||R||^2`` and ``r_y = R^T y``.
+
+    Shared by the dense, sparse and Gram kernels (the Gram kernel has no
+    ``R``, only these statistics). Two dual points are tried, as in scikit-learn:
 
     - formulation A (needs ``alpha1 > 0``): ``R`` rescaled into the dual
       feasible set ``|X_j^T v - alpha2 w_j| <= alpha1``;
@@ -127,11 +143,6 @@ def gap_ws(y, w, R, grad, ws, n_ws, alpha1, alpha2, positive):
         w_norm2 += w[j] * w[j]
     if alpha1 == 0.0 and alpha2 == 0.0:
         return excess2
-    r_norm2 = 0.0
-    r_y = 0.0
-    for i in range(R.shape[0]):
-        r_norm2 += R[i] * R[i]
-        r_y += R[i] * y[i]
     gap = np.inf
     if alpha1 > 0.0:
         const = alpha1 / dual_norm if dual_norm > alpha1 else 1.0
@@ -406,7 +417,7 @@ def _polish(X, y, w, R, ws, n_ws, alpha1, alpha2, positive):
     return True
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, nogil=True)
 def prep(X, y):
     """One read of ``X``: squared column norms and ``X^T y`` (both float64).
 
@@ -451,7 +462,7 @@ def prep(X, y):
     return norms2, xty
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, nogil=True)
 def enet_cd_ws(
     X, y, w, R, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, p0, polish=True,
     norms2=None, grad0=None,

@@ -143,7 +143,7 @@ def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, 
             w[ws[m]] = w_old[m]
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, nogil=True)
 def enet_cd_ws_sparse(
     indptr, indices, data, ys, yo, v, xo, w, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, p0,
     check_finite=False,
