@@ -8,7 +8,18 @@ message-passing block coordinate descent.
 """
 
 from ._coordinate_descent import ElasticNet, Lasso
+from ._cv import ElasticNetCV, LassoCV
 from ._label_propagation import LabelPropagation
 from ._logistic import SparseLogisticRegression
+from ._path import enet_path, lasso_path
 
-__all__ = ["ElasticNet", "LabelPropagation", "Lasso", "SparseLogisticRegression"]
+__all__ = [
+    "ElasticNet",
+    "ElasticNetCV",
+    "LabelPropagation",
+    "Lasso",
+    "LassoCV",
+    "SparseLogisticRegression",
+    "enet_path",
+    "lasso_path",
+]

@@ -472,8 +472,10 @@ def enet_cd_ws(
     ``max_iter`` bounds the total number of epochs (sweeps over the current
     working set). Returns ``(n_epochs, gap)`` with ``gap`` the duality gap of
     the full problem at the returned ``w`` (in the n-scaled units above).
-    ``norms2`` (squared column norms) and ``grad0`` (``X^T R`` at entry), from
-    :func:`prep`, spare full reads of ``X`` when given.
+    ``norms2`` (squared column norms) and ``grad0`` (``X^T R`` at entry,
+    float64), e.g. from :func:`prep`, spare full reads of ``X`` when given;
+    ``grad0`` is the gradient buffer: on return it holds ``X^T R`` at the
+    returned ``w`` (a path's next solve starts from it).
     """
     n, p = X.shape
     if random:
@@ -485,7 +487,6 @@ def enet_cd_ws(
             for i in range(n):
                 s += X[i, j] * X[i, j]
             norms2[j] = s
-    grad = np.zeros(p)
     all_idx = np.arange(p)
     scores = np.empty(p)
     signs = np.zeros(p, dtype=np.int8)  # sign pattern at the previous check
@@ -493,9 +494,10 @@ def enet_cd_ws(
     n_epochs = 0
     gap = np.inf
     if grad0 is None:
+        grad = np.zeros(p)
         grad[:] = np.dot(X.T, R)  # BLAS gemv
     else:
-        grad[:] = grad0
+        grad = grad0
     while True:
         gap = gap_ws(y, w, R, grad, all_idx, p, alpha1, alpha2, positive)
         if gap <= tol or n_epochs >= max_iter:

@@ -131,6 +131,13 @@ def _check_bools(obj, names):
             raise TypeError(f"{name} must be a bool, got {getattr(obj, name)!r}.")
 
 
+def _linear_predict(est, X):
+    """``X @ coef_.T + intercept_`` of a fitted linear estimator ``est`` (its ``predict``)."""
+    check_is_fitted(est)
+    X = validate_data(est, X, reset=False, accept_sparse=True, dtype=[np.float64, np.float32])
+    return np.asarray(X @ est.coef_.T + est.intercept_)
+
+
 def _sparse_coef(coef):
     """``coef`` (1-D or 2-D) as a 2-D CSR array, or CSR matrix under ``sparse_interface="spmatrix"``."""
     from scipy import sparse as sp
@@ -346,7 +353,7 @@ class _TargetSolver:
         self.problem, self.k = problem, k
         dense = not problem.sparse and problem.gram is None
         self.w = np.array(w, dtype=problem.dtype if dense else np.float64)
-        self.R = None  # residual of the dense kernel, kept between solves
+        self.R = self.grad = None  # residual and X^T R of the dense kernel, kept between solves
         self.calls = 0
 
     def run(self, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws):
@@ -356,9 +363,9 @@ class _TargetSolver:
         finite-check errors of ``X`` on the first call.
         """
         pb, k, w = self.problem, self.k, self.w
-        if positive:
+        if positive and np.any(w < 0):
             np.maximum(w, 0, out=w)
-            self.R = None
+            self.R = self.grad = None
         opts = (alpha1, alpha2, bool(positive), max_iter, tol, random, seed, bool(use_ws), _initial_ws_size(pb.p))
         first = self.calls == 0
         self.calls += 1
@@ -375,12 +382,12 @@ class _TargetSolver:
             return n_ep, gap
         norms2 = pb._dense_stats()
         yk = pb.Yc[k]
-        if self.R is None and not np.any(w):
-            self.R = yk.copy()
-            return _kernel()(pb.Xc, yk, w, self.R, *opts, True, norms2, pb.xty(k))
         if self.R is None:
-            self.R = yk - pb.Xc @ w
-        return _kernel()(pb.Xc, yk, w, self.R, *opts, True, norms2)
+            self.R = yk.copy() if not np.any(w) else yk - pb.Xc @ w
+            # at w = 0 the gradient is X^T y, already computed with the norms
+            self.grad = pb.xty(k).copy() if not np.any(w) else np.dot(pb.Xc.T, self.R).astype(np.float64)
+        # R and grad (X^T R) are updated in place: the next solve (path) starts from them
+        return _kernel()(pb.Xc, yk, w, self.R, *opts, True, norms2, self.grad)
 
 
 def _validate_sample_weight(sample_weight, X, n, dtype, check_input):
@@ -621,10 +628,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Predict ``X @ coef_.T + intercept_``."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse=True, dtype=[np.float64, np.float32])
-        out = X @ self.coef_.T + self.intercept_
-        return np.asarray(out)
+        return _linear_predict(self, X)
 
 
 class Lasso(ElasticNet):
