@@ -10,6 +10,7 @@ from ._bcd import (
     bcd,
     message_passing_bcd,
 )
+from ._admm import admm, csalsa, pnp_admm, pnp_pgd, red
 from ._alm_sketch import minimize_eq
 from ._proxgrad import proxgrad
 
@@ -20,8 +21,13 @@ __all__ = [
     "SeparablePenalty",
     "SoftmaxDatafit",
     "active_set_bcd",
+    "admm",
     "bcd",
+    "csalsa",
     "message_passing_bcd",
     "minimize_eq",
+    "pnp_admm",
+    "pnp_pgd",
     "proxgrad",
+    "red",
 ]
