@@ -1,4 +1,7 @@
-"""Tests of optlib.linear_model.LabelPropagation against scikit-learn and a direct sparse solve."""
+"""Tests of optlib.linear_model.LabelPropagation against scikit-learn and a direct sparse solve.
+
+scikit-learn's own tests, adapted, are in test_sklearn_label_propagation.py.
+"""
 
 import warnings
 
@@ -8,6 +11,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from sklearn.datasets import make_moons
 from sklearn.model_selection import GridSearchCV
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -74,11 +78,12 @@ def test_matches_sklearn_on_the_same_symmetric_graph(moons):
 @pytest.mark.filterwarnings(
     "ignore:invalid value encountered:RuntimeWarning"
 )  # sklearn 0/0 in predict_proba
-def test_knn_kernel_equals_direct_solve_and_is_close_to_sklearn_knn(moons):
+def test_symmetric_knn_graph_equals_direct_solve_and_is_close_to_sklearn_knn(moons):
     X, y, y_true, X_new = moons
     ours = LabelPropagation(
-        kernel="knn", n_neighbors=N_NEIGHBORS, tol=1e-11, max_iter=20_000
+        kernel="knn", graph="symmetric", n_neighbors=N_NEIGHBORS, tol=1e-11, max_iter=20_000
     ).fit(X, y)
+    assert ours.n_iter_ > 1  # a sparse symmetric graph goes to message passing
     # reference: spsolve of the harmonic quadratic on the union-symmetrised graph
     W = symmetric_knn(X, X)
     lab, free = np.flatnonzero(y != -1), np.flatnonzero(y == -1)
@@ -88,12 +93,71 @@ def test_knn_kernel_equals_direct_solve_and_is_close_to_sklearn_knn(moons):
     F = sla.spsolve(Q, W[free][:, lab] @ Y)
     np.testing.assert_allclose(ours.label_distributions_[free], F, atol=1e-8)
     np.testing.assert_array_equal(ours.label_distributions_[lab], Y)
-    # scikit-learn's knn graph is directed with self-loops: a different fixed point,
-    # but the same labels on (almost) every sample of the moons
+    # scikit-learn's knn graph (the default graph="directed") is directed with self-loops:
+    # a different fixed point, but the same labels on (almost) every sample of the moons
     ref = _sklearn("knn", X, y, n_neighbors=N_NEIGHBORS)
     assert np.mean(ours.transduction_ == ref.transduction_) >= 0.9
     assert np.mean(ours.transduction_ == y_true) >= 0.9
     assert np.mean(ours.predict(X_new) == ref.predict(X_new)) >= 0.9
+
+
+def test_directed_knn_graph_is_sklearns(moons):
+    """The default kNN graph is scikit-learn's (directed, self counted): the same fixed point to 1e-8."""
+    X, y, _, X_new = moons
+    for k in (2, 7):
+        ours = LabelPropagation(kernel="knn", n_neighbors=k).fit(X, y)
+        ref = _sklearn("knn", X, y, n_neighbors=k)
+        np.testing.assert_allclose(ours.label_distributions_, ref.label_distributions_, atol=1e-8)
+        with np.errstate(invalid="ignore"):  # scikit-learn's 0/0 where no neighbour carries label mass
+            want = ref.predict_proba(X_new)
+        empty = np.isnan(want).any(axis=1)
+        want[empty] = 0.5  # optlib's documented departure: uniform instead of NaN
+        np.testing.assert_allclose(ours.predict_proba(X_new), want, atol=1e-8)
+        assert ours.n_iter_ == 1  # non-symmetric: one direct solve
+    # the row-normalised graph is scikit-learn's transition matrix
+    np.testing.assert_allclose(ours._build_graph().toarray(), ref._build_graph().toarray())
+
+
+def test_defaults_are_sklearns():
+    est, ref = LabelPropagation(), SKLabelPropagation()
+    for name in ("kernel", "gamma", "n_neighbors", "max_iter"):
+        assert getattr(est, name) == getattr(ref, name), name
+
+
+def test_non_symmetric_callable_kernel(moons):
+    """A non-symmetric affinity is accepted (direct solve) and gives scikit-learn's fixed point."""
+    X, y, _, X_new = moons
+
+    def skewed(A, B):
+        K = rbf_kernel(A, B, gamma=5.0)
+        return K * (1.0 + np.arange(K.shape[1]) / K.shape[1])  # column weights: K(X, X) not symmetric
+
+    ours = LabelPropagation(kernel=skewed).fit(X, y)
+    ref = _sklearn(skewed, X, y)
+    np.testing.assert_allclose(ours.label_distributions_, ref.label_distributions_, atol=1e-8)
+    np.testing.assert_allclose(ours.predict_proba(X_new), ref.predict_proba(X_new), atol=1e-8)
+    with pytest.raises(ValueError, match="solver='message_passing' needs a symmetric graph"):
+        LabelPropagation(kernel=skewed, solver="message_passing").fit(X, y)
+    # graph="symmetric" symmetrises it (element-wise maximum) for message passing
+    sym = LabelPropagation(kernel=skewed, graph="symmetric", solver="message_passing", tol=1e-12).fit(X, y)
+    W = sp.csr_matrix(skewed(X, X))
+    direct = LabelPropagation(kernel=lambda A, B: W.maximum(W.T) if B is A else skewed(A, B)).fit(X, y)
+    np.testing.assert_allclose(sym.label_distributions_, direct.label_distributions_, atol=1e-8)
+
+
+def test_max_iter_counts_sweeps(moons):
+    X, y, _, _ = moons
+    est = LabelPropagation(kernel="knn", graph="symmetric", n_neighbors=N_NEIGHBORS, tol=1e-10).fit(X, y)
+    sweeps = est.n_iter_
+    assert 1 < sweeps < 1000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # max_iter = the sweeps needed: no warning
+        LabelPropagation(kernel="knn", graph="symmetric", n_neighbors=N_NEIGHBORS, tol=1e-10, max_iter=sweeps).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="sweeps"):
+        short = LabelPropagation(
+            kernel="knn", graph="symmetric", n_neighbors=N_NEIGHBORS, tol=1e-10, max_iter=sweeps // 2
+        ).fit(X, y)
+    assert short.n_iter_ == sweeps // 2
 
 
 def test_rbf_kernel_matches_sklearn():
@@ -123,7 +187,7 @@ def test_three_classes_every_block_strategy(blocks):
     y = np.full(90, -1)
     y[::10] = y_true[::10]
     est = LabelPropagation(
-        blocks=blocks, random_state=0, tol=1e-8, max_iter=20_000
+        kernel="knn", graph="symmetric", blocks=blocks, random_state=0, tol=1e-8, max_iter=20_000
     ).fit(X, y)
     assert est.classes_.tolist() == [3, 5, 9]
     np.testing.assert_allclose(est.label_distributions_.sum(axis=1), 1.0)
@@ -134,7 +198,7 @@ def test_three_classes_every_block_strategy(blocks):
 def test_unreachable_samples_get_zero_distribution():
     X = np.array([[0.0], [0.1], [0.2], [10.0], [10.1], [10.2]])
     y = np.array([0, -1, 1, -1, -1, -1])
-    est = LabelPropagation(n_neighbors=2).fit(X, y)
+    est = LabelPropagation(kernel="knn", n_neighbors=3).fit(X, y)
     np.testing.assert_array_equal(est.label_distributions_[3:], 0.0)  # as scikit-learn
     assert np.all(est.label_distributions_[:3].sum(axis=1) == pytest.approx(1.0))
     proba = est.predict_proba([[10.05]])
@@ -145,7 +209,7 @@ def test_pipeline_gridsearch_and_sparse_input(moons):
     X, y, _, _ = moons
     pipe = make_pipeline(StandardScaler(), LabelPropagation())
     pipe.fit(X, y)
-    search = GridSearchCV(LabelPropagation(), {"n_neighbors": [3, 5]}, cv=2)
+    search = GridSearchCV(LabelPropagation(kernel="knn"), {"n_neighbors": [3, 5]}, cv=2)
     keep = y != -1
     search.fit(X[keep], y[keep])
     a = LabelPropagation(tol=1e-10, max_iter=20_000).fit(X, y)
@@ -165,12 +229,14 @@ def test_bad_parameters(moons):
         LabelPropagation(n_neighbors=0).fit(X, y)
     with pytest.raises(ValueError, match="no labelled sample"):
         LabelPropagation().fit(X, np.full(X.shape[0], -1))
-    with pytest.raises(ValueError, match="symmetric"):
-        LabelPropagation(
-            kernel=lambda A, B: np.triu(np.ones((A.shape[0], B.shape[0])))
-        ).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown graph"):
+        LabelPropagation(graph="undirected").fit(X, y)
+    with pytest.raises(ValueError, match="Unknown solver"):
+        LabelPropagation(solver="cg").fit(X, y)
+    with pytest.raises(ValueError, match="nonnegative"):
+        LabelPropagation(kernel=lambda A, B: -np.ones((A.shape[0], B.shape[0]))).fit(X, y)
     with pytest.warns(ConvergenceWarning):
-        LabelPropagation(max_iter=2, tol=1e-12).fit(X, y)
+        LabelPropagation(kernel="knn", graph="symmetric", max_iter=2, tol=1e-12).fit(X, y)
 
 
 def _expected_failed_checks(estimator):
@@ -183,7 +249,7 @@ def _expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [LabelPropagation(), LabelPropagation(kernel="rbf", gamma=1.0)],
+    [LabelPropagation(), LabelPropagation(kernel="knn"), LabelPropagation(kernel="knn", graph="symmetric")],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
