@@ -10,7 +10,7 @@ import math
 from .._backend import get_namespace
 from .._validation import check_array, check_scalar
 
-__all__ = ["psnr", "ssim", "psnr_magnitude", "normalized_magnitude"]
+__all__ = ["normalized_magnitude", "psnr", "psnr_magnitude", "ssim"]
 
 
 def _check_pair(x, ref, allow_complex=False):
