@@ -11,6 +11,7 @@ from ._coordinate_descent import ElasticNet, Lasso
 from ._cv import ElasticNetCV, LassoCV
 from ._label_propagation import LabelPropagation
 from ._logistic import SparseLogisticRegression
+from ._multitask import MultiTaskElasticNet, MultiTaskLasso
 from ._path import enet_path, lasso_path
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "LabelPropagation",
     "Lasso",
     "LassoCV",
+    "MultiTaskElasticNet",
+    "MultiTaskLasso",
     "SparseLogisticRegression",
     "enet_path",
     "lasso_path",
