@@ -42,6 +42,7 @@ FAMILY_MODULES = (
     "optlib.demos.sbl",
     "optlib.demos.completion",
     "optlib.demos.dag",
+    "optlib.demos.pnp",
 )
 
 COLUMNS = ("family", "problem", "optlib solver", "optlib time (s)", "reference", "reference time (s)",
