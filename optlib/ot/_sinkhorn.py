@@ -40,7 +40,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import device, use_numba
+from .._backend import device, get_namespace, use_numba
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
@@ -51,7 +51,7 @@ from .._result import (
 from .._validation import check_array, check_scalar
 from ._validation import check_cost_scale, check_ot_inputs
 
-__all__ = ["sinkhorn_log"]
+__all__ = ["sinkhorn_log", "sinkhorn_log2"]
 
 
 def _ndim(x):
@@ -250,7 +250,11 @@ def _sinkhorn_core(
                         ops.k.to_float32(K0, _F32_FLOOR, K32)
                         K32_of = K
                     kv = (su[0, ...].astype(np.float32) @ K32).astype(np.float64)
-                else:
+                    if float(np.sum(np.abs(sv[0, ...] * kv - b0))) <= _MIXED_ERR * float(np.sum(b0)):
+                        # Near convergence (e.g. a warm start): float64 products from now on, this
+                        # iteration included, so that float32 rounding never enters the potentials there.
+                        mixed, K32 = False, None
+                if not mixed:
                     kv = su[0, ...] @ K0
                 e = float(np.sum(np.abs(sv[0, ...] * kv - b0)))
                 err[0] = e
@@ -264,8 +268,6 @@ def _sinkhorn_core(
                 new_sv = b0 / kv
                 if mixed:
                     new_su = a0 / (K32 @ new_sv.astype(np.float32)).astype(np.float64)
-                    if e <= _MIXED_ERR * float(np.sum(b0)):
-                        mixed, K32 = False, None  # float64 products from now on
                 else:
                     new_su = a0 / (K0 @ new_sv)
                 mn_u, mx_u, mn_v, mx_v = float(new_su.min()), float(new_su.max()), float(new_sv.min()), float(new_sv.max())
@@ -402,37 +404,47 @@ def _prepare(a, b, M, reg, num_iter, stop_thr, engine):
     return xp, a, b, M, reg, num_iter, stop_thr, numba, batched
 
 
+_POT_ARGS_DOC = """\
+    a : array of shape (n,) or (B, n)
+        Source histogram (nonnegative). Empty means uniform.
+    b : array of shape (m,), (m, k) or (B, m)
+        Target histogram with the same total mass as ``a``. Empty means
+        uniform. With a 2-D ``M``, a 2-D ``b`` holds ``k`` target histograms
+        (columns), as in POT: the ``k`` problems ``(a, b[:, j], M)`` are
+        solved one after the other and their losses are returned (see
+        Returns).
+    M : array of shape (n, m) or (B, n, m)
+        Cost matrix. A leading batch dimension solves ``B`` problems together
+        (``a`` (B, n), ``b`` (B, m)), each with its own stopping test."""
+
+
 def sinkhorn_log(
     a,
     b,
     M,
     reg,
-    *,
     numItermax=1000,
     stopThr=1e-9,
+    verbose=False,
     log=False,
+    warn=True,
     warmstart=None,
+    *,
     engine="auto",
     callback=None,
-    verbose=False,
 ):
     r"""Entropic optimal transport by log-domain Sinkhorn iterations.
 
     Solves :math:`\min_{P \in U(a, b)} \langle P, M\rangle + \mathrm{reg}
-    \sum_{ij} P_{ij} (\log P_{ij} - 1)` with POT's conventions
-    (``ot.sinkhorn(a, b, M, reg, method="sinkhorn_log")``), stably for any
-    ``reg > 0``: the iterates are dual potentials and nothing unbounded is
-    exponentiated (see the module notes for the stabilised scaling steps).
+    \sum_{ij} P_{ij} (\log P_{ij} - 1)` with POT's conventions and call
+    shapes (``ot.bregman.sinkhorn_log``, i.e. ``ot.sinkhorn(a, b, M, reg,
+    method="sinkhorn_log")``), stably for any ``reg > 0``: the iterates are
+    dual potentials and nothing unbounded is exponentiated (see the module
+    notes for the stabilised scaling steps).
 
     Parameters
     ----------
-    a : array of shape (n,) or (B, n)
-        Source histogram (nonnegative). Empty means uniform.
-    b : array of shape (m,) or (B, m)
-        Target histogram with the same total mass as ``a``. Empty means uniform.
-    M : array of shape (n, m) or (B, n, m)
-        Cost matrix. A leading batch dimension solves ``B`` problems together
-        (vectorised), each with its own stopping test.
+    {args}
     reg : float
         Entropic regularisation, > 0.
     numItermax : int
@@ -441,10 +453,20 @@ def sinkhorn_log(
         Stop when the L1 marginal error ``||P^T 1 - b||_1`` is at most
         ``stopThr`` (row marginals are exact after each iteration). Checked
         at every iteration.
+    verbose : bool or int
+        Print the marginal error every ``verbose`` iterations.
     log : bool
         Also return a dict of diagnostics.
+    warn : bool
+        Emit a ``ConvergenceWarning`` when ``numItermax`` is reached before
+        ``stopThr`` (``warn=False`` silences it; ``log["result"].success``
+        still says so).
     warmstart : tuple of arrays (log_u, log_v), optional
-        Initial dual potentials, as POT's ``warmstart`` (``f / reg``, ``g / reg``).
+        Initial dual potentials, as POT's ``warmstart`` (``f / reg``, ``g /
+        reg``: the logarithms of the Sinkhorn scalings), shapes (n,) and
+        (m,), or (B, n) and (B, m). With ``k`` target histograms: the pair
+        ``(log_u, log_v)`` of shapes (n, k) and (m, k) returned in the log,
+        or a sequence of ``k`` pairs (POT's ``warmstart[j]``).
     engine : {"auto", "numba", "xp"}
         ``"numba"`` uses numba kernels for the log-sum-exp sweeps and the
         kernel exponentials (NumPy only); ``"xp"`` array-API code;
@@ -454,13 +476,14 @@ def sinkhorn_log(
         ``callback(intermediate_result)`` after each iteration, with ``x =
         (log_u, log_v)`` (stacked (1, n) / (1, m), or (B, ...)) and
         ``marginal_error``; raising ``StopIteration`` stops.
-    verbose : bool or int
-        Print the marginal error every ``verbose`` iterations.
 
     Returns
     -------
     G : array of shape (n, m) or (B, n, m)
         Transport plan, in the namespace, device and dtype of the inputs.
+        With ``k`` target histograms (``b`` of shape (m, k)), POT's
+        convention: the array of the ``k`` transport costs ``<P_j, M>``
+        instead (shape (k,)).
     log : dict
         Only when ``log=True``: ``niter`` (int, or array (B,)), ``err`` (L1
         column-marginal error at every iteration), ``log_u``, ``log_v``
@@ -468,7 +491,10 @@ def sinkhorn_log(
         ``result``: an :class:`~optlib.OptimizeResult` with ``x`` = ``plan``,
         ``fun`` (transport cost ``<P, M>``), ``nit``, ``success``,
         ``status``, ``marginal_error`` and ``history`` (marginal error and time
-        per iteration).
+        per iteration). With ``k`` target histograms: ``log_u`` (n, k),
+        ``log_v`` (m, k), ``u``, ``v`` (POT's keys), ``niter`` and ``err``
+        (lists, one entry per histogram) and ``results`` (the ``k``
+        :class:`~optlib.OptimizeResult`).
 
     Raises
     ------
@@ -480,14 +506,77 @@ def sinkhorn_log(
     Warns
     -----
     ConvergenceWarning
-        When ``numItermax`` is reached before ``stopThr``.
+        When ``numItermax`` is reached before ``stopThr`` and ``warn`` is true.
+
+    See Also
+    --------
+    sinkhorn_log2 : the same solve, returning the transport cost.
 
     Notes
     -----
     Inputs are never modified. float32 inputs are solved in float32;
     ``stopThr`` is raised to 50 machine epsilons of the dtype (about 6e-6 in
     float32), below which the marginal error is rounding noise.
+
+    Differences from POT: the stopping test is the L1 marginal error checked
+    at every iteration (POT: the L2 error every 10 iterations), and POT's
+    extra ``**kwargs`` (ignored by POT) are not accepted.
     """
+    return _pot_front(
+        _sinkhorn_log, a, b, M, reg, warmstart, log, False,
+        numItermax=numItermax, stopThr=stopThr, verbose=verbose, warn=warn, engine=engine, callback=callback,
+    )
+
+
+def sinkhorn_log2(
+    a,
+    b,
+    M,
+    reg,
+    numItermax=1000,
+    stopThr=1e-9,
+    verbose=False,
+    log=False,
+    warn=True,
+    warmstart=None,
+    *,
+    engine="auto",
+    callback=None,
+):
+    r"""Transport cost of entropic OT by log-domain Sinkhorn (POT's ``ot.sinkhorn2``).
+
+    Solves the problem of :func:`sinkhorn_log` and returns, as POT's
+    ``ot.sinkhorn2(a, b, M, reg, method="sinkhorn_log")``, the transport cost
+    :math:`\langle P, M\rangle` of the regularised plan (without the entropic
+    term).
+
+    Parameters
+    ----------
+    {args}
+    reg, numItermax, stopThr, verbose, log, warn, warmstart, engine, callback
+        As in :func:`sinkhorn_log`. ``warn`` defaults to true (POT's
+        ``sinkhorn2`` defaults to ``warn=False``).
+
+    Returns
+    -------
+    W : array of shape (), (B,) or (k,)
+        Transport cost ``<P, M>`` of each problem, in the namespace, device
+        and dtype of the inputs (a 0-d array for one problem).
+    log : dict
+        Only when ``log=True``: as in :func:`sinkhorn_log`.
+    """
+    return _pot_front(
+        _sinkhorn_log, a, b, M, reg, warmstart, log, True,
+        numItermax=numItermax, stopThr=stopThr, verbose=verbose, warn=warn, engine=engine, callback=callback,
+    )
+
+
+sinkhorn_log.__doc__ = sinkhorn_log.__doc__.replace("{args}", _POT_ARGS_DOC.strip())
+sinkhorn_log2.__doc__ = sinkhorn_log2.__doc__.replace("{args}", _POT_ARGS_DOC.strip())
+
+
+def _sinkhorn_log(a, b, M, reg, warmstart, *, numItermax, stopThr, verbose, warn, engine, callback):
+    """One (or a batch of) :func:`sinkhorn_log` problem(s): returns ``(plan, log, cost)``."""
     xp, a3, b3, M3, reg, num_iter, stop_thr, numba, batched = _prepare(a, b, M, reg, numItermax, stopThr, engine)
     lu0, lv0 = _check_warmstart(warmstart, a3 if batched else a3[0, ...], b3 if batched else b3[0, ...], xp)
     if not batched:
@@ -498,21 +587,92 @@ def sinkhorn_log(
     log_u, log_v, err, niter, status = _sinkhorn_core(
         xp, a3, b3, M3, reg, num_iter=num_iter, stop_thr=stop_thr, log_u=lu0, log_v=lv0, ops=ops, monitor=monitor, err_log=errs
     )
-    return _finish(xp, ops, a3, b3, M3, reg, log_u, log_v, err, niter, status, monitor, errs, batched, log, "sinkhorn_log")
+    return _finish(xp, ops, a3, b3, M3, reg, log_u, log_v, err, niter, status, monitor, errs, batched, warn, "sinkhorn_log")
 
 
-def _finish(xp, ops, a3, b3, M3, reg, log_u, log_v, err, niter, status, monitor, errs, batched, log, solver, P=None,
+def _pot_front(solve, a, b, M, reg, warmstart, log, loss, **options):
+    """POT's call shapes around ``solve(a, b, M, reg, warmstart, **options) -> (plan, log, cost)``.
+
+    Returns the plan (``loss`` false) or the cost (``loss`` true), and the
+    log when ``log``; with a 2-D ``M`` and a 2-D ``b`` (``k`` target
+    histograms as columns), the ``k`` problems are solved one by one and the
+    costs (k,) are returned whatever ``loss``, as POT's ``sinkhorn_log``.
+    """
+    if _ndim(M) == 2 and _ndim(b) == 2:
+        return _multi_target(solve, a, b, M, reg, warmstart, log, options)
+    P, info, cost = solve(a, b, M, reg, warmstart, **options)
+    out = cost if loss else P
+    return (out, info) if log else out
+
+
+def _multi_target(solve, a, b, M, reg, warmstart, log, options):
+    """``k`` problems ``(a, b[:, j], M)``: costs (k,) and POT's log of stacked potentials."""
+    b = check_array(b, "b", ndim=2)
+    xp = get_namespace(b)
+    if _ndim(a) != 1:
+        raise ValueError(f"a must be 1-dimensional when b holds several target histograms (m, k), got shape "
+                         f"{tuple(np.shape(a)) if not hasattr(a, 'shape') else tuple(a.shape)}.")
+    m_cost = M.shape[1] if hasattr(M, "shape") else np.shape(M)[1]
+    if b.shape[0] != m_cost:
+        raise ValueError(f"b has shape {tuple(b.shape)}, expected ({m_cost}, k) to match M (one target histogram "
+                         "per column).")
+    k = b.shape[1]
+    starts = _split_warmstart(warmstart, k)
+    costs, infos = [], []
+    for j in range(k):
+        _, info, cost = solve(a, b[:, j], M, reg, starts[j], **options)
+        costs.append(cost)
+        infos.append(info)
+    costs = xp.stack(costs)
+    if not log:
+        return costs
+    out = {
+        "log_u": xp.stack([i["log_u"] for i in infos], axis=1),
+        "log_v": xp.stack([i["log_v"] for i in infos], axis=1),
+        "niter": [i["niter"] for i in infos],
+        "err": [i["err"] for i in infos],
+        "results": [i["result"] for i in infos],
+    }
+    with np.errstate(over="ignore"):
+        out["u"], out["v"] = xp.exp(out["log_u"]), xp.exp(out["log_v"])
+    return costs, out
+
+
+def _split_warmstart(warmstart, k):
+    """Per-histogram starting potentials: ``None``, a pair of (n, k) / (m, k) arrays, or ``k`` pairs."""
+    if warmstart is None:
+        return [None] * k
+    try:
+        parts = list(warmstart)
+    except TypeError:
+        raise TypeError("warmstart must be a pair (log_u, log_v) of dual potentials.") from None
+    if len(parts) == 2 and all(_ndim(w) == 2 for w in parts):
+        wu, wv = parts
+        return [(wu[:, j], wv[:, j]) for j in range(k)]
+    if len(parts) != k:
+        raise ValueError(
+            f"warmstart for {k} target histograms must be a pair (log_u, log_v) of shapes (n, {k}) and (m, {k}), "
+            f"or a sequence of {k} pairs; got a sequence of {len(parts)}."
+        )
+    return parts
+
+
+def _finish(xp, ops, a3, b3, M3, reg, log_u, log_v, err, niter, status, monitor, errs, batched, warn, solver, P=None,
             cost=None, **extra):
-    """Plan, cost, result object and POT-style return value (shared with SNS).
+    """Plan, log dict and cost of a solve (shared with SNS): returns ``(plan, log, cost)``.
 
     ``P`` (B, n, m) and ``cost`` (B,), when given, are the plan of the
-    potentials and its cost, already computed by the caller.
+    potentials and its cost, already computed by the caller. The returned
+    cost is an array of the inputs' namespace and device: 0-d for one
+    problem, (B,) for a batch. ``warn``: warn when the solve did not converge.
     """
     if P is None:
         P = ops.exp_plan(M3, 1.0 / reg, log_u, log_v, -math.inf)
         cost = xp.sum(xp.reshape(P * M3, (P.shape[0], -1)), axis=-1)
+    loss = cost
     if not batched:
-        P, log_u, log_v, cost, err = P[0, ...], log_u[0, ...], log_v[0, ...], float(cost[0]), float(err[0])
+        P, log_u, log_v, loss, err = P[0, ...], log_u[0, ...], log_v[0, ...], cost[0], float(err[0])
+        cost = float(loss)
         nit = int(niter[0])
     else:
         nit = niter
@@ -522,6 +682,7 @@ def _finish(xp, ops, a3, b3, M3, reg, log_u, log_v, err, niter, status, monitor,
         nit=nit,
         status=status,
         monitor=monitor,
+        warn=warn,
         solver=solver,
         plan=P,
         marginal_error=err,
@@ -529,8 +690,6 @@ def _finish(xp, ops, a3, b3, M3, reg, log_u, log_v, err, niter, status, monitor,
         log_v=log_v,
         **extra,
     )
-    if not log:
-        return P
     info = {
         "niter": nit,
         "err": errs,
@@ -540,4 +699,4 @@ def _finish(xp, ops, a3, b3, M3, reg, log_u, log_v, err, niter, status, monitor,
     }
     with np.errstate(over="ignore"):
         info["u"], info["v"] = xp.exp(log_u), xp.exp(log_v)
-    return P, info
+    return P, info, loss

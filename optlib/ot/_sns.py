@@ -62,9 +62,18 @@ from .._result import (
     IterationMonitor,
 )
 from .._validation import check_scalar
-from ._sinkhorn import _finish, _limits, _Ops, _prepare, _sinkhorn_core
+from ._sinkhorn import (
+    _POT_ARGS_DOC,
+    _check_warmstart,
+    _finish,
+    _limits,
+    _Ops,
+    _pot_front,
+    _prepare,
+    _sinkhorn_core,
+)
 
-__all__ = ["sinkhorn_newton_sparse"]
+__all__ = ["sinkhorn_newton_sparse", "sinkhorn_newton_sparse2"]
 
 _ARMIJO = 1e-4
 _MAX_BACKTRACK = 30
@@ -729,17 +738,19 @@ def sinkhorn_newton_sparse(
     b,
     M,
     reg,
-    *,
     numItermax=100,
     stopThr=1e-9,
+    verbose=False,
+    log=False,
+    warn=True,
+    warmstart=None,
+    *,
     n_sinkhorn=20,
     sparsity=None,
     cg_rtol=None,
     reg_init="auto",
     reg_decay=0.1,
-    log=False,
     callback=None,
-    verbose=False,
     engine="auto",
 ):
     r"""Entropic optimal transport by Sinkhorn-Newton-Sparse (SNS).
@@ -753,12 +764,7 @@ def sinkhorn_newton_sparse(
 
     Parameters
     ----------
-    a : array of shape (n,) or (B, n)
-        Source histogram (nonnegative). Empty means uniform.
-    b : array of shape (m,) or (B, m)
-        Target histogram with the same mass. Empty means uniform.
-    M : array of shape (n, m) or (B, n, m)
-        Cost matrix; a leading batch dimension solves ``B`` problems.
+    {args}
     reg : float
         Entropic regularisation, > 0, with ``range(M) / reg <= 1e10``: the
         dual potentials reach ``range(M) / reg``, and beyond that ratio their
@@ -774,6 +780,19 @@ def sinkhorn_newton_sparse(
     stopThr : float
         Stop when ``||P 1 - a||_1 + ||P^T 1 - b||_1 <= stopThr`` (raised to
         50 machine epsilons of the dtype, about 6e-6 in float32).
+    verbose : bool or int
+        Print progress every ``verbose`` Newton iterations.
+    log : bool
+        Also return a dict of diagnostics.
+    warn : bool
+        Emit a ``ConvergenceWarning`` when ``stopThr`` is not reached
+        (``warn=False`` silences it; ``log["result"].success`` still says so).
+    warmstart : tuple of arrays (log_u, log_v), optional
+        Initial dual potentials (``f / reg``, ``g / reg``), as in
+        :func:`sinkhorn_log` (the ``log_u``, ``log_v`` of a previous solve);
+        they start the Sinkhorn warm-up. With a warm start, ``reg_init="auto"``
+        does not run the ``reg`` continuation; an explicit ``reg_init`` does,
+        starting from the same potentials ``f``, ``g``.
     n_sinkhorn : int
         Sinkhorn warm-up iterations (stage 1; the paper's N1 = 20). The
         warm-up stops early if it already reaches ``stopThr``, and goes on
@@ -815,13 +834,9 @@ def sinkhorn_newton_sparse(
         ``min(0.1, sqrt(err))`` with ``err`` the current L1 marginal error
         (the gradient's L1 norm); with the dense (exact) Hessian, at least
         ``stopThr / (2 err sqrt(n + m))``, which already reaches ``stopThr``.
-    log : bool
-        Also return a dict of diagnostics.
     callback : callable, optional
         ``callback(intermediate_result)`` after each Newton iteration (``x =
         (log_u, log_v)``, ``marginal_error``); raising ``StopIteration`` stops.
-    verbose : bool or int
-        Print progress every ``verbose`` Newton iterations.
     engine : {"auto", "numba", "xp"}
         Kernels of the Sinkhorn warm-up and of the plan evaluations (see
         :func:`sinkhorn_log`).
@@ -829,7 +844,10 @@ def sinkhorn_newton_sparse(
     Returns
     -------
     G : array of shape (n, m) or (B, n, m)
-        Transport plan (namespace, device and dtype of the inputs).
+        Transport plan (namespace, device and dtype of the inputs). With
+        ``k`` target histograms (``b`` of shape (m, k)): the ``k`` transport
+        costs (k,), as POT's ``sinkhorn_log``, and a log as
+        :func:`sinkhorn_log`'s.
     log : dict
         Only when ``log=True``: ``niter`` (Newton iterations), ``niter_sinkhorn``
         (warm-up plus fallback Sinkhorn iterations), ``niter_newton``,
@@ -853,7 +871,12 @@ def sinkhorn_newton_sparse(
     Warns
     -----
     ConvergenceWarning
-        When ``numItermax`` Newton iterations do not reach ``stopThr``.
+        When ``numItermax`` Newton iterations do not reach ``stopThr`` and
+        ``warn`` is true.
+
+    See Also
+    --------
+    sinkhorn_newton_sparse2 : the same solve, returning the transport cost.
 
     Notes
     -----
@@ -878,6 +901,69 @@ def sinkhorn_newton_sparse(
     continuation starts relative to the cost's range), so scaling ``M`` and
     ``reg`` together gives the same iterations and the same plan.
     """
+    return _pot_front(
+        _sns, a, b, M, reg, warmstart, log, False, numItermax=numItermax, stopThr=stopThr, verbose=verbose, warn=warn,
+        n_sinkhorn=n_sinkhorn, sparsity=sparsity, cg_rtol=cg_rtol, reg_init=reg_init, reg_decay=reg_decay,
+        callback=callback, engine=engine,
+    )
+
+
+def sinkhorn_newton_sparse2(
+    a,
+    b,
+    M,
+    reg,
+    numItermax=100,
+    stopThr=1e-9,
+    verbose=False,
+    log=False,
+    warn=True,
+    warmstart=None,
+    *,
+    n_sinkhorn=20,
+    sparsity=None,
+    cg_rtol=None,
+    reg_init="auto",
+    reg_decay=0.1,
+    callback=None,
+    engine="auto",
+):
+    r"""Transport cost of entropic OT by Sinkhorn-Newton-Sparse (POT's ``ot.sinkhorn2`` convention).
+
+    Solves the problem of :func:`sinkhorn_newton_sparse` and returns the
+    transport cost :math:`\langle P, M\rangle` of the regularised plan
+    (without the entropic term), as POT's ``ot.sinkhorn2``.
+
+    Parameters
+    ----------
+    {args}
+    reg, numItermax, stopThr, verbose, log, warn, warmstart, n_sinkhorn, sparsity, cg_rtol, reg_init, reg_decay, \
+callback, engine
+        As in :func:`sinkhorn_newton_sparse`. ``warn`` defaults to true
+        (POT's ``sinkhorn2`` defaults to ``warn=False``).
+
+    Returns
+    -------
+    W : array of shape (), (B,) or (k,)
+        Transport cost ``<P, M>`` of each problem, in the namespace, device
+        and dtype of the inputs (a 0-d array for one problem).
+    log : dict
+        Only when ``log=True``: as in :func:`sinkhorn_newton_sparse`.
+    """
+    return _pot_front(
+        _sns, a, b, M, reg, warmstart, log, True, numItermax=numItermax, stopThr=stopThr, verbose=verbose, warn=warn,
+        n_sinkhorn=n_sinkhorn, sparsity=sparsity, cg_rtol=cg_rtol, reg_init=reg_init, reg_decay=reg_decay,
+        callback=callback, engine=engine,
+    )
+
+
+sinkhorn_newton_sparse.__doc__ = sinkhorn_newton_sparse.__doc__.replace("{args}", _POT_ARGS_DOC.strip())
+sinkhorn_newton_sparse2.__doc__ = sinkhorn_newton_sparse2.__doc__.replace("{args}", _POT_ARGS_DOC.strip())
+
+
+def _sns(a, b, M, reg, warmstart, *, numItermax, stopThr, verbose, warn, n_sinkhorn, sparsity, cg_rtol, reg_init,
+         reg_decay, callback, engine):
+    """One (or a batch of) :func:`sinkhorn_newton_sparse` problem(s): returns ``(plan, log, cost)``."""
     if not is_numpy_namespace(_ns_of(a, b, M)) and not is_cupy_namespace(_ns_of(a, b, M)):
         raise TypeError(
             "sinkhorn_newton_sparse supports NumPy and CuPy arrays only (its Newton stage needs "
@@ -895,30 +981,38 @@ def sinkhorn_newton_sparse(
             "resolve the plan. Use a larger reg, or an exact OT solver (e.g. ot.emd)."
         )
     if isinstance(reg_init, str) and reg_init == "auto":
-        reg_init = _auto_reg_init(reg, span) if span is not None else None
+        reg_init = _auto_reg_init(reg, span) if span is not None and warmstart is None else None
     elif reg_init is not None:
         reg_init = check_scalar(reg_init, "reg_init", lower=0.0, lower_inclusive=False)
     reg_decay = check_scalar(reg_decay, "reg_decay", lower=0.0, upper=1.0, lower_inclusive=False, upper_inclusive=False)
     if cg_rtol is not None:
         cg_rtol = check_scalar(cg_rtol, "cg_rtol", lower=0.0, upper=1.0, lower_inclusive=False)
+    lu0, lv0 = _check_warmstart(warmstart, a3 if batched else a3[0, ...], b3 if batched else b3[0, ...], xp)
     xnp = _native(xp)
     a3, b3, M3 = xnp.asarray(a3), xnp.asarray(b3), xnp.asarray(M3)
+    lu0, lv0 = xnp.asarray(lu0), xnp.asarray(lv0)
+    if not batched:
+        lu0, lv0 = lu0[None, ...], lv0[None, ...]
     with M3.device if is_cupy_namespace(xp) else contextlib.nullcontext():  # arrays created on M's device
-        return _solve(xp, xnp, a3, b3, M3, reg, num_iter, stop_thr, numba, batched, n_sinkhorn, sparsity, cg_rtol,
-                      reg_init, reg_decay, log, callback, verbose)
+        return _solve(xp, xnp, a3, b3, M3, reg, lu0, lv0, num_iter, stop_thr, numba, batched, n_sinkhorn, sparsity,
+                      cg_rtol, reg_init, reg_decay, warn, callback, verbose)
 
 
-def _solve(xp, xnp, a3, b3, M3, reg, num_iter, stop_thr, numba, batched, n_sinkhorn, sparsity, cg_rtol, reg_init,
-           reg_decay, log, callback, verbose):
-    """The body of :func:`sinkhorn_newton_sparse` on validated (B, n, m) native arrays."""
+def _solve(xp, xnp, a3, b3, M3, reg, lu0, lv0, num_iter, stop_thr, numba, batched, n_sinkhorn, sparsity, cg_rtol,
+           reg_init, reg_decay, warn, callback, verbose):
+    """The body of :func:`sinkhorn_newton_sparse` on validated (B, n, m) native arrays.
+
+    ``lu0``, ``lv0``: starting potentials (B, n), (B, m) for the target ``reg``.
+    Returns ``(plan, log, cost)``.
+    """
     ops = _Ops(xp, numba)
     monitor = IterationMonitor(callback, True, verbose, name="sinkhorn_newton_sparse")
     B = M3.shape[0]
     t0 = time.perf_counter()
 
-    lu = xnp.zeros_like(a3)
-    lv = xnp.zeros_like(b3)
     regs = _reg_schedule(reg, reg_init, reg_decay)
+    # the same dual potentials f = reg * log_u, in units of the first stage's reg
+    lu, lv = lu0 * (reg / regs[0]), lv0 * (reg / regs[0])
     errs = [[] for _ in range(B)]
     nit_sk = [0] * B
     nit_newton = [0] * B
@@ -996,11 +1090,10 @@ def _solve(xp, xnp, a3, b3, M3, reg, num_iter, stop_thr, numba, batched, n_sinkh
         P, rows, cols, c0 = plan
         marg = float(xnp.sum(xnp.abs(rows - a3[0])) + xnp.sum(xnp.abs(cols - b3[0])))
         P, cost = P[None, ...], xnp.asarray([c0], dtype=M3.dtype)
-    res = _finish(
+    P, info, loss = _finish(
         xp, ops, a3, b3, M3, regs[-1], log_u, log_v, err, niter, status, monitor,
-        errs[0] if not batched else errs, batched, True, "sinkhorn_newton_sparse", P=P, cost=cost,
+        errs[0] if not batched else errs, batched, warn, "sinkhorn_newton_sparse", P=P, cost=cost,
     )
-    P, info = res
     info["niter_newton"] = nit_newton[0] if not batched else np.asarray(nit_newton)
     info["niter_sinkhorn"] = nit_sk[0] if not batched else np.asarray(nit_sk)
     info["result"]["niter_newton"] = info["niter_newton"]
@@ -1010,7 +1103,7 @@ def _solve(xp, xnp, a3, b3, M3, reg, num_iter, stop_thr, numba, batched, n_sinkh
         info["result"]["marginal_error"] = marg if marg is not None else float(
             xnp.sum(xnp.abs(xnp.sum(P, axis=1) - a3[0])) + xnp.sum(xnp.abs(xnp.sum(P, axis=0) - b3[0]))
         )
-    return (P, info) if log else P
+    return P, info, loss
 
 
 def _per_problem(xnp, errs, B):

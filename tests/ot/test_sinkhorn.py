@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from optlib._backend import device
-from optlib.ot import sinkhorn_log
+from optlib.ot import (
+    sinkhorn_log,
+    sinkhorn_log2,
+    sinkhorn_newton_sparse,
+    sinkhorn_newton_sparse2,
+)
 from tests.conftest import assert_engines_agree, to_numpy
 
 ot = pytest.importorskip("ot")
@@ -210,3 +215,115 @@ def test_bad_inputs(kwargs, match):
     extra = {k: args.pop(k) for k in list(args) if k not in ("a", "b", "M", "reg")}
     with pytest.raises(ValueError, match=match):
         sinkhorn_log(args["a"], args["b"], args["M"], args["reg"], **extra)
+
+
+# ------------------------------------------------------------------ POT's call shapes (both Sinkhorn-type solvers)
+
+SOLVERS = [
+    pytest.param((sinkhorn_log, sinkhorn_log2), id="sinkhorn_log"),
+    pytest.param((sinkhorn_newton_sparse, sinkhorn_newton_sparse2), id="sns"),
+]
+
+
+@pytest.mark.parametrize("solvers", SOLVERS)
+def test_positional_signature_as_pot(solvers):
+    import inspect
+
+    names = ["a", "b", "M", "reg", "numItermax", "stopThr", "verbose", "log", "warn", "warmstart"]
+    pot = inspect.signature(ot.bregman.sinkhorn_log).parameters
+    assert list(pot)[: len(names)] == names
+    for f in solvers:
+        params = inspect.signature(f).parameters
+        assert list(params)[: len(names)] == names
+        assert all(params[n].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for n in names)
+        assert [params[n].default for n in names[5:]] == [pot[n].default for n in names[5:]]
+    a, b, M = point_clouds(12, 9, seed=20)
+    plan, loss = solvers
+    G1, log1 = plan(a, b, M, 0.05, 500, 1e-11, False, True, True, None)
+    G2 = plan(a, b, M, 0.05, numItermax=500, stopThr=1e-11)
+    np.testing.assert_array_equal(G1, G2)
+    assert log1["result"].success
+    W, _ = loss(a, b, M, 0.05, 500, 1e-11, False, True)
+    assert isinstance(W, np.float64) and np.isclose(W, np.sum(G1 * M), rtol=1e-12)
+    assert np.isclose(W, ot.sinkhorn2(a, b, M, 0.05, method="sinkhorn_log", stopThr=1e-13, numItermax=10**5), rtol=1e-9)
+
+
+@pytest.mark.parametrize("solvers", SOLVERS)
+def test_warn_false_silences_non_convergence(solvers):
+    from sklearn.exceptions import ConvergenceWarning
+
+    a, b, M = point_clouds(20, seed=21)
+    for f in solvers:
+        with pytest.warns(ConvergenceWarning):  # a UserWarning, as POT's
+            f(a, b, M, 1e-2, 1, 0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out, log = f(a, b, M, 1e-2, 1, 0.0, False, True, False)
+        assert not log["result"].success and np.all(np.isfinite(out))
+
+
+@pytest.mark.parametrize("solvers", SOLVERS)
+def test_several_target_histograms_as_pot(solvers):
+    rng = np.random.default_rng(22)
+    x = rng.normal(size=(10, 2))
+    M = ((x[:, None] - x[None]) ** 2).sum(-1)
+    M /= M.max()
+    a = np.full(10, 0.1)
+    b = rng.random((10, 3)) + 0.5
+    b /= b.sum(0)
+    ref, ref_log = ot.bregman.sinkhorn_log(a, b, M, 0.1, numItermax=10**5, stopThr=1e-13, log=True)
+    plan, loss = solvers
+    for f in (plan, loss):  # POT's sinkhorn_log returns the k losses for a 2-D b, as sinkhorn2
+        W, log = f(a, b, M, 0.1, 10**5, 1e-12, log=True)
+        assert W.shape == (3,) and W.dtype == np.float64
+        np.testing.assert_allclose(W, ref, rtol=1e-10)
+        assert log["log_u"].shape == (10, 3) and log["log_v"].shape == (10, 3)
+        # same plans (potentials up to the gauge constant)
+        P = np.exp(log["log_u"][:, None, :] + log["log_v"][None, :, :] - M[:, :, None] / 0.1)
+        P_ref = np.exp(ref_log["log_u"][:, None, :] + ref_log["log_v"][None, :, :] - M[:, :, None] / 0.1)
+        np.testing.assert_allclose(P, P_ref, atol=1e-12)
+        np.testing.assert_allclose(log["u"], np.exp(log["log_u"]))
+        assert len(log["results"]) == len(log["niter"]) == len(log["err"]) == 3
+        np.testing.assert_allclose([loss(a, b[:, j], M, 0.1, 10**5, 1e-12) for j in range(3)], W, rtol=1e-12)
+        assert all(r.success for r in log["results"])
+    # warm starts: the stacked potentials of the log, or one pair per histogram (POT's warmstart[j])
+    for ws in ((log["log_u"], log["log_v"]), [(log["log_u"][:, j], log["log_v"][:, j]) for j in range(3)]):
+        W2, log2 = plan(a, b, M, 0.1, 10**5, 1e-12, log=True, warmstart=ws)
+        np.testing.assert_allclose(W2, W, rtol=1e-12)
+        assert max(log2["niter"]) <= 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(b=np.full((4, 2), 0.25)), ValueError, r"b has shape \(4, 2\), expected \(3, k\)"),
+        (dict(a=np.full((1, 3), 1 / 3)), ValueError, "a must be 1-dimensional"),
+        (dict(warmstart=[(np.zeros(3), np.zeros(3))] * 3), ValueError, "sequence of 3"),
+        (dict(warmstart=3), TypeError, "warmstart must be a pair"),
+        (dict(b=np.array([[0.5, 1 / 3], [0.6, 1 / 3], [-0.1, 1 / 3]])), ValueError, "b has negative weights"),
+    ],
+)
+@pytest.mark.parametrize("solvers", SOLVERS)
+def test_several_targets_bad_inputs(solvers, kwargs, exc, match):
+    args = dict(a=np.full(3, 1 / 3), b=np.full((3, 2), 1 / 3), M=np.arange(9.0).reshape(3, 3) / 8, warmstart=None)
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        solvers[0](args["a"], args["b"], args["M"], 0.1, warmstart=args["warmstart"])
+
+
+def test_loss_and_several_targets_on_device(xp):
+    a, b, M = point_clouds(15, 12, seed=23)
+    B = np.stack([b, b[::-1]], axis=1)
+    xa, xB, xM = xp.asarray(a), xp.asarray(B), xp.asarray(M)
+    W = sinkhorn_log2(xa, xB[:, 0], xM, 0.05, stopThr=1e-11)
+    assert W.shape == () and device(W) == device(xa) and W.dtype == xp.float64
+    Wk, lg = sinkhorn_log(xa, xB, xM, 0.05, stopThr=1e-11, log=True)
+    assert Wk.shape == (2,) and device(Wk) == device(xa) and device(lg["log_u"]) == device(xa)
+    ref = [sinkhorn_log2(a, B[:, j], M, 0.05, stopThr=1e-11) for j in range(2)]
+    np.testing.assert_allclose(to_numpy(Wk), ref, rtol=1e-12)
+    np.testing.assert_allclose(float(W), ref[0], rtol=1e-12)
+    Wb = sinkhorn_log2(xp.stack([xa, xa]), xp.stack([xB[:, 0], xB[:, 1]]), xp.stack([xM, xM]), 0.05, stopThr=1e-11)
+    assert Wb.shape == (2,) and device(Wb) == device(xa)
+    np.testing.assert_allclose(to_numpy(Wb), ref, rtol=1e-12)
+    W32 = sinkhorn_log2(xp.astype(xa, xp.float32), xp.astype(xB[:, 0], xp.float32), xp.astype(xM, xp.float32), 0.05)
+    assert W32.dtype == xp.float32 and device(W32) == device(xa)

@@ -419,3 +419,40 @@ def test_array_path_never_calls_numpy_on_arrays(reg, kwargs, monkeypatch):
     G_ref = sinkhorn_newton_sparse(a, b, M, reg, engine="xp", stopThr=1e-10)
     # same solution (the guarded run reads CG's test back every few iterations, as on a device)
     np.testing.assert_allclose(G, G_ref, rtol=0, atol=1e-9)
+
+
+def test_warmstart_from_converged_potentials():
+    a, b, M = point_clouds(30, 25, seed=31)
+    G, log = sinkhorn_newton_sparse(a, b, M, 1e-2, log=True, stopThr=1e-11)
+    G2, log2 = sinkhorn_newton_sparse(a, b, M, 1e-2, log=True, stopThr=1e-11, warmstart=(log["log_u"], log["log_v"]))
+    assert log2["niter"] == 0 and log2["niter_sinkhorn"] <= 1 and log2["result"].success
+    np.testing.assert_allclose(G2, G, atol=1e-12)
+    # the warm start is the point the Newton stage starts from when there is no warm-up
+    _, log3 = sinkhorn_newton_sparse(a, b, M, 1e-2, log=True, stopThr=1e-11, n_sinkhorn=0,
+                                     warmstart=(log["log_u"], log["log_v"]))
+    assert log3["niter"] == 0 and log3["niter_sinkhorn"] == 0
+
+
+def test_warmstart_and_reg_continuation():
+    # reg = 1e-4 triggers the continuation with reg_init="auto"; a warm start switches it off, an explicit
+    # reg_init keeps it (starting from the same dual potentials f = reg * log_u): same plan either way.
+    a, b, M = point_clouds(40, seed=32)
+    reg = 1e-4
+    G, log = sinkhorn_newton_sparse(a, b, M, reg, log=True)
+    start = (log["log_u"] + 0.01 / reg, log["log_v"] - 0.01 / reg)  # same plan, other gauge
+    G1, log1 = sinkhorn_newton_sparse(a, b, M, reg, log=True, warmstart=start)
+    assert log1["niter"] <= 1 and log1["niter_sinkhorn"] <= 2
+    G2, log2 = sinkhorn_newton_sparse(a, b, M, reg, log=True, warmstart=start, reg_init=1e-2)
+    assert log2["niter_sinkhorn"] > log1["niter_sinkhorn"]  # the stages were run
+    for g in (G1, G2):
+        np.testing.assert_allclose(g, G, atol=1e-8)
+
+
+def test_warmstart_batched_and_bad():
+    a, b, M = point_clouds(12, 10, seed=33)
+    Ab, Bb, Mb = np.stack([a, a]), np.stack([b, b[::-1]]), np.stack([M, M])
+    _, lb = sinkhorn_newton_sparse(Ab, Bb, Mb, 0.05, log=True)
+    _, lb2 = sinkhorn_newton_sparse(Ab, Bb, Mb, 0.05, log=True, warmstart=(lb["log_u"], lb["log_v"]))
+    assert np.all(lb2["niter"] == 0)
+    with pytest.raises(ValueError, match=r"warmstart\[1\] \(log_v\) must be 2-dimensional"):
+        sinkhorn_newton_sparse(Ab, Bb, Mb, 0.05, warmstart=(lb["log_u"], lb["log_v"][0]))
