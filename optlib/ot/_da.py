@@ -20,6 +20,9 @@ Design notes
   marginals is below float32 resolution. ``transform`` and
   ``inverse_transform`` return arrays in the namespace and floating dtype of
   the samples they are given (float32 in, float32 out).
+* :class:`SNSTransport` maps samples, by default, with the entropic map of
+  its dual potentials (POT's ``out_of_sample_map="continuous"``, defined for
+  any point), or, with ``out_of_sample_map="ferradans"``, as follows.
 * Barycentric mapping, as POT: a training source point ``x_i`` goes to
   ``sum_j P_ij x^t_j / sum_j P_ij``. A row of the coupling with no mass
   (possible for :class:`SparsityConstrainedTransport`, whose columns hold at
@@ -91,21 +94,26 @@ def _median(xp, C):
 
 def _normalize_cost(xp, C, norm):
     """POT's ``cost_normalization``: returns ``(C_normalised, value)`` (value ``None`` for log norms)."""
-    if norm is None:
-        return C, None
+    value = None
     if norm in ("median", "max"):
-        value = _median(xp, C) if norm == "median" else xp.max(C)
-        value = float(value)
+        value = float(_median(xp, C) if norm == "median" else xp.max(C))
         if not value > 0:
             raise ValueError(
                 f"norm={norm!r} cannot normalise the cost: its {norm} is {value!r} "
                 "(most source and target samples coincide); use norm=None."
             )
-        return C / value, value
-    C = xp.log(1.0 + C)
-    if norm == "loglog":
+    return _apply_norm(xp, C, norm, value), value
+
+
+def _apply_norm(xp, C, norm, value):
+    """The normalisation ``norm`` of a cost, ``value`` being the fitted median or maximum."""
+    if norm in ("median", "max"):
+        return C / value
+    if norm in ("log", "loglog"):
         C = xp.log(1.0 + C)
-    return C, None
+        if norm == "loglog":
+            C = xp.log(1.0 + C)
+    return C
 
 
 def _check_samples(X, name, xp=None):
@@ -264,15 +272,21 @@ class _BaseTransport(BaseEstimator):
         """
         return self._map(Xt, "Xt", batch_size, forward=False)
 
-    def _map(self, X, name, batch_size, forward):
+    def _check_map_input(self, X, name, batch_size):
+        """Validated ``(xp, X, batch_size, out_dtype)`` of a transform (fitted estimator, matching features)."""
         check_is_fitted(self, "coupling_")
         batch_size = check_scalar(batch_size, "batch_size", kind=numbers.Integral, lower=1)
         X = _check_samples(X, name)
         xp = get_namespace(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"{name} has {X.shape[1]} features, but the estimator was fitted with "
+                             f"{self.n_features_in_}.")
+        return xp, X, batch_size, result_float_dtype(xp, X)
+
+    def _map(self, X, name, batch_size, forward):
+        """Barycentric map of training samples, nearest-neighbour displacement of others (POT's "ferradans")."""
+        xp, X, batch_size, out_dtype = self._check_map_input(X, name, batch_size)
         train, other = (self.xs_, self.xt_) if forward else (self.xt_, self.xs_)
-        if X.shape[1] != train.shape[1]:
-            raise ValueError(f"{name} has {X.shape[1]} features, but the estimator was fitted with {train.shape[1]}.")
-        out_dtype = result_float_dtype(xp, X)
         train64 = xp.astype(train, xp.float64)
         images, has_mass = _barycentric(xp, self.coupling_, xp.astype(other, xp.float64), axis=1 if forward else 0)
         # Rows (columns) with no mass stay in place: zero displacement.
@@ -313,8 +327,11 @@ class SNSTransport(_BaseTransport):
     POT's ``ot.da.SinkhornTransport`` -- with
     :func:`~optlib.ot.sinkhorn_newton_sparse`: the same coupling, reached in a
     few Newton steps where Sinkhorn needs thousands of iterations at small
-    ``reg_e``. Samples are mapped by barycentric mapping (see
-    :meth:`transform`).
+    ``reg_e``. Samples are mapped as by POT's estimator: by default with the
+    entropic map of the dual potentials, defined for any point
+    (``out_of_sample_map="continuous"``), or by barycentric mapping with a
+    nearest-neighbour rule for new points (``"ferradans"``); see
+    :meth:`transform`.
 
     The API follows POT's ``ot.da`` estimators, including the fit signature
     ``fit(Xs=None, ys=None, Xt=None, yt=None)``: this is a scikit-learn
@@ -347,11 +364,25 @@ class SNSTransport(_BaseTransport):
         Solver progress printing.
     log : bool, default=False
         Keep the solver's log dict in ``log_`` (empty dict otherwise).
+    out_of_sample_map : {"continuous", "ferradans"}, default="continuous"
+        How :meth:`transform` maps samples, as POT's ``SinkhornTransport``
+        (whose default is also ``"continuous"``). ``"continuous"``: the
+        entropic map of the fitted dual potentials (Pooladian & Niles-Weed,
+        2021), ``T(x) = sum_j w_j(x) x^t_j`` with ``w(x) = softmax_j(log_v_j -
+        c(x, x^t_j) / reg_e)``, the cost ``c`` computed and normalised as in
+        ``fit``; on the training samples it is the barycentric map of the
+        coupling. ``"ferradans"``: barycentric map of the training samples,
+        other samples displaced like their nearest training sample.
+        :meth:`inverse_transform` is the mirror image (``log_u``, source
+        samples).
 
     Attributes
     ----------
     coupling_ : array of shape (n_source_samples, n_target_samples)
         Transport plan (float64, namespace of the samples).
+    log_u_, log_v_ : arrays of shape (n_source_samples,) and (n_target_samples,)
+        Dual potentials divided by ``reg_e`` (POT's ``log_["log_u"]``,
+        ``log_["log_v"]``), float64; ``-inf`` where a sample weight is 0.
     cost_ : array of shape (n_source_samples, n_target_samples)
         Normalised cost matrix.
     norm_cost_ : float or None
@@ -396,6 +427,7 @@ class SNSTransport(_BaseTransport):
         sparsity=None,
         verbose=False,
         log=False,
+        out_of_sample_map="continuous",
     ):
         self.reg_e = reg_e
         self.metric = metric
@@ -406,6 +438,7 @@ class SNSTransport(_BaseTransport):
         self.sparsity = sparsity
         self.verbose = verbose
         self.log = log
+        self.out_of_sample_map = out_of_sample_map
 
     def _check_params(self):
         params = self._check_common()
@@ -413,6 +446,7 @@ class SNSTransport(_BaseTransport):
         params["n_sinkhorn"] = check_scalar(self.n_sinkhorn, "n_sinkhorn", kind=numbers.Integral, lower=0)
         if self.sparsity is not None:
             check_scalar(self.sparsity, "sparsity", lower=0.0, upper=1.0, lower_inclusive=False)
+        check_option(self.out_of_sample_map, "out_of_sample_map", ("continuous", "ferradans"))
         return params
 
     def _solve(self, a, b, M, params):
@@ -428,7 +462,76 @@ class SNSTransport(_BaseTransport):
             log=True,
             verbose=self.verbose,
         )
+        self.log_u_, self.log_v_ = log["log_u"], log["log_v"]
         return G, log, int(log["niter"])
+
+    def transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
+        """Transport source samples onto the target domain.
+
+        With ``out_of_sample_map="continuous"`` (default), every sample ``x``
+        goes to ``sum_j w_j(x) x^t_j``, ``w(x) = softmax_j(log_v_j - c(x,
+        x^t_j) / reg_e)`` (POT's ``SinkhornTransport``; the barycentric map
+        of the coupling on training samples), ``batch_size`` samples at a
+        time; with ``"ferradans"``, as :class:`SparsityConstrainedTransport`
+        (nearest-neighbour displacement of new samples).
+
+        Parameters
+        ----------
+        Xs : array of shape (n_samples, n_features)
+            Source samples to transport (required).
+        ys, Xt, yt : ignored
+            Accepted for compatibility with POT's signature.
+        batch_size : int, default=128
+            Number of samples whose costs to the training samples are
+            computed at once.
+
+        Returns
+        -------
+        transp_Xs : array of shape (n_samples, n_features)
+            Transported samples, in the namespace and floating dtype of ``Xs``.
+        """
+        return super().transform(Xs, ys, Xt, yt, batch_size=batch_size)
+
+    def inverse_transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
+        """Transport target samples back onto the source domain.
+
+        The mirror image of :meth:`transform`: with ``"continuous"``,
+        ``x -> sum_i w_i(x) x^s_i``, ``w(x) = softmax_i(log_u_i - c(x^s_i,
+        x) / reg_e)``.
+
+        Parameters
+        ----------
+        Xt : array of shape (n_samples, n_features)
+            Target samples to transport (required).
+        Xs, ys, yt : ignored
+            Accepted for compatibility with POT's signature.
+        batch_size : int, default=128
+            Number of samples mapped at once.
+
+        Returns
+        -------
+        transp_Xt : array of shape (n_samples, n_features)
+            Transported samples, in the namespace and floating dtype of ``Xt``.
+        """
+        return super().inverse_transform(Xs, ys, Xt, yt, batch_size=batch_size)
+
+    def _map(self, X, name, batch_size, forward):
+        if self.out_of_sample_map == "ferradans":
+            return super()._map(X, name, batch_size, forward)
+        xp, X, batch_size, out_dtype = self._check_map_input(X, name, batch_size)
+        other, potential = (self.xt_, self.log_v_) if forward else (self.xs_, self.log_u_)
+        other64 = xp.astype(other, xp.float64)
+        reg = float(self.reg_e)
+        X64 = xp.astype(X, xp.float64)
+        parts = []
+        for start in range(0, X.shape[0], batch_size):
+            Xb = X64[start : min(start + batch_size, X.shape[0]), ...]
+            # the cost is symmetric in its arguments for every metric offered
+            C = _apply_norm(xp, _pairwise_cost(xp, Xb, other64, self.metric), self.norm, self.norm_cost_)
+            logits = potential[None, :] - C / reg
+            w = xp.exp(logits - xp.max(logits, axis=1, keepdims=True))
+            parts.append((w @ other64) / xp.sum(w, axis=1, keepdims=True))
+        return xp.astype(xp.concat(parts, axis=0), out_dtype)
 
 
 class SparsityConstrainedTransport(_BaseTransport):

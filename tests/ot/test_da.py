@@ -61,9 +61,9 @@ def test_sns_matches_pot_sinkhorn_transport(norm, reg_e):
     np.testing.assert_allclose(est.fit_transform(Xs=Xs, Xt=Xt), ref.transform(Xs=Xs), rtol=0, atol=1e-6)
 
 
-def test_sns_out_of_sample_matches_pot():
+def test_sns_nearest_neighbour_out_of_sample_matches_pot():
     Xs, Xt = clouds(seed=1)
-    est = SNSTransport(reg_e=0.2).fit(Xs=Xs, Xt=Xt)
+    est = SNSTransport(reg_e=0.2, out_of_sample_map="ferradans").fit(Xs=Xs, Xt=Xt)
     ref = pot_sinkhorn(0.2).fit(Xs=Xs, Xt=Xt)
     rng = np.random.default_rng(5)
     Xn = rng.normal(size=(70, 2))
@@ -76,6 +76,52 @@ def test_sns_out_of_sample_matches_pot():
         )
     # Displacement of the nearest training point: a training point nudged slightly moves with it.
     np.testing.assert_allclose(est.transform(Xs=Xs[:5] + 1e-9), est.transform(Xs=Xs)[:5] + 1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "norm, reg_e, metric",
+    [(None, 0.5, "sqeuclidean"), ("median", 0.1, "sqeuclidean"), ("max", 0.05, "euclidean"),
+     ("loglog", 0.1, "cityblock"), (None, 1.0, "sqeuclidean")],
+)
+def test_sns_continuous_map_matches_pot_default(norm, reg_e, metric):
+    # POT's default out-of-sample map (the entropic map of the dual potentials): same reg, same data,
+    # same images of new points, both directions, several batches.
+    Xs, Xt = clouds(seed=1)
+    est = SNSTransport(reg_e=reg_e, norm=norm, metric=metric).fit(Xs=Xs, Xt=Xt)
+    ref = ot.da.SinkhornTransport(reg_e=reg_e, norm=norm, metric=metric, max_iter=100_000, tol=1e-13)
+    ref.fit(Xs=Xs, Xt=Xt)
+    assert ref.out_of_sample_map == est.out_of_sample_map == "continuous"
+    Xn = 1.5 * np.random.default_rng(5).normal(size=(70, 2))
+    np.testing.assert_allclose(est.transform(Xs=Xn, batch_size=16), ref.transform(Xs=Xn, batch_size=16), atol=1e-6)
+    np.testing.assert_allclose(est.inverse_transform(Xt=Xn), ref.inverse_transform(Xt=Xn), atol=1e-6)
+    np.testing.assert_allclose(est.transform(Xs=Xs), ref.transform(Xs=Xs), atol=1e-6)
+    # On the training samples the continuous map is the barycentric map of the coupling.
+    P = est.coupling_
+    np.testing.assert_allclose(est.transform(Xs=Xs), P @ Xt / P.sum(1)[:, None], atol=1e-8)
+    np.testing.assert_allclose(est.inverse_transform(Xt=Xt), P.T @ Xs / P.sum(0)[:, None], atol=1e-8)
+    np.testing.assert_allclose(est.log_v_, ref.log_["log_v"] - ref.log_["log_v"][0] + est.log_v_[0], atol=1e-6)
+
+
+def test_sns_continuous_map_is_stable_far_away():
+    # Far from the training samples exp(-c / reg) underflows (POT then returns NaN); the map is computed
+    # with shifted logits: a far point goes to the target sample nearest to it.
+    Xs, Xt = clouds(20, 15, seed=2)
+    est = SNSTransport(reg_e=0.01).fit(Xs=Xs, Xt=Xt)
+    far = np.array([[200.0, 0.0], [0.0, -300.0]])
+    T = est.transform(Xs=far)
+    nearest = Xt[np.argmin(((far[:, None, :] - Xt[None, :, :]) ** 2).sum(-1), axis=1)]
+    np.testing.assert_allclose(T, nearest, atol=1e-12)
+
+
+def test_sns_continuous_map_zero_weight_targets_get_nothing():
+    Xs, Xt = clouds(15, 12, seed=3)
+    b = np.ones(12)
+    b[[0, 5]] = 0.0
+    est = SNSTransport(reg_e=0.3).fit(Xs=Xs, Xt=Xt, b=b)
+    assert np.all(np.isneginf(est.log_v_[[0, 5]]))
+    ref = SNSTransport(reg_e=0.3).fit(Xs=Xs, Xt=np.delete(Xt, [0, 5], axis=0))
+    Xn = np.random.default_rng(0).normal(size=(9, 2))
+    np.testing.assert_allclose(est.transform(Xs=Xn), ref.transform(Xs=Xn), atol=1e-8)
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "cityblock"])
@@ -189,7 +235,7 @@ def test_clone_and_params():
     params = est.get_params()
     assert params == dict(
         reg_e=0.3, metric="sqeuclidean", norm="max", max_iter=100, tol=1e-9, n_sinkhorn=5,
-        sparsity=None, verbose=False, log=False,
+        sparsity=None, verbose=False, log=False, out_of_sample_map="continuous",
     )
     c = clone(est)
     assert c is not est and c.get_params() == params
@@ -216,6 +262,7 @@ def test_clone_and_params():
         (SNSTransport(reg_e=0.0), {}, ValueError, "reg_e must be > 0"),
         (SNSTransport(max_iter=0), {}, ValueError, "max_iter"),
         (SNSTransport(sparsity=2.0), {}, ValueError, "sparsity"),
+        (SNSTransport(out_of_sample_map="nn"), {}, ValueError, "out_of_sample_map"),
         (SparsityConstrainedTransport(reg=-1.0), {}, ValueError, "reg must be > 0"),
         (SparsityConstrainedTransport(max_nz=0), {}, ValueError, "max_nz"),
         (SparsityConstrainedTransport(formulation="primal"), {}, ValueError, "formulation"),
