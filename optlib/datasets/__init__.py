@@ -28,6 +28,12 @@ and :func:`make_pde_control`, each an :class:`EqualityProblem`.
 
 Test images for imaging: :func:`load_image` (scikit-image's bundled set,
 names in :data:`IMAGES`, values in ``[0, 1]``).
+
+Hyperspectral scenes for ``optlib.hyperspectral``: :func:`make_hyperspectral_scene`
+(earthlib or synthetic spectra, Dirichlet / Gaussian-random-field / block
+abundances), :func:`load_earthlib_spectra`, and the noise models
+:func:`add_awgn`, :func:`add_band_noise`, :func:`add_impulse_noise`,
+:func:`add_stripes`, :func:`add_dead_lines`, :func:`add_blank_bands`.
 """
 
 from ._bcd_problems import (
@@ -48,6 +54,18 @@ from ._constrained import (
     make_pde_control,
 )
 from ._dag import simulate_dag, simulate_linear_sem
+from ._hyperspectral import (
+    add_awgn,
+    add_band_noise,
+    add_blank_bands,
+    add_dead_lines,
+    add_impulse_noise,
+    add_stripes,
+    load_earthlib_spectra,
+    make_abundances,
+    make_hyperspectral_scene,
+    make_synthetic_spectra,
+)
 from ._images import IMAGES, load_image
 from ._mimo import make_nearfield_mimo
 from ._sbl_problems import make_irs_channel, make_kronecker_sparse
@@ -73,4 +91,14 @@ __all__ = [
     "make_irs_channel",
     "IMAGES",
     "load_image",
+    "add_awgn",
+    "add_band_noise",
+    "add_blank_bands",
+    "add_dead_lines",
+    "add_impulse_noise",
+    "add_stripes",
+    "load_earthlib_spectra",
+    "make_abundances",
+    "make_hyperspectral_scene",
+    "make_synthetic_spectra",
 ]

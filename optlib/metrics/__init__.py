@@ -8,10 +8,15 @@ once in the structural Hamming distance).
 Images and volumes: :func:`psnr`, :func:`ssim` (Gaussian window, 2-D and
 3-D, as scikit-image), and for complex volumes :func:`psnr_magnitude` on
 :func:`normalized_magnitude` (near-field MIMO imaging).
+
+Spectra (``optlib.hyperspectral``, HySUPP conventions): :func:`spectral_angle`,
+:func:`sam`, :func:`sad` with Hungarian matching (:func:`match_endmembers`),
+:func:`abundance_rmse`, :func:`sre`.
 """
 
 from ._graph import count_accuracy, fdr, fpr, nnz, shd, tpr
 from ._image import normalized_magnitude, psnr, psnr_magnitude, ssim
+from ._spectral import abundance_rmse, match_endmembers, sad, sam, spectral_angle, sre
 
 __all__ = [
     "count_accuracy",
@@ -24,4 +29,10 @@ __all__ = [
     "psnr",
     "psnr_magnitude",
     "ssim",
+    "abundance_rmse",
+    "match_endmembers",
+    "sad",
+    "sam",
+    "spectral_angle",
+    "sre",
 ]
