@@ -1,0 +1,22 @@
+"""Hyperspectral unmixing.
+
+Layout: cubes are ``(rows, cols, bands)`` or ``(pixels, bands)``, endmembers
+the rows of ``(p, bands)`` arrays, abundances carry the endmember axis last
+(``Y = A @ E`` per pixel). Scenes and noise models are in
+:mod:`optlib.datasets` (:func:`~optlib.datasets.make_hyperspectral_scene`),
+quality measures in :mod:`optlib.metrics` (:func:`~optlib.metrics.sad`,
+:func:`~optlib.metrics.abundance_rmse`, :func:`~optlib.metrics.sre`).
+
+- Per-pixel solvers with known endmembers: :func:`unmix`, :func:`fcls`,
+  :func:`nnls`, :func:`ucls` (numba active set, batched array-API path, Dask).
+"""
+
+from ._unmixing import METHODS, fcls, nnls, ucls, unmix
+
+__all__ = [
+    "METHODS",
+    "fcls",
+    "nnls",
+    "ucls",
+    "unmix",
+]
