@@ -24,6 +24,7 @@ Inputs are never modified; the output has the input's dtype.
 
 from ._adapters import BM3DDenoiser, SkimageNLM, SkimageTV
 from ._magnitude import MagnitudeDenoiser
+from ._mimo import back_projection, kirchhoff_migration
 from ._tv import TVDenoiser, tv_denoise
 from ._wavelet import WaveletDenoiser
 
@@ -34,5 +35,7 @@ __all__ = [
     "SkimageTV",
     "TVDenoiser",
     "WaveletDenoiser",
+    "back_projection",
+    "kirchhoff_migration",
     "tv_denoise",
 ]
