@@ -7,7 +7,7 @@ normalised magnitudes. Measured with C-SALSA (kappa = 500, alpha = 3.9e-2,
 
 Plain TV on the magnitude is not in the target check: with fewer data than
 voxel phases (2 M < N) a near-constant magnitude with free phases fits the
-data ball at TV = 0, and C-SALSA drifts to it (see ``docs``/the report);
+data ball at TV = 0, and C-SALSA drifts to it (PSNR near 0 dB measured);
 TV plus l1 on the magnitude ("sparse TV") and l1 alone do recover the scenes.
 """
 
@@ -57,11 +57,11 @@ def _reconstructions(data, max_iter=300):
 
 def test_pnp_on_magnitude_beats_baselines_by_3db():
     data = make_nearfield_mimo(**SMALL, snr_db=30.0, random_state=0)
-    psnr = {name: psnr_magnitude(x, data.x_true) for name, x in _reconstructions(data, max_iter=200).items()}
+    psnr = {name: psnr_magnitude(x, data.x_true) for name, x in _reconstructions(data, max_iter=60).items()}
     baseline = max(psnr["back-projection"], psnr["kirchhoff"])
     assert 10.0 < baseline < 20.0  # measured 14.1 and 15.8 dB
-    assert psnr["l1-mag"] >= baseline + 3.0  # measured 59.7 dB
-    assert psnr["tv+l1-mag"] >= baseline + 3.0  # measured 40.4 dB
+    assert psnr["l1-mag"] >= baseline + 3.0  # measured 39.9 dB after 60 iterations
+    assert psnr["tv+l1-mag"] >= baseline + 3.0  # measured 43.7 dB
 
 
 @pytest.mark.slow
