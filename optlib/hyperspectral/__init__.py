@@ -9,11 +9,26 @@ quality measures in :mod:`optlib.metrics` (:func:`~optlib.metrics.sad`,
 
 - Per-pixel solvers with known endmembers: :func:`unmix`, :func:`fcls`,
   :func:`nnls`, :func:`ucls` (numba active set, batched array-API path, Dask).
+- Endmember extraction and subspace estimation: :func:`vca`, :func:`nfindr`,
+  :func:`atgp`, :func:`extract_endmembers`, :func:`hysime`,
+  :func:`estimate_noise`.
+- Estimators: :class:`SpectralUnmixing`, :class:`EndmemberExtractor`.
 """
 
+from ._estimators import EndmemberExtractor, SpectralUnmixing
+from ._extraction import EXTRACTORS, atgp, estimate_noise, extract_endmembers, hysime, nfindr, vca
 from ._unmixing import METHODS, fcls, nnls, ucls, unmix
 
 __all__ = [
+    "EndmemberExtractor",
+    "SpectralUnmixing",
+    "EXTRACTORS",
+    "atgp",
+    "estimate_noise",
+    "extract_endmembers",
+    "hysime",
+    "nfindr",
+    "vca",
     "METHODS",
     "fcls",
     "nnls",

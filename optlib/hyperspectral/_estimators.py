@@ -1,0 +1,120 @@
+"""scikit-learn estimators: SpectralUnmixing (abundances as a transform) and EndmemberExtractor.
+
+Both take ``X`` of shape ``(pixels, bands)`` (reshape a cube with
+``Y.reshape(-1, bands)``); arrays of other array-API libraries stay in
+their namespace and on their device.
+"""
+
+import numbers
+
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_option, check_scalar
+from ..decomposition._sparse_coding import _as_like, _validate_X
+from ._extraction import EXTRACTORS, extract_endmembers, hysime
+from ._unmixing import unmix
+
+__all__ = ["SpectralUnmixing", "EndmemberExtractor"]
+
+
+def _n_endmembers(estimator, X):
+    """The requested number of endmembers, or HySime's estimate when it is None."""
+    if estimator.n_endmembers is None:
+        return max(1, min(hysime(X).n_components, *X.shape))
+    return check_scalar(estimator.n_endmembers, "n_endmembers", kind=numbers.Integral, lower=1)
+
+
+class EndmemberExtractor(BaseEstimator):
+    """Endmember extraction by VCA, N-FINDR or ATGP.
+
+    Parameters
+    ----------
+    n_endmembers : int or None
+        Number of endmembers; estimated by HySime when None.
+    method : {"vca", "nfindr", "atgp"}
+    random_state : None, int or Generator
+        Used by VCA.
+
+    Attributes
+    ----------
+    endmembers_ : array of shape (n_endmembers, n_features)
+    indices_ : ndarray of shape (n_endmembers,)
+        Rows of ``X`` the endmembers come from.
+    n_features_in_ : int
+    """
+
+    def __init__(self, n_endmembers=None, *, method="vca", random_state=None):
+        self.n_endmembers = n_endmembers
+        self.method = method
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Extract the endmembers of ``X`` (pixels, bands)."""
+        check_option(self.method, "method", tuple(EXTRACTORS))
+        X, _ = _validate_X(self, X, reset=True)
+        p = _n_endmembers(self, X)
+        out = extract_endmembers(X, min(p, *X.shape), method=self.method, random_state=self.random_state)
+        self.endmembers_ = out.endmembers
+        self.indices_ = out.indices
+        return self
+
+
+class SpectralUnmixing(TransformerMixin, BaseEstimator):
+    """Linear unmixing: endmembers from ``fit``, abundances from ``transform``.
+
+    Parameters
+    ----------
+    n_endmembers : int or None
+        Number of endmembers to extract (HySime's estimate when None);
+        ignored when ``endmembers`` is given.
+    endmembers : array of shape (n_endmembers, n_features), optional
+        Known endmember spectra; otherwise ``fit`` extracts them.
+    method : {"fcls", "nnls", "ucls"}
+        Per-pixel solver of :func:`optlib.hyperspectral.unmix`.
+    extractor : {"vca", "nfindr", "atgp"}
+        Endmember extraction used by ``fit``.
+    engine : {"auto", "numba", "xp"}
+    random_state : None, int or Generator
+
+    Attributes
+    ----------
+    endmembers_ : array of shape (n_endmembers, n_features)
+    n_features_in_ : int
+    """
+
+    def __init__(self, n_endmembers=None, *, endmembers=None, method="fcls", extractor="vca", engine="auto",
+                 random_state=None):
+        self.n_endmembers = n_endmembers
+        self.endmembers = endmembers
+        self.method = method
+        self.extractor = extractor
+        self.engine = engine
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Estimate (or take) the endmembers of ``X`` (pixels, bands)."""
+        check_option(self.method, "method", ("fcls", "nnls", "ucls"))
+        X, xp = _validate_X(self, X, reset=True)
+        if self.endmembers is not None:
+            E = _as_like(self.endmembers, X, xp, "endmembers")
+            if E.shape[1] != X.shape[1]:
+                raise ValueError(f"endmembers has {E.shape[1]} bands but X has {X.shape[1]}; they must match.")
+            self.endmembers_ = E
+        else:
+            check_option(self.extractor, "extractor", tuple(EXTRACTORS))
+            p = _n_endmembers(self, X)
+            self.endmembers_ = extract_endmembers(X, min(p, *X.shape), method=self.extractor,
+                                                  random_state=self.random_state).endmembers
+        return self
+
+    def transform(self, X):
+        """Abundances of the pixels of ``X``, shape (pixels, n_endmembers)."""
+        check_is_fitted(self)
+        X, xp = _validate_X(self, X, reset=False)
+        return unmix(X, _as_like(self.endmembers_, X, xp, "endmembers_"), method=self.method, engine=self.engine)
+
+    def inverse_transform(self, A):
+        """Reconstructed spectra ``A @ endmembers_``."""
+        check_is_fitted(self)
+        return A @ self.endmembers_
