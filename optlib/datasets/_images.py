@@ -35,7 +35,11 @@ def load_image(name, size=None, dtype=np.float64):
     ndarray of shape ``size`` (or the original shape)
         Host NumPy array; move it to a device explicitly if needed.
     """
-    from skimage import color, data, transform  # scikit-image: a test/example dependency only
+    from skimage import (  # scikit-image: a test/example dependency only
+        color,
+        data,
+        transform,
+    )
 
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {name!r}.")

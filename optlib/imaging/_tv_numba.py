@@ -33,9 +33,9 @@ __all__ = ["chambolle_2d", "chambolle_3d"]
 @njit(cache=True, fastmath=False, inline="always")
 def _site_2d(f, p0, p1, x, w, c, i, j, g0, g1, up, left):
     """Dual then primal update at pixel ``(i, j)``; returns the change of ``x``."""
-    den = 1.0 + c * math.sqrt(g0 * g0 + g1 * g1)
-    a = (p0[i, j] + c * g0) / den
-    b = (p1[i, j] + c * g1) / den
+    inv = 1.0 / (1.0 + c * math.sqrt(g0 * g0 + g1 * g1))
+    a = (p0[i, j] + c * g0) * inv
+    b = (p1[i, j] + c * g1) * inv
     p0[i, j] = a
     p1[i, j] = b
     xn = f[i, j] - w * (up + left - a - b)
@@ -119,10 +119,10 @@ def _sweep_3d(f, p0, p1, p2, x, w, c):
                 g0 = x[i + 1, j, k] - xc if i < n0 - 1 else 0.0
                 g1 = x[i, j + 1, k] - xc if j < n1 - 1 else 0.0
                 g2 = x[i, j, k + 1] - xc if k < n2 - 1 else 0.0
-                den = 1.0 + c * math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
-                a0 = (p0[i, j, k] + c * g0) / den
-                a1 = (p1[i, j, k] + c * g1) / den
-                a2 = (p2[i, j, k] + c * g2) / den
+                inv = 1.0 / (1.0 + c * math.sqrt(g0 * g0 + g1 * g1 + g2 * g2))
+                a0 = (p0[i, j, k] + c * g0) * inv
+                a1 = (p1[i, j, k] + c * g1) * inv
+                a2 = (p2[i, j, k] + c * g2) * inv
                 p0[i, j, k] = a0
                 p1[i, j, k] = a1
                 p2[i, j, k] = a2
