@@ -13,8 +13,13 @@ quality measures in :mod:`optlib.metrics` (:func:`~optlib.metrics.sad`,
   :func:`atgp`, :func:`extract_endmembers`, :func:`hysime`,
   :func:`estimate_noise`.
 - Estimators: :class:`SpectralUnmixing`, :class:`EndmemberExtractor`.
+- Denoising (the HyDe family): :func:`denoise_hyres`, :func:`denoise_fasthyde`,
+  per-band noise levels :func:`estimate_noise_std`.
 """
 
+from ._denoise_common import estimate_noise_std
+from ._denoise_fasthyde import denoise_fasthyde
+from ._denoise_hyres import denoise_hyres
 from ._estimators import EndmemberExtractor, SpectralUnmixing
 from ._extraction import EXTRACTORS, atgp, estimate_noise, extract_endmembers, hysime, nfindr, vca
 from ._unmixing import METHODS, fcls, nnls, ucls, unmix
@@ -34,4 +39,7 @@ __all__ = [
     "nnls",
     "ucls",
     "unmix",
+    "denoise_fasthyde",
+    "denoise_hyres",
+    "estimate_noise_std",
 ]

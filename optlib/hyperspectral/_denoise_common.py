@@ -1,0 +1,145 @@
+"""Shared pieces of the hyperspectral denoisers: input checks, per-band noise estimation, whitening.
+
+Cubes are ``(rows, cols, bands)`` arrays of any array-API library; all the
+work stays in the cube's namespace and on its device. Small ``bands x bands``
+matrices (Gram matrices, their inverses and eigenvectors) are computed in
+float64 whatever the cube's dtype; the large products run in the cube's
+floating dtype (float32 stays float32).
+"""
+
+import numbers
+
+from .._backend import device, get_namespace
+from .._validation import check_array, check_scalar
+
+__all__ = ["estimate_noise_std"]
+
+_GRAM_CHUNK = 1 << 16  # pixels per block of the float64 Gram accumulation
+
+
+def check_cube(cube, name="cube", *, min_bands=2):
+    """``cube`` as a real floating ``(rows, cols, bands)`` array and its namespace.
+
+    A 2-D array raises ``ValueError`` explaining the expected layout; NaN or
+    infinite entries raise ``ValueError`` (check_array's message); fewer than
+    ``min_bands`` bands raise ``ValueError``.
+    """
+    xp = get_namespace(cube)
+    ndim = getattr(cube, "ndim", None)
+    if ndim is not None and ndim != 3:
+        raise ValueError(
+            f"{name} must be a 3-D cube (rows, cols, bands), got shape {tuple(cube.shape)}; "
+            "a (pixels, bands) matrix has no spatial layout: reshape it to (rows, cols, bands)."
+        )
+    cube = check_array(cube, name, xp=xp, ndim=3)
+    if cube.shape[2] < min_bands:
+        raise ValueError(f"{name} must have at least {min_bands} bands, got shape {tuple(cube.shape)}.")
+    return cube, xp
+
+
+def check_rank(k, n_bands, name="n_components"):
+    """An integer rank in ``[1, n_bands]``; more components than bands raise a ``ValueError`` naming both."""
+    k = check_scalar(k, name, kind=numbers.Integral, lower=1)
+    if k > n_bands:
+        raise ValueError(f"{name}={k} exceeds the number of bands {n_bands} of the cube; use at most {n_bands}.")
+    return k
+
+
+def gram64(xp, Y):
+    """``Y^T Y`` in float64 for ``Y`` of shape (pixels, bands), accumulated over blocks of pixels."""
+    n = Y.shape[0]
+    R = None
+    for start in range(0, n, _GRAM_CHUNK):
+        block = xp.astype(Y[start:min(start + _GRAM_CHUNK, n), :], xp.float64)
+        part = block.T @ block
+        R = part if R is None else R + part
+    return R
+
+
+def _noise_var_from_gram(xp, R, n_pixels):
+    """Residual variance of each band regressed on all the others (HySime's noise estimate).
+
+    With ``P = R^{-1}`` (``R = Y^T Y`` plus a tiny ridge), the least-squares
+    residual of band ``i`` on the other bands is ``(Y P)[:, i] / P_ii``, so its
+    mean square is ``(P R P)_ii / (N P_ii^2)``: no pass over the pixels.
+    """
+    L = R.shape[0]
+    eye = xp.eye(L, dtype=R.dtype, device=device(R))
+    ridge = 1e-12 * xp.sum(xp.linalg.diagonal(R)) / L
+    P = xp.linalg.inv(R + ridge * eye)
+    PRP = P @ R @ P
+    d = xp.linalg.diagonal(P)
+    return xp.linalg.diagonal(PRP) / (n_pixels * d * d)
+
+
+def estimate_noise_std(cube):
+    """Noise standard deviation of each band, by regression on the other bands (HySime).
+
+    Each band is predicted by least squares from all the other bands; the
+    residual is taken as that band's noise (Bioucas-Dias and Nascimento,
+    "Hyperspectral subspace identification", IEEE TGRS 2008), and its root
+    mean square is the band's noise level. Spectral correlation makes the
+    signal predictable, so the estimate is accurate for cubes with many more
+    pixels than bands and a signal subspace much smaller than the number of
+    bands; it overestimates when bands are few.
+
+    Parameters
+    ----------
+    cube : array of shape (rows, cols, bands)
+        Any array-API library; not modified.
+
+    Returns
+    -------
+    array of shape (bands,)
+        Float64 standard deviations, in the cube's namespace and on its device.
+    """
+    cube, xp = check_cube(cube, min_bands=2)
+    Y = xp.reshape(cube, (-1, cube.shape[2]))
+    return xp.sqrt(_noise_var_from_gram(xp, gram64(xp, Y), Y.shape[0]))
+
+
+def resolve_sigma(xp, cube, sigma, R=None):
+    """Per-band noise std as a float64 ``(bands,)`` array on the cube's device.
+
+    ``sigma=None`` estimates it (:func:`estimate_noise_std`, from the Gram
+    matrix ``R`` when given); a scalar applies to every band; an array must
+    have one positive entry per band.
+    """
+    L = cube.shape[2]
+    dev = device(cube)
+    if sigma is None:
+        if R is None:
+            R = gram64(xp, xp.reshape(cube, (-1, L)))
+        s = xp.sqrt(_noise_var_from_gram(xp, R, cube.shape[0] * cube.shape[1]))
+        floor = 1e-8 * xp.max(s)
+        return xp.where(s > floor, s, floor)  # a noiseless band would otherwise divide by zero
+    if isinstance(sigma, numbers.Real):
+        value = check_scalar(sigma, "sigma", lower=0.0, lower_inclusive=False)
+        return xp.full((L,), value, dtype=xp.float64, device=dev)
+    s = check_array(sigma, "sigma", xp=xp, ndim=1)
+    if s.shape[0] != L:
+        raise ValueError(f"sigma must be a scalar or have one entry per band ({L}), got shape {tuple(s.shape)}.")
+    if not bool(xp.all(s > 0)):
+        raise ValueError("sigma must be positive in every band.")
+    return xp.astype(s, xp.float64)
+
+
+def reflect_pad(xp, x, multiple):
+    """Pad axes 0 and 1 of ``x`` at the end, mirrored (``... c b a | a b c``), to multiples of ``multiple``."""
+    for axis in (0, 1):
+        n = x.shape[axis]
+        extra = (-n) % multiple
+        while extra:  # the mirror copies at most n samples at a time
+            take = min(extra, x.shape[axis])
+            idx = [slice(None)] * x.ndim
+            idx[axis] = slice(x.shape[axis] - take, x.shape[axis])
+            x = xp.concat((x, xp.flip(x[tuple(idx)], axis=axis)), axis=axis)
+            extra -= take
+    return x
+
+
+def spectral_project(xp, cube, M):
+    """``cube`` (rows, cols, bands) times ``M`` (bands, k) over the band axis, in the cube's dtype."""
+    rows, cols, L = cube.shape
+    M = xp.astype(M, cube.dtype)
+    return xp.reshape(xp.reshape(cube, (rows * cols, L)) @ M, (rows, cols, M.shape[1]))
