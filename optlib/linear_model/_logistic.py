@@ -43,13 +43,50 @@ from .._validation import check_scalar
 
 __all__ = ["SparseLogisticRegression"]
 
-_P0 = 50  # initial working-set size (skglm: 10; fewer full-gradient passes)
+_P0 = 300  # initial working-set size (skglm: 10); fewer full-gradient passes, the dominant cost
 
 
 def _kernels():
     from . import _logistic_numba  # numba, when enabled, is imported here only
 
     return _logistic_numba
+
+
+def _class_weights(class_weight, classes, yi, sample_weight):
+    """Weight of each class, shape (n_classes,), as scikit-learn's ``compute_class_weight``.
+
+    ``class_weight`` is None (all ones), ``"balanced"`` (``n / (n_classes *
+    count_k)`` with counts weighted by ``sample_weight`` when given, as
+    scikit-learn >= 1.6) or a dict ``{label: weight}`` (missing labels get 1;
+    a key that is not a label of ``y`` is an error). ``yi`` are the class
+    indices of the samples.
+    """
+    n_classes = classes.shape[0]
+    if class_weight is None:
+        return np.ones(n_classes)
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = np.bincount(yi, weights=sample_weight, minlength=n_classes)
+        if not np.all(counts > 0):
+            empty = classes[counts <= 0].tolist()
+            raise ValueError(
+                f"class_weight='balanced' needs a positive total sample_weight in every class; classes {empty} have none."
+            )
+        return counts.sum() / (n_classes * counts)
+    if not isinstance(class_weight, dict):
+        raise ValueError(
+            f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got {class_weight!r}."
+        )
+    labels = set(classes.tolist())
+    unknown = [k for k in class_weight if k not in labels]
+    if unknown:
+        raise ValueError(
+            f"class_weight has keys that are not class labels of y: {unknown}; classes are {classes.tolist()}."
+        )
+    weights = np.ones(n_classes)
+    for k, label in enumerate(classes.tolist()):
+        if label in class_weight:
+            weights[k] = check_scalar(class_weight[label], f"class_weight[{label!r}]", lower=0.0)
+    return weights
 
 
 class SparseLogisticRegression(LinearClassifierMixin, BaseEstimator):
@@ -69,6 +106,14 @@ class SparseLogisticRegression(LinearClassifierMixin, BaseEstimator):
         Mix of l1 and l2 penalties, in [0, 1] (1 is the lasso penalty).
     fit_intercept : bool, default=True
         Fit unpenalised intercepts.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, as in scikit-learn: each sample's weight is
+        its ``sample_weight`` times the weight of its class. A dict maps
+        labels to weights (missing labels get 1); ``"balanced"`` uses
+        ``n_samples / (n_classes * count_k)``, with the counts weighted by
+        ``sample_weight`` when given. The weights are then rescaled to sum to
+        ``n_samples``: ``alpha`` keeps its meaning, and ``alpha = 1 / (C *
+        sum of the weights)`` gives scikit-learn's solution.
     tol : float, default=1e-4
         Stop when the largest optimality violation (distance of minus the
         gradient of the averaged loss to the subdifferential of the penalty,
@@ -107,6 +152,7 @@ class SparseLogisticRegression(LinearClassifierMixin, BaseEstimator):
         *,
         l1_ratio=1.0,
         fit_intercept=True,
+        class_weight=None,
         tol=1e-4,
         max_iter=100,
         max_epochs=50_000,
@@ -116,6 +162,7 @@ class SparseLogisticRegression(LinearClassifierMixin, BaseEstimator):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
         self.tol = tol
         self.max_iter = max_iter
         self.max_epochs = max_epochs
@@ -170,15 +217,20 @@ class SparseLogisticRegression(LinearClassifierMixin, BaseEstimator):
             )
         n, p = X.shape
         dtype = X.dtype
-        if sample_weight is None:
-            c = np.full(n, 1.0 / n)
-        else:
+        sw = None
+        if sample_weight is not None:
             sw = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
+        if self.class_weight is not None:
+            cw = _class_weights(self.class_weight, classes, yi, sw)
+            sw = cw[yi] if sw is None else sw * cw[yi]
+        if sw is None:
+            c = np.full(n, 1.0 / n)
+        else:
             total = sw.sum()
             if not total > 0:
-                raise ValueError("sample_weight must have a positive sum.")
+                raise ValueError("sample_weight (times the class weights) must have a positive sum.")
             c = sw / total
 
         sparse = hasattr(X, "tocsc")

@@ -243,6 +243,42 @@ def test_kkt_conditions(data, l1_ratio):
     )
 
 
+def _dual_gap(coef, X, ypm, alpha):
+    """Duality gap of the l1 problem without intercept (uniform weights), dual point by rescaling."""
+    n = X.shape[0]
+    z = X @ coef
+    primal = np.mean(np.logaddexp(0.0, -ypm * z)) + alpha * np.abs(coef).sum()
+    s = 1.0 / (1.0 + np.exp(ypm * z))  # sigma(-y z)
+    s = s / max(1.0, np.abs(X.T @ (ypm * s)).max() / (n * alpha))
+    entropy = -(s * np.log(s) + (1 - s) * np.log1p(-s))
+    return primal - np.mean(entropy)
+
+
+@pytest.mark.parametrize("tol", [1e-4, 1e-9])
+def test_working_sets_on_wide_problem(tol):
+    # p well above the first working set (300 features): several outer
+    # iterations with working-set growth; the stopping rule holds and the
+    # duality gap is small (liblinear needs minutes at this accuracy)
+    rng = np.random.RandomState(4)
+    n, p = 150, 1500
+    X = rng.randn(n, p)
+    w = np.zeros(p)
+    w[rng.choice(p, 20, replace=False)] = rng.randn(20)
+    ypm = np.sign(X @ w + 0.5 * rng.randn(n))
+    alpha = np.abs(X.T @ ypm).max() / (2 * n) / 10
+    m = SparseLogisticRegression(alpha=alpha, fit_intercept=False, tol=tol).fit(X, ypm)
+    assert m.violation_ <= tol
+    G, _ = _gradients(m, X, ypm)
+    coef = m.coef_[0]
+    viol = np.where(coef != 0, np.abs(G[0] + alpha * np.sign(coef)), np.maximum(np.abs(G[0]) - alpha, 0))
+    assert viol.max() <= 1.01 * tol
+    assert np.count_nonzero(coef) > 50  # larger than the support of the first iterations
+    # duality gap: an independent certificate (about tol * ||w||_1 for this dual point)
+    gap = _dual_gap(coef, X, ypm, alpha)
+    assert 0 <= gap <= tol * np.abs(coef).sum()
+    assert m.objective_ == pytest.approx(_objective(m.coef_, [0.0], X, ypm, alpha, 1.0), rel=1e-12)
+
+
 def test_alpha_max_gives_zero_solution():
     X, y = X_BIN, Y_BIN
     amax = _alpha_max(X, y)
@@ -318,6 +354,81 @@ def test_sample_weight_equals_repetition():
     )
     np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-9)
     np.testing.assert_allclose(a.intercept_, b.intercept_, atol=1e-9)
+
+
+def _effective_weights(y, class_weight, sw):
+    """sample_weight times the class weights, computed independently of optlib."""
+    classes, yi = np.unique(y, return_inverse=True)
+    base = np.ones(len(y)) if sw is None else sw
+    if class_weight == "balanced":
+        counts = np.bincount(yi, weights=base)
+        cw = counts.sum() / (len(classes) * counts)
+    else:
+        cw = np.array([class_weight.get(k, 1.0) for k in classes.tolist()])
+    return base * cw[yi]
+
+
+@pytest.mark.parametrize("data", ["binary", "multinomial"])
+@pytest.mark.parametrize("class_weight", ["balanced", "dict"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_class_weight_matches_sklearn(data, class_weight, weighted):
+    X, y = (X_BIN, Y_BIN) if data == "binary" else (X_MUL, Y_MUL)
+    sw = np.random.RandomState(3).uniform(0.2, 3.0, len(y)) if weighted else None
+    cw = "balanced" if class_weight == "balanced" else {0: 3.0, 1: 0.5}
+    total = _effective_weights(y, cw, sw).sum()
+    alpha = 0.02
+    ours = SparseLogisticRegression(alpha=alpha, class_weight=cw, tol=1e-11).fit(
+        X, y, sample_weight=sw
+    )
+    ref = sk.LogisticRegression(
+        C=1.0 / (alpha * total), l1_ratio=1.0, solver="saga", class_weight=cw,
+        tol=1e-12, max_iter=200_000,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-5)
+    # multinomial intercepts are defined up to a common shift
+    shift = np.mean(ours.intercept_ - ref.intercept_) if data == "multinomial" else 0.0
+    np.testing.assert_allclose(ours.intercept_ - shift, ref.intercept_, atol=1e-5)
+    # the class weights act as sample weights
+    same = SparseLogisticRegression(alpha=alpha, tol=1e-11).fit(
+        X, y, sample_weight=_effective_weights(y, cw, sw)
+    )
+    np.testing.assert_allclose(ours.coef_, same.coef_, atol=1e-9)
+    assert np.count_nonzero(ours.coef_) > 0
+
+
+def test_class_weight_changes_the_fit():
+    m0 = SparseLogisticRegression(alpha=0.02).fit(X_BIN, Y_BIN)
+    m1 = SparseLogisticRegression(alpha=0.02, class_weight={1: 5.0}).fit(X_BIN, Y_BIN)
+    # up-weighting class 1 raises its predicted share
+    assert m1.predict(X_BIN).mean() > m0.predict(X_BIN).mean()
+    # string labels as keys
+    ys = np.where(Y_BIN == 1, "yes", "no")
+    m2 = SparseLogisticRegression(alpha=0.02, class_weight={"yes": 5.0}).fit(X_BIN, ys)
+    np.testing.assert_allclose(m2.coef_, m1.coef_, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "class_weight, match",
+    [
+        ("auto", "class_weight must be None, 'balanced' or a dict"),
+        ([1.0, 2.0], "class_weight must be None, 'balanced' or a dict"),
+        ({0: 1.0, 7: 2.0}, r"not class labels of y: \[7\]"),
+        ({0: -1.0}, r"class_weight\[0\]"),
+        ({0: np.nan}, r"class_weight\[0\]"),
+    ],
+)
+def test_bad_class_weight(class_weight, match):
+    with pytest.raises(ValueError, match=match):
+        SparseLogisticRegression(class_weight=class_weight).fit(X_BIN, Y_BIN)
+
+
+def test_balanced_class_weight_with_empty_class_weight():
+    sw = np.where(Y_BIN == 1, 0.0, 1.0)
+    with pytest.raises(ValueError, match="positive total sample_weight in every class"):
+        SparseLogisticRegression(class_weight="balanced").fit(X_BIN, Y_BIN, sample_weight=sw)
 
 
 # --------------------------------------------------------------------------- #
