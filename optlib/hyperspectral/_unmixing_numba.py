@@ -13,10 +13,9 @@ from numba import njit, prange
 
 
 @njit(cache=True, fastmath=False)
-def _solve_free(G, b, free, sum_to_one, jitter, z, L, rhs):
+def _solve_free(G, b, free, sum_to_one, jitter, z, L, rhs, idx):
     """``z`` = minimiser on the free set (Cholesky of ``G_FF``), zero elsewhere."""
     p = b.shape[0]
-    idx = np.empty(p, dtype=np.int64)
     k = 0
     for j in range(p):
         z[j] = 0.0
@@ -62,16 +61,15 @@ def _solve_free(G, b, free, sum_to_one, jitter, z, L, rhs):
 
 
 @njit(cache=True, fastmath=False)
-def _pixel(G, b, sum_to_one, tol, jitter, max_iter, a):
-    """Active-set solve of one pixel into ``a``; returns the iteration count (negative: not converged)."""
+def _pixel(G, b, sum_to_one, tol, jitter, max_iter, a, free, z, g, L, rhs, idx):
+    """Active-set solve of one pixel into ``a``; returns the iteration count (negative: not converged).
+
+    ``free`` ... ``idx`` are work arrays of the caller (reused across pixels).
+    """
     p = b.shape[0]
-    free = np.zeros(p, dtype=np.bool_)
-    z = np.empty(p, dtype=a.dtype)
-    g = np.empty(p, dtype=a.dtype)
-    L = np.empty((p, p), dtype=a.dtype)
-    rhs = np.empty((p, 2), dtype=a.dtype)
     for j in range(p):
         a[j] = 0.0
+        free[j] = False
     if sum_to_one:  # start at the best vertex
         best = 0
         for j in range(1, p):
@@ -105,7 +103,7 @@ def _pixel(G, b, sum_to_one, tol, jitter, max_iter, a):
             if entering < 0:
                 return it
             free[entering] = True
-        _solve_free(G, b, free, sum_to_one, jitter, z, L, rhs)
+        _solve_free(G, b, free, sum_to_one, jitter, z, L, rhs, idx)
         alpha = 1.0
         blocking = -1
         for j in range(p):
@@ -133,15 +131,32 @@ def _pixel(G, b, sum_to_one, tol, jitter, max_iter, a):
     return -max_iter
 
 
+@njit(cache=True, fastmath=False)
+def _pixel_range(G, B, sum_to_one, tol, jitter, max_iter, out, nit, start, stop):
+    """Pixels ``start:stop`` with one set of work arrays."""
+    p = B.shape[1]
+    free = np.empty(p, dtype=np.bool_)
+    z = np.empty(p, dtype=B.dtype)
+    g = np.empty(p, dtype=B.dtype)
+    L = np.empty((p, p), dtype=B.dtype)
+    rhs = np.empty((p, 2), dtype=B.dtype)
+    idx = np.empty(p, dtype=np.int64)
+    for i in range(start, stop):
+        nit[i] = _pixel(G, B[i], sum_to_one, tol, jitter, max_iter, out[i], free, z, g, L, rhs, idx)
+
+
+_CHUNK = 256
+
+
 @njit(cache=True, fastmath=False, parallel=True)
 def active_set_parallel(G, B, sum_to_one, tol, jitter, max_iter, out, nit):
-    """All pixels (rows of ``B``) in parallel over numba's threads."""
-    for i in prange(B.shape[0]):
-        nit[i] = _pixel(G, B[i], sum_to_one, tol, jitter, max_iter, out[i])
+    """All pixels (rows of ``B``) in parallel over numba's threads, in chunks of 256."""
+    n = B.shape[0]
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        _pixel_range(G, B, sum_to_one, tol, jitter, max_iter, out, nit, c * _CHUNK, min(n, (c + 1) * _CHUNK))
 
 
 @njit(cache=True, fastmath=False)
 def active_set_serial(G, B, sum_to_one, tol, jitter, max_iter, out, nit):
     """All pixels in the calling thread."""
-    for i in range(B.shape[0]):
-        nit[i] = _pixel(G, B[i], sum_to_one, tol, jitter, max_iter, out[i])
+    _pixel_range(G, B, sum_to_one, tol, jitter, max_iter, out, nit, 0, B.shape[0])
