@@ -39,6 +39,7 @@ _CURVATURE_MIN = 1e-6  # regularize B when the reduced Hessian's smallest eigenv
 _MAX_BACKTRACK = 60
 _F32_TOL_FLOOR = 1e3  # float32 runs stop at no less than 1e3 machine epsilons
 _ATTAINABLE = 64  # inner residuals below 64 eps ||K|| ||z|| are rounding noise
+_INEXACT_MAX = 0.5  # an inner solve that misses its accuracy is still a step if ||r|| <= this ||(grad_x L, c)||
 
 
 class _Constraints:
@@ -244,8 +245,12 @@ def minimize_eq(
     max_iter : int
         Maximum number of Newton iterations.
     max_inner : int
-        Maximum number of sketch iterations per inner solve; when reached the
-        current inner iterate is used as the step.
+        Budget of each inner solve, in sketch iterations, a block iteration
+        counting its block size (its cost in products with ``K``). An inner
+        solve also ends early when its observed rate cannot meet the accuracy
+        condition within the budget (a stall). Either way the inner iterate
+        is used as the step if its residual is at most half the KKT residual
+        (an inexact Newton step); otherwise the solver stops with status 3.
     mu, nu : float
         Initial penalty parameters of the merit (``mu`` is raised by
         ``rho**2`` and ``nu`` divided by ``rho`` when a step is not a descent
@@ -336,6 +341,7 @@ def minimize_eq(
         block_size = check_scalar(block_size, "block_size", kind=numbers.Integral, lower=1)
     rng = check_random_state(random_state)
     monitor = IterationMonitor(callback, history, verbose, name="minimize_eq")
+    block = block_size  # block of the block sketches, carried from one Newton step to the next
 
     prob = _Problem(fun, jac, hess, hessp, cons, xp, dtype, n)
     pt = prob.evaluate(x)
@@ -399,9 +405,9 @@ def minimize_eq(
             norm_G2 = _power_norm(lambda p: G.T @ (G @ p), n, xp, x)
             xi_G, norm_B = 1.0, norm_H
 
-            def kkt_product(z, G=G, hess_times=hess_times):
+            def kkt_product(z, G=G, GT=G.T, hess_times=hess_times):  # G.T formed once (sparse .T builds a matrix)
                 dz, dl = z[:n], z[n:]
-                return xp.concat([hess_times(dz) + G.T @ dl, G @ dz])
+                return xp.concat([hess_times(dz) + GT @ dl, G @ dz])
 
             K = KKTOperator(n, m, kkt_product, None, xp, x)
         psi_k = psi if psi is not None else 20 * max(norm_B**2, 1.0) / (min(xi_G, 1.0) * min(xi_B, 1.0))
@@ -420,15 +426,28 @@ def minimize_eq(
         inner = 0
         while True:
             inner_tol = theta * delta * kkt / (norm_K * psi_k)
-            z, r, it = sketch_solve(K, b, sketch=sketch, tol=inner_tol, max_iter=max_inner, rng=rng,
-                                    block_size=block_size, z0=z, r0=r, floor=floor, engine=engine)
+            z, r, it, block_end = sketch_solve(K, b, sketch=sketch, tol=inner_tol, max_iter=max_inner, rng=rng,
+                                               block_size=block, adaptive_block=block_size is None, z0=z, r0=r,
+                                               floor=floor, engine=engine)
+            block = block_end or block  # the next solve starts at the block this one needed
             inner += it
+            res = float(xp.linalg.vector_norm(r))
+            if res > _INEXACT_MAX * kkt and res > max(inner_tol, floor * float(xp.linalg.vector_norm(z))):
+                reason = (f"the {sketch!r} inner solver made no usable Newton step at iterate {nit} "
+                          f"(residual {res:.2e} > {_INEXACT_MAX} ||(grad_x L, c)|| = {_INEXACT_MAX * kkt:.2e} after "
+                          f"{it} iterations, {'stalled' if it < max_inner else 'max_inner reached'}); "
+                          "the KKT system is too badly conditioned for this sketch: raise max_inner or "
+                          "block_size, or use sketch='minres'.")
+                break
             grad_merit = xp.concat([gl + nu * Hgl + mu * (G.T @ pt.c), pt.c + nu * (G @ gl)])
             slope = float(xp.sum(grad_merit * z))
             if slope <= -nu / 2 * kkt**2 or mu > _MU_MAX or nu < _NU_MIN:
                 break
             mu, nu = mu * rho**2, nu / rho
             delta = max(min(delta / rho**4, delta_trial(mu, nu)), _DELTA_MIN)
+        if reason is not None:
+            status = STATUS_NUMERICAL
+            break
         dx, dv = z[:n], z[n:]
         base = merit(pt, v, mu, nu)
         alpha, accepted = 1.0, None

@@ -20,22 +20,31 @@ The residual ``r = K z - b`` is carried along and the iteration stops at
 ``||r|| <= tol``. NumPy inputs with an explicit matrix run the one-row
 sketches in a numba kernel (iterations are cheap and many); other inputs
 (array-API namespaces, matrix-free operators) run a vectorized loop that
-reads ``||r||`` every ``check_every`` iterations, to keep device
-synchronisations rare. Random numbers are drawn on the host with NumPy's
+reads ``||r||`` once per chunk of iterations, to keep device
+synchronisations rare. The block sketches adapt their block size (doubling
+while the residual falls too slowly) and every vectorized solve gives up
+early when its observed rate cannot reach the tolerance in the iterations
+left (see :func:`sketch_solve`). Random numbers are drawn on the host with NumPy's
 generator; Gaussian sketches are copied to the device in chunks (an explicit
 transfer, one per chunk).
 """
+
+import math
 
 import numpy as np
 
 from .._backend import device, is_numpy_namespace, to_host, to_namespace, use_numba
 
-__all__ = ["SKETCHES", "KKTOperator", "sketch_solve"]
+__all__ = ["SKETCHES", "MATRIX_FREE_MAX_BLOCK", "KKTOperator", "sketch_solve"]
 
 SKETCHES = ("gaussian", "kaczmarz", "kaczmarz_weighted", "block_kaczmarz", "gaussian_block", "minres")
 _ONE_ROW = ("gaussian", "kaczmarz", "kaczmarz_weighted")
 _CHUNK = 32  # iterations per chunk of host-drawn randomness and per residual check
 _REFRESH = 1000  # recompute r = K z - b exactly every this many iterations
+_GROWTH_CHUNKS = 4  # block sketches double their block while the tolerance is more chunks away than this
+_STALL_CHUNKS = 4  # chunks at the largest block before the stall test
+#: Largest adaptive block of a matrix-free operator (each column costs one product with K).
+MATRIX_FREE_MAX_BLOCK = 64
 
 
 class KKTOperator:
@@ -69,6 +78,13 @@ class KKTOperator:
         """``K z``."""
         self.n_matvec += 1
         return self.dense @ z if self.dense is not None else self._matvec(z)
+
+    def matmat(self, S):
+        """``K S`` for a ``(p, k)`` matrix ``S`` (``k`` products when matrix-free)."""
+        if self.dense is not None:
+            self.n_matvec += S.shape[1]
+            return self.dense @ S
+        return self.xp.stack([self.matvec(S[:, j]) for j in range(S.shape[1])], axis=1)
 
     def column(self, i):
         """Column ``i`` of ``K`` (equal to row ``i``: ``K`` is symmetric)."""
@@ -113,8 +129,8 @@ class KKTOperator:
         return est
 
 
-def sketch_solve(K, b, *, sketch, tol, max_iter, rng, block_size=None, z0=None, r0=None, floor=0.0,
-                 engine="auto"):
+def sketch_solve(K, b, *, sketch, tol, max_iter, rng, block_size=None, adaptive_block=True, z0=None, r0=None,
+                 floor=0.0, engine="auto"):
     """Solve ``K z = b`` by a randomized sketching method until ``||K z - b|| <= tol``.
 
     Parameters
@@ -127,18 +143,30 @@ def sketch_solve(K, b, *, sketch, tol, max_iter, rng, block_size=None, z0=None, 
         One of :data:`SKETCHES`.
     tol : float
         Absolute tolerance on the residual norm.
+    max_iter : int
+        Budget of the solve: maximum number of iterations, an iteration with
+        a block of ``k`` columns counting ``k`` (its cost in products with
+        ``K``).
+    rng : numpy.random.Generator
+        Source of the sketches (drawn on the host).
+    block_size : int, optional
+        Columns of the block sketches (the first block size when
+        ``adaptive_block``); default ``min(p, 8)``.
+    adaptive_block : bool
+        Block sketches double their block size, up to ``p`` for an explicit
+        matrix and :data:`MATRIX_FREE_MAX_BLOCK` matrix-free, after each
+        chunk of 32 iterations whose rate would need more than four further
+        chunks to reach ``tol``. Sketch-and-project
+        contracts the error by about ``1 - block sigma_min(K)^2 / ||K||_F^2``
+        per iteration, so a fixed small block stalls on ill-conditioned
+        systems; a Gaussian block of ``p`` columns solves the system in one
+        iteration.
+    z0, r0 : array, optional
+        Warm start and its residual ``K z0 - b`` (default ``z0 = 0``, ``r0 = -b``).
     floor : float
         Also stop when ``||r|| <= floor ||z||``: a residual below about
         ``eps ||K|| ||z||`` is rounding noise that no iteration can reduce
         (pass e.g. ``64 eps ||K||``).
-    max_iter : int
-        Maximum number of iterations.
-    rng : numpy.random.Generator
-        Source of the sketches (drawn on the host).
-    block_size : int, optional
-        Columns of the block sketches; default ``min(p, 8)``.
-    z0, r0 : array, optional
-        Warm start and its residual ``K z0 - b`` (default ``z0 = 0``, ``r0 = -b``).
     engine : {"auto", "numba", "xp"}
         Numba kernel for the one-row sketches on an explicit NumPy matrix.
 
@@ -147,7 +175,14 @@ def sketch_solve(K, b, *, sketch, tol, max_iter, rng, block_size=None, z0=None, 
     z, r : arrays
         Approximate solution and its residual ``K z - b``.
     n_iter : int
-        Iterations performed.
+        Iterations performed. The solve may end before ``max_iter`` without
+        meeting ``tol``: when, at its largest block, the residual's observed
+        geometric rate (over at least four chunks and ``2 p / block``
+        iterations) cannot reach ``tol`` within the remaining budget (a
+        stall; the caller tests ``||r||`` itself).
+    block : int or None
+        Final block size (1 for one-row sketches, None for MINRES), to start
+        the next related solve with.
     """
     xp = K.xp
     if z0 is None:
@@ -156,11 +191,17 @@ def sketch_solve(K, b, *, sketch, tol, max_iter, rng, block_size=None, z0=None, 
     else:
         z, r = z0, r0
     if sketch == "minres":
-        return _minres(K, b, z, r, tol, max_iter, floor)
-    block = min(K.p, 8) if block_size is None else min(K.p, int(block_size))
-    if sketch in _ONE_ROW and K.dense is not None and is_numpy_namespace(xp) and use_numba(xp, engine):
-        return _one_row_numba(K, b, z, r, sketch, tol, max_iter, rng, floor)
-    return _sketch_loop(K, b, z, r, sketch, tol, max_iter, rng, block, floor)
+        return (*_minres(K, b, z, r, tol, max_iter, floor), None)
+    if sketch in _ONE_ROW:
+        if K.dense is not None and is_numpy_namespace(xp) and use_numba(xp, engine):
+            return (*_one_row_numba(K, b, z, r, sketch, tol, max_iter, rng, floor), 1)
+        block, cap = 1, 1
+    else:
+        cap = K.p if K.dense is not None else min(K.p, MATRIX_FREE_MAX_BLOCK)
+        block = min(cap, 8 if block_size is None else int(block_size))
+        if not adaptive_block:
+            cap = block
+    return _sketch_loop(K, b, z, r, sketch, tol, max_iter, rng, block, cap, floor)
 
 
 def _one_row_numba(K, b, z, r, sketch, tol, max_iter, rng, floor):
@@ -177,32 +218,53 @@ def _one_row_numba(K, b, z, r, sketch, tol, max_iter, rng, floor):
     return z, r, n_iter
 
 
-def _sketch_loop(K, b, z, r, sketch, tol, max_iter, rng, block, floor):
-    """Vectorized sketch-and-project loop (any namespace, explicit or matrix-free ``K``)."""
+def _draw(sketch, rng, chunk, p, block, probs):
+    """Host-drawn randomness of ``chunk`` iterations."""
+    if sketch in ("gaussian", "gaussian_block"):
+        return rng.standard_normal((chunk, p, block))
+    if sketch == "kaczmarz":
+        return rng.integers(p, size=(chunk, 1))
+    if sketch == "kaczmarz_weighted":
+        return rng.choice(p, size=(chunk, 1), p=probs)
+    return np.stack([rng.choice(p, size=block, replace=False) for _ in range(chunk)])
+
+
+def _sketch_loop(K, b, z, r, sketch, tol, max_iter, rng, block, cap, floor):
+    """Vectorized sketch-and-project loop (any namespace, explicit or matrix-free ``K``).
+
+    ``||r||`` is read once per chunk of :data:`_CHUNK` iterations (every
+    iteration on the host), where the block grows (up to ``cap``) and the
+    stall test runs.
+    """
     xp = K.xp
     p = K.p
+    probs = None
     if sketch == "kaczmarz_weighted":
         row_sq = np.asarray(to_host(K.row_norms_sq()), dtype=np.float64)  # p host scalars (explicit copy)
         probs = row_sq / row_sq.sum()
-    on_host = is_numpy_namespace(xp)  # residual read every iteration on the host, every chunk elsewhere
-    n_iter = 0
-    while n_iter < max_iter:
-        if _done(xp, z, r, tol, floor):
+    on_host = is_numpy_namespace(xp)
+    n_iter = work = 0  # work: sketch columns used, the budget max_iter counts
+    res = _norm(xp, r)
+    ref_iter, ref_res, best = 0, res, res  # stall test: rate measured since the last block change
+    while work < max_iter:
+        target = max(tol, floor * _norm(xp, z))
+        if res <= target:
             break
-        chunk = min(_CHUNK, max_iter - n_iter)
+        if n_iter > 0:
+            if block < cap and _slow(chunk_start, res, target):
+                block = min(2 * block, cap)
+                ref_iter, ref_res, best = n_iter, res, res
+            elif _stalled(n_iter - ref_iter, ref_res, best, target, (max_iter - work) // block, p, block):
+                break
+        chunk_start = res
+        chunk = min(_CHUNK, -(-(max_iter - work) // block))
+        draws = _draw(sketch, rng, chunk, p, block, probs)
         if sketch in ("gaussian", "gaussian_block"):
-            width = 1 if sketch == "gaussian" else block
-            draws = xp.astype(to_namespace(rng.standard_normal((chunk, p, width)), xp, K.device), K.dtype)
-        elif sketch == "kaczmarz":
-            draws = rng.integers(p, size=(chunk, 1))
-        elif sketch == "kaczmarz_weighted":
-            draws = rng.choice(p, size=(chunk, 1), p=probs)
-        else:
-            draws = np.stack([rng.choice(p, size=block, replace=False) for _ in range(chunk)])
+            draws = xp.astype(to_namespace(draws, xp, K.device), K.dtype)
         for t in range(chunk):
             if sketch in ("gaussian", "gaussian_block"):
                 S = draws[t, ...]
-                U = xp.stack([K.matvec(S[:, j]) for j in range(S.shape[1])], axis=1)  # K^T S = K S
+                U = K.matmat(S)  # K^T S = K S
                 rhs = xp.matmul(xp.matrix_transpose(S), r[:, None])
             else:
                 idx = draws[t]
@@ -212,28 +274,48 @@ def _sketch_loop(K, b, z, r, sketch, tol, max_iter, rng, block, floor):
             z = z - step
             r = r - K.matvec(step)
             n_iter += 1
+            work += block
             if n_iter % _REFRESH == 0:
                 r = K.matvec(z) - b
-            if on_host and _done(xp, z, r, tol, floor):
-                return z, r, n_iter
-    return z, r, n_iter
+            if on_host and t < chunk - 1 and _norm(xp, r) <= max(tol, floor * _norm(xp, z)):
+                return z, r, n_iter, block
+        res = _norm(xp, r)
+        best = min(best, res)
+    return z, r, n_iter, block
 
 
-def _done(xp, z, r, tol, floor):
-    """Whether ``||r|| <= max(tol, floor ||z||)`` (one device synchronisation)."""
-    return float(xp.linalg.vector_norm(r)) <= max(tol, floor * float(xp.linalg.vector_norm(z)))
+def _slow(start, end, target):
+    """Whether, at the rate of the last chunk, reaching ``target`` takes more than :data:`_GROWTH_CHUNKS` chunks."""
+    return end >= start or math.log(target / end) / math.log(end / start) > _GROWTH_CHUNKS
+
+
+def _stalled(done, ref_res, best, target, budget, p, block):
+    """Whether the rate observed over ``done`` iterations cannot reach ``target`` within ``budget``."""
+    if done < max(_STALL_CHUNKS * _CHUNK, 2 * p // block):
+        return False
+    if best >= ref_res:
+        return True
+    log_rate = math.log(best / ref_res) / done
+    return math.log(target / best) / log_rate > budget
+
+
+def _norm(xp, v):
+    return float(xp.linalg.vector_norm(v))
 
 
 def _project(xp, U, rhs):
     """The step ``U (U^T U)^+ rhs`` (the projection of sketch-and-project).
 
-    For blocks it is ``pinv(U^T) rhs``, from an SVD of ``U`` rather than the
-    Gram matrix ``U^T U``, whose condition number is squared.
+    For blocks it is ``pinv(U^T) rhs = Q pinv(R^T) rhs`` from a QR
+    factorisation ``U = Q R``: no Gram matrix ``U^T U`` (whose condition
+    number is squared), and a pseudo-inverse of the small ``R`` only, which
+    keeps rank-deficient blocks safe.
     """
     if U.shape[1] == 1:
         denom = xp.sum(U * U)
         return U[:, 0] * (rhs[0, 0] / xp.where(denom > 0, denom, xp.ones_like(denom)))
-    return (xp.linalg.pinv(xp.matrix_transpose(U)) @ rhs)[:, 0]
+    Q, R = xp.linalg.qr(U)
+    return (Q @ (xp.linalg.pinv(xp.matrix_transpose(R)) @ rhs))[:, 0]
 
 
 def _minres(K, b, z, r, tol, max_iter, floor):

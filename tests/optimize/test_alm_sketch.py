@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from optlib.datasets import CONSTRAINED_PROBLEMS, load_constrained_problem, make_constrained_logistic, make_pde_control
@@ -82,8 +83,8 @@ def _random_kkt(n, m, seed):
 def test_sketch_solvers_match_linalg_solve(sketch, engine):
     K, b = _random_kkt(6, 3, seed=1)
     op = KKTOperator(6, 3, None, K, np, b)
-    z, r, it = sketch_solve(op, b, sketch=sketch, tol=1e-10, max_iter=200_000, rng=np.random.default_rng(0),
-                            block_size=4, engine=engine)
+    z, r, it, _ = sketch_solve(op, b, sketch=sketch, tol=1e-10, max_iter=200_000, rng=np.random.default_rng(0),
+                               block_size=4, adaptive_block=False, engine=engine)
     np.testing.assert_allclose(z, np.linalg.solve(K, b), rtol=1e-7, atol=1e-8)
     np.testing.assert_allclose(r, K @ z - b, atol=1e-9)
     assert 0 < it < 200_000
@@ -93,15 +94,60 @@ def test_sketch_solvers_match_linalg_solve(sketch, engine):
 def test_sketch_solvers_matrix_free(sketch):
     K, b = _random_kkt(5, 2, seed=2)
     op = KKTOperator(5, 2, lambda z: K @ z, None, np, b)
-    z, _, _ = sketch_solve(op, b, sketch=sketch, tol=1e-10, max_iter=200_000, rng=np.random.default_rng(0))
+    z, _, _, _ = sketch_solve(op, b, sketch=sketch, tol=1e-10, max_iter=200_000, rng=np.random.default_rng(0))
     np.testing.assert_allclose(z, np.linalg.solve(K, b), rtol=1e-7, atol=1e-8)
     assert op.norm2() == pytest.approx(np.linalg.norm(K, 2), rel=1e-3)
 
 
-def test_logistic_within_ten_iterations_and_matches_slsqp():
-    p = make_constrained_logistic("breast_cancer", random_state=0)
+def _pde_kkt(N):
+    p = make_pde_control(N)
+    K = sp.bmat([[sp.diags(p._diag), p._jac.T], [p._jac, None]]).toarray()
+    return K, np.random.default_rng(0).standard_normal(K.shape[0])
+
+
+def test_adaptive_block_solves_ill_conditioned_system():
+    """PDE KKT matrix at N=3 (||K||_F / sigma_min = 726): a fixed block of 8 barely moves, the adaptive one solves it."""
+    K, b = _pde_kkt(3)
+    kw = dict(sketch="gaussian_block", tol=1e-9 * np.linalg.norm(b), max_iter=3000, block_size=8)
+    fixed = sketch_solve(KKTOperator(18, 9, None, K, np, b), b, **kw, adaptive_block=False,
+                         rng=np.random.default_rng(0))
+    z, r, it, block = sketch_solve(KKTOperator(18, 9, None, K, np, b), b, **kw, rng=np.random.default_rng(0))
+    assert np.linalg.norm(fixed[1]) > 0.1 * np.linalg.norm(b)  # stalls (the old default)
+    np.testing.assert_allclose(z, np.linalg.solve(K, b), rtol=1e-6, atol=1e-8)
+    assert 8 < block <= 27 and it < 1000
+
+
+def test_stalled_sketch_stops_early():
+    """A one-row sketch on a badly conditioned system gives up once its rate cannot reach tol in max_iter."""
+    K, b = _pde_kkt(4)
+    op = KKTOperator(32, 16, lambda z: K @ z, None, np, b)  # matrix-free: the vectorized loop
+    z, r, it, _ = sketch_solve(op, b, sketch="kaczmarz", tol=1e-10, max_iter=1_000_000, rng=np.random.default_rng(0))
+    assert it < 20_000 and np.linalg.norm(r) > 1e-10
+
+
+def test_pde_gaussian_block_solved_at_small_n():
+    """The gaussian_block sketch on the PDE ran for hours at N=3 (fixed block of 8): now one Newton step."""
+    p = make_pde_control(3)
+    res = _solve(p, v0=p.v0, sketch="gaussian_block")
+    assert res.success and res.nit <= 2 and res.fun == pytest.approx(p.solution()[1], rel=1e-6)
+
+
+@pytest.mark.parametrize(("sketch", "N"), [("kaczmarz", 12), pytest.param("gaussian_block", 8, marks=pytest.mark.slow)])
+def test_pde_sketch_too_ill_conditioned_fails_cleanly(sketch, N):
+    """Sketches that cannot solve the PDE's KKT systems stop with status 3 and a remedy, never a hang."""
+    p = make_pde_control(N)
+    with pytest.warns(Warning, match="no usable Newton step"):
+        res = minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), v0=p.v0, sketch=sketch, random_state=0)
+    assert res.status == 3 and not res.success and "sketch='minres'" in res.message
+    assert res.nit <= 2 and res.kkt == res.kkt_history[-1]
+
+
+@pytest.mark.parametrize("dataset", ["synthetic", "breast_cancer", "digits", "wine"])
+def test_logistic_within_ten_iterations_and_matches_slsqp(dataset):
+    p = make_constrained_logistic(dataset, random_state=0)
     res = _solve(p, v0=p.v0)
     assert res.success and res.nit <= 10 and res.kkt <= 1e-6
+    assert max(res.inner_iterations) < 1000  # adaptive blocks: no inner solve near max_inner
     slsqp = minimize(p.fun, p.x0, jac=p.grad, method="SLSQP", options={"ftol": 1e-12, "maxiter": 500},
                      constraints=[{"type": "eq", "fun": p.cons_fun, "jac": p.cons_jac}])
     assert res.fun == pytest.approx(slsqp.fun, rel=1e-6)
