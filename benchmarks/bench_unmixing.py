@@ -86,8 +86,8 @@ def run(args):
     rows, notes = [], []
     for n in sizes:
         Y, E, source = _scene(n, rng)
-        t_opt, A = median_time(lambda: fcls(Y, E, n_threads=args.threads), 3)
-        t_xp, A_xp = median_time(lambda: fcls(Y, E, engine="xp"), 3)
+        t_opt, A = median_time(lambda Y=Y, E=E: fcls(Y, E, n_threads=args.threads), 3)
+        t_xp, A_xp = median_time(lambda Y=Y, E=E: fcls(Y, E, engine="xp"), 3)
         row = {"pixels": n, "optlib (s)": t_opt, "optlib xp (s)": t_xp,
                "xp max dA": float(np.abs(A_xp - A).max())}
         try:

@@ -20,7 +20,7 @@ batched ``p x p`` solves. Dask arrays are unmixed block by block (see
 import math
 import numbers
 
-from .._backend import device, get_namespace, is_numpy_namespace, use_numba
+from .._backend import device, get_namespace, use_numba
 from .._result import warn_convergence
 from .._validation import check_array, check_option, check_scalar
 from ..decomposition._sparse_coding import _as_like
