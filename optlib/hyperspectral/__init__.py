@@ -14,10 +14,12 @@ quality measures in :mod:`optlib.metrics` (:func:`~optlib.metrics.sad`,
   :func:`estimate_noise`.
 - Estimators: :class:`SpectralUnmixing`, :class:`EndmemberExtractor`.
 - Denoising (the HyDe family): :func:`denoise_hyres`, :func:`denoise_fasthyde`,
-  per-band noise levels :func:`estimate_noise_std`.
+  :class:`HyperspectralDenoiser` (tiled Dask processing), per-band noise levels
+  :func:`estimate_noise_std`.
 """
 
 from ._denoise_common import estimate_noise_std
+from ._denoise_estimator import HyperspectralDenoiser
 from ._denoise_fasthyde import denoise_fasthyde
 from ._denoise_hyres import denoise_hyres
 from ._estimators import EndmemberExtractor, SpectralUnmixing
@@ -39,6 +41,7 @@ __all__ = [
     "nnls",
     "ucls",
     "unmix",
+    "HyperspectralDenoiser",
     "denoise_fasthyde",
     "denoise_hyres",
     "estimate_noise_std",

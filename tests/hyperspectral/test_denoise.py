@@ -13,7 +13,7 @@ from optlib.hyperspectral import (
     estimate_noise,
     estimate_noise_std,
 )
-from optlib.hyperspectral._denoise_hyres import sure_soft_threshold
+from optlib.hyperspectral._denoise_shrinkage import sure_soft_threshold
 from optlib.hyperspectral._dwt import wavedec2, waverec2
 from tests.conftest import to_numpy
 
