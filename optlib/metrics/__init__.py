@@ -12,9 +12,13 @@ Images and volumes: :func:`psnr`, :func:`ssim` (Gaussian window, 2-D and
 Spectra (``optlib.hyperspectral``, HySUPP conventions): :func:`spectral_angle`,
 :func:`sam`, :func:`sad` with Hungarian matching (:func:`match_endmembers`),
 :func:`abundance_rmse`, :func:`sre`.
+
+Hyperspectral cubes, averaged over the bands: :func:`mpsnr`, :func:`mssim`,
+:func:`band_psnr`.
 """
 
 from ._graph import count_accuracy, fdr, fpr, nnz, shd, tpr
+from ._hsi import band_psnr, mpsnr, mssim
 from ._image import normalized_magnitude, psnr, psnr_magnitude, ssim
 from ._spectral import abundance_rmse, match_endmembers, sad, sam, spectral_angle, sre
 
@@ -35,4 +39,7 @@ __all__ = [
     "sam",
     "spectral_angle",
     "sre",
+    "band_psnr",
+    "mpsnr",
+    "mssim",
 ]
