@@ -3,7 +3,8 @@
 
 Usage::
 
-    python benchmarks/bench_bcd.py [--quick] [--repeats N] [--threads T] [--target G] [--only 1|2|3|4]
+    python benchmarks/bench_bcd.py [--quick] [--repeats N] [--threads T] [--target G] [--only 1|2|3|4|paths]
+        [--paths none|quick|all] [--path-target G]
 
 Problems (issue 3), all ``fit_intercept=False``:
 
@@ -48,6 +49,19 @@ Protocol (target: relative objective gap ``(F - F*) / |F*| <= 1e-10``):
 
 Ratio = solver time / fastest of skglm and celer (issue 3 target for
 optlib: <= 0.5).
+
+Paths and cross-validation (issue 10), on problem (1) at ``alpha_max / 10``'s
+data (``--paths quick``) and also (2), (3) (``--paths all``):
+
+- ``lasso_path`` of 100 alphas from ``alpha_max`` down to ``1e-3 alpha_max``
+  (the same grid for every solver): optlib's ``lasso_path``, scikit-learn's
+  ``lasso_path``, celer's ``celer_path`` and skglm's ``AndersonCD.path``,
+  each at the loosest ``tol`` of its ladder whose path has, at every alpha,
+  a relative duality gap ``gap / (||y||^2 / 2n) <= --path-target`` (default
+  1e-6; one gap formula for all, :func:`lasso_path_gaps`); ratio = time /
+  fastest of the three anchors (issue 10 target: <= 0.5);
+- ``LassoCV(cv=5, alphas=100)`` at default settings, optlib vs scikit-learn,
+  with the ``alpha_`` each chose; ratio = time / scikit-learn's (target <= 0.3).
 """
 
 import argparse
@@ -407,6 +421,154 @@ def markdown_table(rows, target):
     return "\n".join(lines)
 
 
+# -- regularisation paths and cross-validation (issue 10) ---------------------------
+
+
+def lasso_path_gaps(X, y, alphas, coefs):
+    """Relative duality gap of each path point: ``gap / (||y||^2 / (2n))`` (one formula for every solver).
+
+    ``coefs`` is (n_features, n_alphas); the dual point is the residual
+    rescaled into the dual feasible set (scikit-learn's formulation A).
+    """
+    n = X.shape[0]
+    f0 = float(y @ y) / (2 * n)
+    R = y[:, None] - np.asarray(X @ coefs)  # (n, n_alphas)
+    XtR = np.asarray(X.T @ R)
+    out = np.empty(len(alphas))
+    for i, alpha in enumerate(alphas):
+        r = R[:, i]
+        s = min(1.0, n * alpha / max(float(np.max(np.abs(XtR[:, i]))), 1e-300))
+        primal = float(r @ r) / (2 * n) + alpha * float(np.abs(coefs[:, i]).sum())
+        v = s * r
+        dual = (float(y @ y) - float((y - v) @ (y - v))) / (2 * n)
+        out[i] = (primal - dual) / f0
+    return out
+
+
+def _path_runners(alphas):
+    """Name -> run(X, y, tol) returning coefs (n_features, n_alphas) at ``alphas`` (decreasing)."""
+    def optlib_run(X, y, tol):
+        from optlib.linear_model import lasso_path
+
+        return lasso_path(X, y, alphas=alphas, tol=tol, max_iter=100_000)[1]
+
+    def sklearn_run(X, y, tol):
+        from sklearn.linear_model import lasso_path
+
+        return lasso_path(X, y, alphas=alphas, tol=tol, max_iter=100_000)[1]
+
+    def celer_run(X, y, tol):
+        from celer import celer_path
+
+        return celer_path(X, y, "lasso", alphas=alphas, tol=tol)[1]
+
+    def skglm_run(X, y, tol):
+        from skglm.datafits import Quadratic
+        from skglm.penalties import L1
+        from skglm.solvers import AndersonCD
+
+        solver = AndersonCD(tol=tol, fit_intercept=False)
+        return solver.path(X, y, Quadratic(), L1(alphas[0]), alphas=alphas)[1]
+
+    runners = {"optlib lasso_path": optlib_run, "sklearn lasso_path": sklearn_run}
+    for name, module, run in (("celer celer_path", "celer", celer_run), ("skglm AndersonCD.path", "skglm", skglm_run)):
+        try:
+            __import__(module)
+            runners[name] = run
+        except ImportError:
+            pass
+    return runners
+
+
+PATH_ANCHORS = ("sklearn lasso_path", "celer celer_path", "skglm AndersonCD.path")
+
+
+def bench_paths(problems, target, repeats, cap, log):
+    """``lasso_path`` of 100 alphas (eps 1e-3), every solver at the loosest tol reaching ``target`` at every alpha."""
+    rows = []
+    for prob in problems:
+        X, y = prob.A, prob.b
+        n = X.shape[0]
+        alpha_max = float(np.max(np.abs(X.T @ y))) / n
+        alphas = np.geomspace(alpha_max, alpha_max * 1e-3, 100)
+        log(f"\n## path: {prob.size} {prob.name.split(' a_max')[0]}, 100 alphas, eps 1e-3, target max rel. gap {target:g}")
+        entries = []
+        for name, run in _path_runners(alphas).items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                run(X, y, 1e-2)  # warm-up (JIT)
+                chosen, worst = None, None
+                for tol in _tol_ladder(1e-2, 1e-12):
+                    t0 = time.perf_counter()
+                    worst = float(np.max(lasso_path_gaps(X, y, alphas, run(X, y, tol))))
+                    dt = time.perf_counter() - t0
+                    if worst <= target:
+                        chosen = tol
+                        break
+                    if dt > cap:
+                        break
+                tol = chosen if chosen is not None else tol
+                times = []
+                for _ in range(repeats if dt <= cap / 2 else 1):
+                    t0 = time.perf_counter()
+                    coefs = run(X, y, tol)
+                    times.append(time.perf_counter() - t0)
+            worst = float(np.max(lasso_path_gaps(X, y, alphas, coefs)))
+            entries.append(dict(name=name, tol=tol, time=statistics.median(times), gap=worst, ok=chosen is not None))
+            log(f"  {name:28s} tol={tol:.0e} {statistics.median(times):8.3f} s  max rel. gap {worst:.1e}")
+        anchors = [e["time"] for e in entries if e["name"] in PATH_ANCHORS and e["ok"]]
+        best = min(anchors) if anchors else None
+        for e in entries:
+            rows.append(dict(problem=f"lasso_path {prob.name.split(' a_max')[0]}", size=prob.size, solver=e["name"],
+                             setting=f"tol={e['tol']:.0e}" + ("" if e["ok"] else " (target missed)"),
+                             time=e["time"], ratio=e["time"] / best if best else None, gap=e["gap"]))
+    return rows
+
+
+def bench_lassocv(problems, repeats, log):
+    """``LassoCV`` (5 folds, 100 alphas, default tol) of optlib vs scikit-learn: time ratio and the alpha_ chosen."""
+    from sklearn.linear_model import LassoCV as SkLassoCV
+
+    from optlib.linear_model import LassoCV
+
+    rows = []
+    for prob in problems:
+        X, y = prob.A, prob.b
+        log(f"\n## LassoCV: {prob.size} {prob.name.split(' a_max')[0]}, cv=5, 100 alphas")
+        res = {}
+        for name, cls in (("optlib LassoCV", LassoCV), ("sklearn LassoCV", SkLassoCV)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est = cls(cv=5, alphas=100)
+                if name.startswith("optlib"):
+                    est.fit(X[:50], y[:50])  # warm-up (JIT)
+                times = []
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    est.fit(X, y)
+                    times.append(time.perf_counter() - t0)
+            res[name] = (statistics.median(times), est.alpha_)
+            log(f"  {name:20s} {res[name][0]:8.3f} s  alpha_={est.alpha_:.6e}")
+        t_ref, a_ref = res["sklearn LassoCV"]
+        for name, (t, a) in res.items():
+            rows.append(dict(problem=f"LassoCV {prob.name.split(' a_max')[0]}", size=prob.size, solver=name,
+                             setting=f"alpha_={a:.4e} ({'same' if np.isclose(a, a_ref, rtol=1e-6) else 'differs'})",
+                             time=t, ratio=t / t_ref, gap=None))
+    return rows
+
+
+def markdown_table_paths(rows):
+    lines = [
+        "| problem | size | solver | setting | time (s) | ratio | max rel. duality gap |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        gap = "" if r["gap"] is None else f"{r['gap']:.1e}"
+        lines.append(f"| {r['problem']} | {r['size']} | {r['solver']} | {r['setting']} | {r['time']:.3f} | {ratio} | {gap} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="problem (1) at a_max/10 and /100, 3 repeats")
@@ -416,9 +578,16 @@ def main(argv=None):
     parser.add_argument("--cap", type=float, default=20.0, help="stop a ladder walk after a run longer than this (s)")
     parser.add_argument("--slow", type=float, default=5.0, help="time a solver once when its run takes longer (s)")
     parser.add_argument(
-        "--only", choices=("1", "2", "3", "4"), default=None, help="run only this problem set (full mode)"
+        "--only", choices=("1", "2", "3", "4", "paths"), default=None,
+        help="run only this problem set (full mode); 'paths': only the lasso_path / LassoCV rows"
     )
     parser.add_argument("--output", type=Path, default=None, help="Markdown file (default results/bench_bcd[_quick].md)")
+    parser.add_argument(
+        "--paths", choices=("none", "quick", "all"), default=None,
+        help="lasso_path / LassoCV rows: on problem (1) at quick, on (1), (2), (3) at all (default: quick with --quick, "
+        "all otherwise; none with --only)",
+    )
+    parser.add_argument("--path-target", type=float, default=1e-6, help="max relative duality gap over the path")
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 5)
     if args.output is None:
@@ -438,6 +607,12 @@ def main(argv=None):
         if args.only in (None, "4"):
             makers.append(make_logreg)
     problems = [make() for make in makers]
+    if args.only == "paths":
+        problems = []
+    paths = args.paths or ("quick" if args.quick else ("all" if args.only in (None, "paths") else "none"))
+    path_problems = []
+    if paths != "none":
+        path_problems = [make_correlated(10)] + ([make_problem_a(), make_sparse()] if paths == "all" else [])
 
     solvers, notes = [], []
     for cls in ALL_SOLVERS:
@@ -477,7 +652,17 @@ def main(argv=None):
         f"\n- total run time: {time.perf_counter() - t_start:.0f} s"
     )
 
-    table = markdown_table(rows, args.target)
+    table = markdown_table(rows, args.target) if rows else "(no fixed-alpha rows)"
+    if path_problems:
+        log = lambda m: print(m, flush=True)  # noqa: E731
+        path_rows = with_thread_limit(args.threads, bench_paths, path_problems, args.path_target, 3 if args.quick else 5,
+                                      args.cap, log)
+        cv_rows = with_thread_limit(args.threads, bench_lassocv, path_problems[:2], 1, log)
+        table += (
+            "\n\n### Regularisation path (ratio = time / fastest of sklearn, celer, skglm at max rel. gap <= "
+            f"{args.path_target:g} at every alpha) and LassoCV (ratio = time / scikit-learn's)\n\n"
+            + markdown_table_paths(path_rows + cv_rows)
+        )
     print("\n" + table)
     text = "\n\n".join(
         [

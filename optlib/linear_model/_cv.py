@@ -134,7 +134,8 @@ class _LinearModelCV(RegressorMixin, BaseEstimator):
         self.alpha_ = float(alphas[i_ratio][i_alpha])
         self.l1_ratio_ = float(l1_ratios[i_ratio])
         self.mse_path_ = np.squeeze(np.moveaxis(mse, 2, 1))
-        self.alphas_ = np.asarray(alphas)[0] if len(l1_ratios) == 1 else np.asarray(alphas)
+        # one grid per l1_ratio when generated; given alphas are shared (1-D), as in scikit-learn
+        self.alphas_ = np.asarray(alphas)[0] if len(l1_ratios) == 1 or given_alphas is not None else np.asarray(alphas)
 
         model = ElasticNet(  # l1_ratio=1 for LassoCV: Lasso's objective
             alpha=self.alpha_, l1_ratio=self.l1_ratio_, fit_intercept=self.fit_intercept,

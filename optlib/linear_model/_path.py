@@ -50,10 +50,10 @@ def _check_alphas(alphas, n_alphas):
         return check_scalar(n_alphas, "n_alphas", kind=numbers.Integral, lower=1), None
     if isinstance(alphas, numbers.Integral) and not isinstance(alphas, (bool, np.bool_)):
         return check_scalar(alphas, "alphas", kind=numbers.Integral, lower=1), None
-    values = np.asarray(alphas, dtype=np.float64).ravel()
-    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise ValueError(f"alphas must be nonnegative finite numbers (or an int: the grid size), got {alphas!r}.")
-    return None, np.sort(values)[::-1]
+    values = [check_scalar(a, f"alphas[{i}]", lower=0.0) for i, a in enumerate(np.ravel(np.asarray(alphas, dtype=object)))]
+    if not values:
+        raise ValueError("alphas must hold at least one value (or be an int: the grid size).")
+    return None, np.sort(np.asarray(values, dtype=np.float64))[::-1]
 
 
 def _solve_path(problem, k, alphas, l1_ratio, *, coef_init=None, positive=False, tol=1e-4, max_iter=1000,
