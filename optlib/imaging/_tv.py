@@ -184,6 +184,8 @@ class TVDenoiser:
 
     def __init__(self, scale=1.0, *, ndim=None, max_iter=200, tol=1e-4, warm_start=False, engine="auto"):
         self.scale = check_scalar(scale, "scale", lower=0.0)
+        if ndim is not None and check_scalar(ndim, "ndim", kind=numbers.Integral) not in (2, 3):
+            raise ValueError(f"TVDenoiser: ndim must be None, 2 or 3, got {ndim!r}.")
         self.ndim = ndim
         self.max_iter, self.tol, self.engine = _check_options("TVDenoiser", max_iter, tol, engine)
         if not isinstance(warm_start, bool):

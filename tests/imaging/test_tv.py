@@ -136,3 +136,5 @@ def test_bad_input():
         TVDenoiser(engine="cuda")
     with pytest.raises(TypeError, match="warm_start"):
         TVDenoiser(warm_start=1)
+    with pytest.raises(ValueError, match="ndim"):
+        TVDenoiser(ndim=1)
