@@ -9,7 +9,7 @@ convention). Any array-API library; one scalar comes to the host per band.
 
 from ._image import _check_pair, psnr, ssim
 
-__all__ = ["mpsnr", "mssim", "band_psnr"]
+__all__ = ["band_psnr", "mpsnr", "mssim"]
 
 
 def _check_cubes(x, ref):
