@@ -50,7 +50,7 @@ from optlib.optimize import csalsa
 
 QUICK = os.environ.get("OPTLIB_EXAMPLE_QUICK", "").strip().lower() in ("1", "true", "yes")
 SETUP = {"grid_shape": (9, 9, 9), "n_frequencies": 8, "n_tx": 6, "n_rx": 7} if QUICK else {"dtype": np.complex64}
-MAX_ITER = 60 if QUICK else 150
+MAX_ITER = 60 if QUICK else 300
 KAPPA, ALPHA = 500.0, 3.9e-2
 try:
     OUT_DIR = Path(os.environ.get("OPTLIB_EXAMPLES_OUTPUT", Path(__file__).resolve().parent))
@@ -72,7 +72,7 @@ tv_inner = TV3D(1.0, max_iter=10, tol=1e-3)
 
 
 def sparse_tv(v, sigma):
-    return np.maximum(tv_inner.prox(v, sigma) - sigma, 0.0)
+    return np.maximum(tv_inner.prox(v, 0.5 * sigma) - sigma, 0.0)
 
 
 OPTIONS = {"kappa": KAPPA, "stop": "magnitude_change", "tol": 5e-4, "max_iter": MAX_ITER}
