@@ -12,7 +12,8 @@ noise level ``sigma = sqrt(lam / rho)`` explicitly:
 * :class:`~optlib.imaging.TVDenoiser`: the exact prox of the isotropic total
   variation (Chambolle's algorithm, 3 warm-started iterations per call), so
   the iteration is ADMM on ``0.5 ||A x - y||^2 + lam TV(x)``;
-* :class:`~optlib.imaging.WaveletDenoiser`: db4 BayesShrink, 3 levels;
+* :class:`~optlib.imaging.WaveletDenoiser`: db4, 3 levels, universal threshold
+  (deblurring) or BayesShrink (inpainting);
 * :class:`~optlib.imaging.SkimageNLM`: scikit-image's non-local means (with
   continuation on ``rho`` for inpainting).
 
@@ -73,7 +74,7 @@ PRIORS = {
         "inpainting": (lambda: TVDenoiser(tol=None, max_iter=3, warm_start=True), 1e-3, 1e-2, 1.0),
     },
     "wavelet": {
-        "deblurring": (lambda: WaveletDenoiser("db4", level=3), 1e-4, 1e-2, 1.0),
+        "deblurring": (lambda: WaveletDenoiser("db4", level=3, threshold="universal"), 1e-5, 1e-2, 1.0),
         "inpainting": (lambda: WaveletDenoiser("db4", level=3), 1e-3, 1e-1, 1.0),
     },
     "NLM": {
