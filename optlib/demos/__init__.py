@@ -115,13 +115,18 @@ class DemoRow:
         return self.error or not (self.skipped or self.ok)
 
 
-def require(module):
-    """Import and return an optional ``module``, or raise :class:`DemoSkipped` naming it."""
+def require(module, package=None):
+    """Import and return an optional ``module``, or raise :class:`DemoSkipped` naming it.
+
+    ``package`` is the name to ``pip install`` when it differs from the
+    module's (``require("skimage.restoration", "scikit-image")``).
+    """
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise DemoSkipped(f"needs {module}, an optional package that is not installed "
-                          f"(pip install {module})") from None
+        top = module.split(".")[0]
+        raise DemoSkipped(f"needs {top}, an optional package that is not installed "
+                          f"(pip install {package or top})") from None
 
 
 def timed(fn, *args, **kwargs):

@@ -4,15 +4,14 @@ import warnings
 
 import numpy as np
 
-from . import DemoRow, timed, warm_up
+from . import DemoRow, require, timed, warm_up
 
 FAMILY = "pnp"
 
 
 def _skimage_pnp_loop(y, A, lam, rho, n_iter):
     """Plain PnP-ADMM loop around scikit-image's TV-Chambolle (same FFT x-update)."""
-    from skimage.restoration import denoise_tv_chambolle
-
+    denoise_tv_chambolle = require("skimage.restoration", "scikit-image").denoise_tv_chambolle
     x = A.adjoint(y)
     z, u = x.copy(), np.zeros_like(x)
     back = A.adjoint(y)
@@ -37,6 +36,7 @@ def tv_deblur_demo():
     from ..metrics import psnr
     from ..optimize import pnp_admm
 
+    require("skimage", "scikit-image")  # load_image reads scikit-image's bundled images
     image = load_image("camera", size=128)
     A = CircularConvolution(uniform_psf(9), image.shape)
     y = A(image) + 0.01 * np.random.default_rng(0).standard_normal(image.shape)
