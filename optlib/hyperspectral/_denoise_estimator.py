@@ -58,6 +58,9 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
         Tile overlap in pixels for Dask input; default :attr:`overlap_`.
     fit_size : int, default=512
         Side of the central window fitted for Dask input.
+    shifts : int, optional
+        Cycle spinning (see :func:`denoise_fasthyde`); default 1 for HyRes,
+        4 for FastHyDe. The tile overlap grows by ``shifts - 1``.
 
     Attributes
     ----------
@@ -73,7 +76,7 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, method="hyres", *, sigma=None, n_components=None, noise="additive", wavelet="db5",
-                 level=5, overlap=None, fit_size=512):
+                 level=5, overlap=None, fit_size=512, shifts=None):
         self.method = method
         self.sigma = sigma
         self.n_components = n_components
@@ -82,6 +85,7 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
         self.level = level
         self.overlap = overlap
         self.fit_size = fit_size
+        self.shifts = shifts
 
     def fit(self, X, y=None):
         """Fit the global parameters on cube ``X`` (rows, cols, bands); Dask cubes on a central window."""
@@ -96,11 +100,12 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
             if self.noise != "additive":
                 raise ValueError("method='hyres' handles additive noise only; use method='fasthyde' for noise='poisson'.")
             model, info = fit_hyres(X, sigma=self.sigma, wavelet=self.wavelet, level=self.level,
-                                    max_rank=self.n_components)
+                                    max_rank=self.n_components, shifts=1 if self.shifts is None else self.shifts)
             self.n_components_ = info["rank"]
         else:
             model, info = fit_fasthyde(X, n_components=self.n_components, noise=self.noise, sigma=self.sigma,
-                                       wavelet=self.wavelet, level=self.level)
+                                       wavelet=self.wavelet, level=self.level,
+                                       shifts=4 if self.shifts is None else self.shifts)
             self.n_components_ = info["n_components"]
         self.model_ = model
         self.sigma_ = info["sigma"]

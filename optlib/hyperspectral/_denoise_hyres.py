@@ -34,7 +34,7 @@ def _check_wavelet(wavelet):
     return wavelet
 
 
-def fit_hyres(cube, *, sigma=None, wavelet="db5", level=5, max_rank=None, patience=3):
+def fit_hyres(cube, *, sigma=None, wavelet="db5", level=5, max_rank=None, patience=3, shifts=1):
     """Fit HyRes to ``cube``: a :class:`SubspaceShrinkage` and a dict with ``rank``, ``sigma``, ``sure``.
 
     See :func:`denoise_hyres` for the method and the parameters.
@@ -46,6 +46,7 @@ def fit_hyres(cube, *, sigma=None, wavelet="db5", level=5, max_rank=None, patien
     max_rank = L if max_rank is None else check_scalar(max_rank, "max_rank", kind=numbers.Integral, lower=1)
     max_rank = min(max_rank, L)
     patience = check_scalar(patience, "patience", kind=numbers.Integral, lower=1)
+    shifts = check_scalar(shifts, "shifts", kind=numbers.Integral, lower=1)
 
     R = gram64(xp, xp.reshape(cube, (rows * cols, L)))
     s = resolve_sigma(xp, cube, sigma, R)
@@ -71,11 +72,12 @@ def fit_hyres(cube, *, sigma=None, wavelet="db5", level=5, max_rank=None, patien
     rank = int(xp.argmin(sure)) + 1 if float(xp.min(sure)) < 0 else 1
     T = xp.concat(thresholds)[:rank]
     T = xp.broadcast_to(xp.reshape(T, (1, rank)), (1 + 3 * level, rank))  # one threshold for all subbands
-    model = SubspaceShrinkage(W[:, :rank], (V[:, :rank] * s[:, None]).T, T, wavelet, level)
+    model = SubspaceShrinkage(W[:, :rank], (V[:, :rank] * s[:, None]).T, T, wavelet, level, shifts=shifts)
     return model, {"rank": rank, "sigma": s, "thresholds": T[0, :], "sure": sure}
 
 
-def denoise_hyres(cube, *, sigma=None, wavelet="db5", level=5, max_rank=None, patience=3, return_info=False):
+def denoise_hyres(cube, *, sigma=None, wavelet="db5", level=5, max_rank=None, patience=3, shifts=1,
+                  return_info=False):
     """Denoise a hyperspectral cube with HyRes (low-rank wavelet model, SURE-chosen rank and thresholds).
 
     Steps: per-band noise levels ``sigma_b`` (estimated by regression on the
@@ -108,6 +110,9 @@ def denoise_hyres(cube, *, sigma=None, wavelet="db5", level=5, max_rank=None, pa
         Largest rank tried (default: all bands).
     patience : int, default=3
         Components without significant SURE gain before the rank search stops.
+    shifts : int, default=1
+        Cycle spinning as in :func:`denoise_fasthyde` (1: the paper's
+        method, one transform; rank and thresholds are fitted unshifted).
     return_info : bool, default=False
         Also return a dict with ``rank``, ``sigma`` (per band),
         ``thresholds`` (per kept component) and ``sure`` (total SURE per
@@ -120,6 +125,7 @@ def denoise_hyres(cube, *, sigma=None, wavelet="db5", level=5, max_rank=None, pa
     info : dict
         Only with ``return_info=True``.
     """
-    model, info = fit_hyres(cube, sigma=sigma, wavelet=wavelet, level=level, max_rank=max_rank, patience=patience)
+    model, info = fit_hyres(cube, sigma=sigma, wavelet=wavelet, level=level, max_rank=max_rank, patience=patience,
+                            shifts=shifts)
     out = model.apply(cube)
     return (out, info) if return_info else out

@@ -5,7 +5,10 @@ projection ``W`` (bands x k: whitening then principal or signal-subspace
 directions), an orthogonal periodized 2-D DWT of each of the ``k``
 component images, soft thresholding with a threshold per subband and
 component (in units of the unit noise of the components), the inverse DWT,
-and a spectral synthesis ``B`` (k x bands). Fitting (choosing ``W``, ``B``
+and a spectral synthesis ``B`` (k x bands). Optionally the shrinkage is
+made translation invariant by cycle spinning (Coifman and Donoho, 1995):
+it is repeated on the ``shifts x shifts`` periodic translates of the
+component images and the results, shifted back, are averaged. Fitting (choosing ``W``, ``B``
 and the thresholds by SURE) is global; applying the fitted model is local in
 space, which is what makes tiled processing exact: with tiles aligned to
 ``2**level`` pixels and an overlap wider than the wavelets' support, every
@@ -94,11 +97,15 @@ class SubspaceShrinkage:
     level : int
     anscombe : bool
         Apply ``2 sqrt(y + 3/8)`` first and ``(z / 2)^2 - 1/8`` last (Poisson noise).
+    shifts : int
+        Cycle spinning: average of the shrinkage over the periodic shifts
+        ``(a, b)``, ``0 <= a, b < shifts``, of the component images (1: none).
+        The thresholds are those fitted on the unshifted transform.
     """
 
-    def __init__(self, W, B, thresholds, wavelet, level, anscombe=False):
+    def __init__(self, W, B, thresholds, wavelet, level, anscombe=False, shifts=1):
         self.W, self.B, self.thresholds = W, B, thresholds
-        self.wavelet, self.level, self.anscombe = wavelet, level, anscombe
+        self.wavelet, self.level, self.anscombe, self.shifts = wavelet, level, anscombe, shifts
 
     @property
     def support(self):
@@ -106,7 +113,20 @@ class SubspaceShrinkage:
         import pywt
 
         length = pywt.Wavelet(self.wavelet).dec_len
-        return 2 * (length - 1) * (2**self.level - 1)
+        return 2 * (length - 1) * (2**self.level - 1) + self.shifts - 1
+
+    def _shrink(self, xp, Z, T):
+        """Soft-thresholded reconstruction of the padded component images ``Z``, cycle-spun."""
+        out = None
+        for a in range(self.shifts):
+            for b in range(self.shifts):
+                shifted = xp.roll(Z, (a, b), axis=(0, 1)) if a or b else Z
+                coeffs = subbands(wavedec2(xp, shifted, self.wavelet, self.level))
+                shrunk = [soft(xp, c, T[i, :]) for i, c in enumerate(coeffs)]
+                X = waverec2(xp, from_subbands(shrunk), self.wavelet)
+                X = xp.roll(X, (-a, -b), axis=(0, 1)) if a or b else X
+                out = X if out is None else out + X
+        return out / float(self.shifts**2) if self.shifts > 1 else out
 
     def apply(self, cube):
         """Denoise an in-memory cube (any array-API library) with the fitted parameters."""
@@ -114,10 +134,8 @@ class SubspaceShrinkage:
         rows, cols, _ = cube.shape
         if self.anscombe:
             cube = 2.0 * xp.sqrt(xp.maximum(cube, xp.zeros_like(cube)) + 3.0 / 8.0)
-        coeffs = wavedec2(xp, component_images(xp, cube, self.W, self.level), self.wavelet, self.level)
         T = xp.astype(self.thresholds, cube.dtype)
-        shrunk = [soft(xp, c, T[i, :]) for i, c in enumerate(subbands(coeffs))]
-        X = waverec2(xp, from_subbands(shrunk), self.wavelet)[:rows, :cols, :]
+        X = self._shrink(xp, component_images(xp, cube, self.W, self.level), T)[:rows, :cols, :]
         out = spectral_project(xp, X, self.B)
         if self.anscombe:
             out = (out / 2.0) ** 2 - 1.0 / 8.0
@@ -143,7 +161,7 @@ class SubspaceShrinkage:
         if len(cube.chunks[2]) != 1:
             cube = cube.rechunk({2: -1})
         W, B, T = (np.asarray(a) for a in (self.W, self.B, self.thresholds))
-        local = SubspaceShrinkage(W, B, T, self.wavelet, self.level, self.anscombe)
+        local = SubspaceShrinkage(W, B, T, self.wavelet, self.level, self.anscombe, self.shifts)
         dtype = cube.dtype if np.issubdtype(cube.dtype, np.floating) else np.float64
         return cube.map_overlap(local.apply, depth={0: depth, 1: depth, 2: 0}, boundary="periodic",
                                 dtype=dtype, meta=np.empty((0, 0, 0), dtype=dtype))
