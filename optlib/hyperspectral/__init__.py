@@ -12,6 +12,8 @@ quality measures in :mod:`optlib.metrics` (:func:`~optlib.metrics.sad`,
 - Endmember extraction and subspace estimation: :func:`vca`, :func:`nfindr`,
   :func:`atgp`, :func:`extract_endmembers`, :func:`hysime`,
   :func:`estimate_noise`.
+- Sparse unmixing on a library: :func:`sunsal` (ADMM); blind unmixing:
+  :func:`rrlbs` (l2,1 loss, guided lp sparsity), :func:`l_half_nmf`.
 - Estimators: :class:`SpectralUnmixing`, :class:`EndmemberExtractor`.
 - Denoising (the HyDe family): :func:`denoise_hyres`, :func:`denoise_fasthyde`,
   :class:`HyperspectralDenoiser` (tiled Dask processing), per-band noise levels
@@ -24,6 +26,9 @@ from ._denoise_fasthyde import denoise_fasthyde
 from ._denoise_hyres import denoise_hyres
 from ._estimators import EndmemberExtractor, SpectralUnmixing
 from ._extraction import EXTRACTORS, atgp, estimate_noise, extract_endmembers, hysime, nfindr, vca
+from ._nmf import l_half_nmf
+from ._rrlbs import rrlbs
+from ._sunsal import sunsal
 from ._unmixing import METHODS, fcls, nnls, ucls, unmix
 
 __all__ = [
@@ -41,6 +46,9 @@ __all__ = [
     "nnls",
     "ucls",
     "unmix",
+    "sunsal",
+    "rrlbs",
+    "l_half_nmf",
     "HyperspectralDenoiser",
     "denoise_fasthyde",
     "denoise_hyres",

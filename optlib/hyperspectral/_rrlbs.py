@@ -1,0 +1,212 @@
+"""RRLbS: robust representation and learning-based sparsity for blind unmixing (after Zhu et al., 2014).
+
+Pixels as rows: ``Y`` (N pixels, L bands) ``~ A E`` with ``A`` (N, p) the
+abundances and ``E`` (p, L) the endmembers. The model (documented in
+``docs/user_guide/hyperspectral.md``) is::
+
+    J(E, A, h) = sum_b sqrt(||Y_b - A E_b||^2 + eps^2)                       (l2,1 over bands)
+               + lam sum_n h_n phi(a_n) + lam mu/2 ||h||^2                     (guided lp sparsity)
+    phi(a) = sum_k (a_k + eps_p)^q,   0 < q <= 1
+    subject to  E >= 0,  A >= 0,  A 1 = 1,  h in H = {0 <= h_n <= 1, sum_n h_n = k}
+
+where ``Y_b`` is band ``b`` (a column of ``Y``). The guidance map ``h``
+(one value per pixel) sends the sparsity budget to the purest pixels
+(``phi`` is smallest, 1, at a vertex of the simplex) and leaves the most mixed
+ones free. Each iteration decreases ``J`` (block majorisation-minimisation):
+
+1. ``E``: bands decouple, each ``E_b`` minimises ``||Y_b - A E_b||`` over
+   ``E_b >= 0``: an NNLS per band (exact).
+2. ``A``: ``sqrt`` is concave, so ``sqrt(x) <= sqrt(x_t) + (x - x_t) / (2 sqrt(x_t))``
+   gives the IRLS weights ``w_b = 1 / (2 s_b)``, ``s_b = sqrt(||r_b||^2 + eps^2)``;
+   ``(a + eps_p)^q`` is concave, so its tangent majorises it (weights
+   ``c = q (a_t + eps_p)^(q - 1)``). The surrogate is, per pixel, the FCLS
+   problem ``min a^T G a - 2 a^T (E W y_n - lam h_n c_n / 2)`` with
+   ``G = E W E^T``, solved exactly by the active-set kernel of FCLS.
+3. ``h``: ``min_{h in H} sum h_n phi_n + mu/2 ||h||^2`` is the projection of
+   ``-phi / mu`` on the capped simplex ``H`` (a threshold found by bisection):
+   ``h_n = clip(t - phi_n / mu, 0, 1)``.
+"""
+
+import math
+import numbers
+
+from .._backend import get_namespace
+from .._result import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, STATUS_NUMERICAL, IterationMonitor, \
+    make_result
+from .._validation import check_scalar
+from ._nmf import _check_blind, init_vca_fcls
+from ._unmixing import _DEFAULT_TOL, _active_set
+
+__all__ = ["rrlbs"]
+
+
+def _project_capped_simplex(xp, v, k, n_bisect=100):
+    """Projection of ``v`` on ``{0 <= h <= 1, sum h = k}``: ``clip(v + t, 0, 1)`` with ``t`` by bisection."""
+    lo = -xp.max(v)
+    hi = 1.0 - xp.min(v)
+    for _ in range(n_bisect):  # no host synchronisation
+        t = 0.5 * (lo + hi)
+        above = xp.sum(xp.clip(v + t, 0.0, 1.0)) > k
+        hi = xp.where(above, t, hi)
+        lo = xp.where(above, lo, t)
+    return xp.clip(v + 0.5 * (lo + hi), 0.0, 1.0)
+
+
+class _Model:
+    """The RRLbS objective, its pieces and the three block updates."""
+
+    def __init__(self, X, lam, q, mu, k, eps, eps_p, tol, engine):
+        self.xp = get_namespace(X)
+        self.X, self.lam, self.q, self.mu, self.k = X, lam, q, mu, k
+        self.eps, self.eps_p, self.engine = eps, eps_p, engine
+        self.tol = tol
+
+    def band_norms(self, E, A):
+        R = self.X - A @ E
+        return self.xp.sqrt(self.xp.sum(R * R, axis=0) + self.eps**2)
+
+    def phi(self, A):
+        return self.xp.sum((A + self.eps_p) ** self.q, axis=1)
+
+    def terms(self, E, A, h):
+        """``(loss, penalty)``: the l2,1 loss and the guided sparsity term (with the map's quadratic)."""
+        xp = self.xp
+        loss = float(xp.sum(self.band_norms(E, A)))
+        penalty = self.lam * float(xp.sum(h * self.phi(A)) + 0.5 * self.mu * xp.sum(h * h))
+        return loss, penalty
+
+    def _solve(self, G, B, sum_to_one):
+        scale = float(self.xp.max(self.xp.linalg.diagonal(G)))
+        out, _ = _active_set(self.xp, G, B, sum_to_one=sum_to_one, tol=self.tol * max(scale, 1e-300),
+                             max_iter=10 * G.shape[0] + 50, engine=self.engine, n_threads=None)
+        return out
+
+    def update_E(self, A):
+        """NNLS of every band on the abundances (exact minimiser of J in E)."""
+        return self._solve(A.T @ A, self.X.T @ A, False).T
+
+    def update_A(self, E, A, h):
+        """Exact minimiser of the IRLS / tangent surrogate at ``A``, under ANC and ASC."""
+        xp = self.xp
+        w = 0.5 / self.band_norms(E, A)
+        EW = E * w[None, :]
+        C = self.q * (A + self.eps_p) ** (self.q - 1.0)
+        B = self.X @ EW.T - (0.5 * self.lam) * h[:, None] * C
+        return self._solve(EW @ E.T, B, True)
+
+    def update_h(self, A):
+        return _project_capped_simplex(self.xp, -self.phi(A) / self.mu, self.k)
+
+
+def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.5, mu=0.5, eps=1e-4, eps_p=1e-3,
+          init=None, max_iter=200, tol=1e-5, engine="auto", callback=None, history=False, verbose=False,
+          random_state=None):
+    """Blind unmixing by RRLbS: l2,1 loss over bands and lp sparsity weighted by a learned guidance map.
+
+    Minimises the objective of the module docstring (see also the
+    hyperspectral user guide) by block majorisation-minimisation; the
+    objective is non-increasing along the iterations.
+
+    Parameters
+    ----------
+    Y : array of shape (rows, cols, bands) or (pixels, bands)
+        Finite data (NaN raises ``ValueError``); noise may make it negative.
+    n_endmembers : int
+    lam : float >= 0, optional
+        Weight of the sparsity term. By default ``0.5 * loss0 / N``, where
+        ``loss0`` is the l2,1 loss of the starting point and ``N`` the number
+        of pixels: the penalty then scales with the noise level, as a MAP
+        prior does.
+    q : float in (0, 1]
+        Exponent of the lp sparsity.
+    guidance_fraction : float in (0, 1]
+        Mass of the guidance map, ``sum h = guidance_fraction * N``.
+    mu : float > 0
+        Quadratic weight on the map; smaller gives a sparser, more binary
+        ``h`` (``phi`` lies in ``[1, p^(1-q)]``, so ``mu`` is in its units).
+    eps : float > 0
+        Smoothing of the band norms, relative to the RMS band norm of ``Y``.
+    eps_p : float > 0
+        Offset inside the lp term (abundance units).
+    init : tuple (endmembers, abundances), optional
+        Starting point, shapes (p, bands) and (pixels, p); VCA + FCLS by
+        default (``random_state`` seeds VCA).
+    max_iter : int
+    tol : float
+        Stop when one iteration decreases the objective by less than ``tol``
+        relative to its value.
+    engine : {"auto", "numba", "xp"}
+        Kernel of the active-set subproblems (as in :func:`unmix`).
+    callback, history, verbose
+        ``history`` records ``objective``, ``loss`` and ``penalty`` per
+        iteration (iteration 0 is the starting point).
+    random_state : None, int or Generator
+
+    Returns
+    -------
+    OptimizeResult
+        ``endmembers`` (p, bands), ``abundances`` (``Y.shape[:-1] + (p,)``,
+        nonnegative, summing to one), ``guidance`` (``Y.shape[:-1]``, the
+        map ``h``), ``x`` (the abundances), ``fun``, ``nit``, ``success``,
+        ``status``, ``message``, ``lam``, ``history``. Reaching ``max_iter``
+        warns (``ConvergenceWarning``) and returns the last iterate.
+    """
+    xp, Y, X, p, max_iter, tol = _check_blind(Y, n_endmembers, max_iter, tol)
+    n, L = X.shape
+    q = check_scalar(q, "q", lower=0.0, upper=1.0, lower_inclusive=False)
+    frac = check_scalar(guidance_fraction, "guidance_fraction", lower=0.0, upper=1.0, lower_inclusive=False)
+    mu = check_scalar(mu, "mu", lower=0.0, lower_inclusive=False)
+    eps = check_scalar(eps, "eps", lower=0.0, lower_inclusive=False)
+    eps_p = check_scalar(eps_p, "eps_p", lower=0.0, lower_inclusive=False)
+    if init is None:
+        E, A = init_vca_fcls(X, p, random_state)
+    else:
+        E, A = _check_init(xp, X, p, init)
+    rms_band = math.sqrt(float(xp.sum(X * X)) / L)
+    tol_kkt = _DEFAULT_TOL[8 if X.dtype == xp.float64 else 4]
+    model = _Model(X, 0.0, q, mu, frac * n, eps * max(rms_band, 1e-300), eps_p, tol_kkt, engine)
+    if lam is None:
+        lam = 0.5 * float(xp.sum(model.band_norms(E, A))) / n
+    model.lam = check_scalar(lam, "lam", lower=0.0)
+    h = model.update_h(A)
+    loss, penalty = model.terms(E, A, h)
+    value = loss + penalty
+    monitor = IterationMonitor(callback, history, verbose, name="RRLbS")
+    if monitor.history is not None:
+        monitor.history.record(0, objective=value, loss=loss, penalty=penalty)
+    status, it = STATUS_MAX_ITER, 0
+    for it in range(1, max_iter + 1):
+        E = model.update_E(A)
+        A = model.update_A(E, A, h)
+        h = model.update_h(A)
+        previous = value
+        loss, penalty = model.terms(E, A, h)
+        value = loss + penalty
+        if not math.isfinite(value):
+            status = STATUS_NUMERICAL
+            break
+        if monitor(it, A, objective=value, loss=loss, penalty=penalty):
+            status = STATUS_CALLBACK
+            break
+        if previous - value <= tol * abs(value):
+            status = STATUS_CONVERGED
+            break
+    shape = tuple(Y.shape[:-1])
+    abundances = xp.reshape(A, shape + (p,))
+    return make_result(abundances, fun=value, nit=it, status=status, monitor=monitor, solver="rrlbs",
+                       endmembers=E, abundances=abundances, guidance=xp.reshape(h, shape), lam=model.lam)
+
+
+def _check_init(xp, X, p, init):
+    """Validated ``(E, A)`` starting point in ``X``'s namespace, device and dtype (``E`` clipped at zero)."""
+    from ..decomposition._sparse_coding import _as_like
+
+    if not isinstance(init, (tuple, list)) or len(init) != 2:
+        raise TypeError("init must be a tuple (endmembers, abundances).")
+    E = _as_like(init[0], X, xp, "init endmembers")
+    A = _as_like(init[1], X, xp, "init abundances")
+    if tuple(E.shape) != (p, X.shape[1]):
+        raise ValueError(f"init endmembers has shape {tuple(E.shape)}, expected {(p, X.shape[1])}.")
+    if tuple(A.shape) != (X.shape[0], p):
+        raise ValueError(f"init abundances has shape {tuple(A.shape)}, expected {(X.shape[0], p)}.")
+    return xp.clip(E, 0.0, None), A
