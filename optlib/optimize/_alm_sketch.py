@@ -39,6 +39,7 @@ _CURVATURE_MIN = 1e-6  # regularize B when the reduced Hessian's smallest eigenv
 _MAX_BACKTRACK = 60
 _F32_TOL_FLOOR = 1e3  # float32 runs stop at no less than 1e3 machine epsilons
 _ATTAINABLE = 64  # inner residuals below 64 eps ||K|| ||z|| are rounding noise
+_ROUNDING = 10  # the Armijo test tolerates a merit increase of 10 eps |merit| (rounding noise)
 _INEXACT_MAX = 0.5  # an inner solve that misses its accuracy is still a step if ||r|| <= this ||(grad_x L, c)||
 
 
@@ -455,7 +456,9 @@ def minimize_eq(
             trial = prob.evaluate(x + alpha * dx)
             if trial is not None:
                 value = merit(trial, v + alpha * dv, mu, nu)
-                if math.isfinite(value) and value <= base + alpha * beta * slope:
+                # Armijo, relaxed by the rounding error of the merit (as in IPOPT's comparisons): near the
+                # solution the decrease ~ kkt^2 falls below eps |merit| and would otherwise shrink alpha to 0
+                if math.isfinite(value) and value - base <= alpha * beta * slope + _ROUNDING * eps * abs(base):
                     accepted = trial
                     break
             alpha /= 2

@@ -286,3 +286,11 @@ def test_dependent_constraints_fail_cleanly():
     with pytest.warns(Warning, match="singular"):
         res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints=cons)
     assert res.status == 3
+
+
+def test_line_search_tolerates_merit_rounding_near_the_solution():
+    """At kkt ~ 1e-9 the merit decrease (~kkt^2) is below eps |merit|: full steps still pass (were alpha -> 2e-7)."""
+    p = load_constrained_problem("HS78")
+    res = _solve(p, sketch="gaussian_block", block_size=2, psi=1.0, tol=1e-12, max_iter=30)
+    assert res.success and res.kkt <= 1e-12 and res.nit <= 8
+    assert min(res.alpha) == 1.0
