@@ -43,6 +43,7 @@ FAMILY_MODULES = (
     "optlib.demos.completion",
     "optlib.demos.dag",
     "optlib.demos.pnp",
+    "optlib.demos.alm",
 )
 
 COLUMNS = ("family", "problem", "optlib solver", "optlib time (s)", "reference", "reference time (s)",
