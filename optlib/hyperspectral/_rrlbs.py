@@ -98,7 +98,7 @@ class _Model:
         return _project_capped_simplex(self.xp, -self.phi(A) / self.mu, self.k)
 
 
-def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.5, mu=0.5, eps=1e-4, eps_p=1e-3,
+def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, eps=1e-4, eps_p=1e-3,
           init=None, max_iter=200, tol=1e-5, engine="auto", callback=None, history=False, verbose=False,
           random_state=None):
     """Blind unmixing by RRLbS: l2,1 loss over bands and lp sparsity weighted by a learned guidance map.
