@@ -10,9 +10,12 @@ import numbers
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._backend import device
 from .._validation import check_option, check_scalar
 from ..decomposition._sparse_coding import _as_like, _validate_X
 from ._extraction import EXTRACTORS, extract_endmembers, hysime
+from ._rrlbs import rrlbs
+from ._sunsal import sunsal
 from ._unmixing import unmix
 
 __all__ = ["SpectralUnmixing", "EndmemberExtractor"]
@@ -70,8 +73,15 @@ class SpectralUnmixing(TransformerMixin, BaseEstimator):
         ignored when ``endmembers`` is given.
     endmembers : array of shape (n_endmembers, n_features), optional
         Known endmember spectra; otherwise ``fit`` extracts them.
-    method : {"fcls", "nnls", "ucls"}
-        Per-pixel solver of :func:`optlib.hyperspectral.unmix`.
+    method : {"fcls", "nnls", "ucls", "sunsal", "rrlbs"}
+        Per-pixel solver of :func:`optlib.hyperspectral.unmix`;
+        ``"sunsal"``: :func:`optlib.hyperspectral.sunsal` (``endmembers`` may
+        then be a large library, with weight ``lam``); ``"rrlbs"``: ``fit``
+        estimates the endmembers by :func:`optlib.hyperspectral.rrlbs`
+        (unless given) and ``transform`` solves FCLS with its band weights
+        (``band_weights_``), so outlier bands count little.
+    lam : float >= 0
+        l1 weight of ``"sunsal"`` (ignored otherwise).
     extractor : {"vca", "nfindr", "atgp"}
         Endmember extraction used by ``fit``.
     engine : {"auto", "numba", "xp"}
@@ -80,27 +90,37 @@ class SpectralUnmixing(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     endmembers_ : array of shape (n_endmembers, n_features)
+    band_weights_ : array of shape (n_features,)
+        Only for ``method="rrlbs"``: the l2,1 band weights (ones when the
+        endmembers are given).
     n_features_in_ : int
     """
 
-    def __init__(self, n_endmembers=None, *, endmembers=None, method="fcls", extractor="vca", engine="auto",
-                 random_state=None):
+    def __init__(self, n_endmembers=None, *, endmembers=None, method="fcls", lam=0.0, extractor="vca",
+                 engine="auto", random_state=None):
         self.n_endmembers = n_endmembers
         self.endmembers = endmembers
         self.method = method
+        self.lam = lam
         self.extractor = extractor
         self.engine = engine
         self.random_state = random_state
 
     def fit(self, X, y=None):
         """Estimate (or take) the endmembers of ``X`` (pixels, bands)."""
-        check_option(self.method, "method", ("fcls", "nnls", "ucls"))
+        check_option(self.method, "method", ("fcls", "nnls", "ucls", "sunsal", "rrlbs"))
+        check_scalar(self.lam, "lam", lower=0.0)
         X, xp = _validate_X(self, X, reset=True)
         if self.endmembers is not None:
             E = _as_like(self.endmembers, X, xp, "endmembers")
             if E.shape[1] != X.shape[1]:
                 raise ValueError(f"endmembers has {E.shape[1]} bands but X has {X.shape[1]}; they must match.")
             self.endmembers_ = E
+            if self.method == "rrlbs":
+                self.band_weights_ = xp.ones(X.shape[1], dtype=X.dtype, device=device(X))
+        elif self.method == "rrlbs":
+            res = rrlbs(X, min(_n_endmembers(self, X), *X.shape), engine=self.engine, random_state=self.random_state)
+            self.endmembers_, self.band_weights_ = res.endmembers, res.band_weights
         else:
             check_option(self.extractor, "extractor", tuple(EXTRACTORS))
             p = _n_endmembers(self, X)
@@ -112,7 +132,13 @@ class SpectralUnmixing(TransformerMixin, BaseEstimator):
         """Abundances of the pixels of ``X``, shape (pixels, n_endmembers)."""
         check_is_fitted(self)
         X, xp = _validate_X(self, X, reset=False)
-        return unmix(X, _as_like(self.endmembers_, X, xp, "endmembers_"), method=self.method, engine=self.engine)
+        E = _as_like(self.endmembers_, X, xp, "endmembers_")
+        if self.method == "sunsal":
+            return sunsal(X, E, lam=self.lam).x
+        if self.method == "rrlbs":
+            scale = xp.sqrt(xp.astype(self.band_weights_, X.dtype))
+            return unmix(X * scale[None, :], E * scale[None, :], method="fcls", engine=self.engine)
+        return unmix(X, E, method=self.method, engine=self.engine)
 
     def inverse_transform(self, A):
         """Reconstructed spectra ``A @ endmembers_``."""

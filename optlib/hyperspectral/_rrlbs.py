@@ -147,7 +147,9 @@ def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, ep
     OptimizeResult
         ``endmembers`` (p, bands), ``abundances`` (``Y.shape[:-1] + (p,)``,
         nonnegative, summing to one), ``guidance`` (``Y.shape[:-1]``, the
-        map ``h``), ``x`` (the abundances), ``fun``, ``nit``, ``success``,
+        map ``h``), ``band_weights`` (bands,) the final IRLS weights
+        ``1 / (2 sqrt(||r_b||^2 + eps^2))`` (small on outlier bands),
+        ``x`` (the abundances), ``fun``, ``nit``, ``success``,
         ``status``, ``message``, ``lam``, ``history``. Reaching ``max_iter``
         warns (``ConvergenceWarning``) and returns the last iterate.
     """
@@ -194,7 +196,8 @@ def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, ep
     shape = tuple(Y.shape[:-1])
     abundances = xp.reshape(A, shape + (p,))
     return make_result(abundances, fun=value, nit=it, status=status, monitor=monitor, solver="rrlbs",
-                       endmembers=E, abundances=abundances, guidance=xp.reshape(h, shape), lam=model.lam)
+                       endmembers=E, abundances=abundances, guidance=xp.reshape(h, shape), band_weights=0.5 / model.band_norms(E, A),
+                       lam=model.lam)
 
 
 def _check_init(xp, X, p, init):

@@ -147,3 +147,21 @@ def test_bad_input(scene):
     Y[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="Y"):
         rrlbs(Y, 3)
+
+
+def test_spectral_unmixing_rrlbs_method():
+    from optlib.hyperspectral import SpectralUnmixing
+
+    s = make_hyperspectral_scene(12, 12, 3, n_bands=30, snr=30, purity=0.9, corruption="stripes",
+                                 corrupted_fraction=0.1, random_state=2)
+    X = s.Y.reshape(-1, 30)
+    est = SpectralUnmixing(3, method="rrlbs", random_state=0).fit(X)
+    res = rrlbs(X, 3, random_state=0)
+    np.testing.assert_allclose(est.endmembers_, res.endmembers)
+    w = est.band_weights_
+    clean = np.setdiff1d(np.arange(30), s.corrupted_bands)
+    assert w[s.corrupted_bands].mean() < 0.85 * w[clean].mean()  # striped bands weigh less (measured 0.79)
+    A = est.transform(X)
+    np.testing.assert_allclose(A.sum(axis=1), 1.0, atol=1e-10)
+    scale = np.sqrt(w)
+    np.testing.assert_allclose(A, fcls(X * scale, est.endmembers_ * scale))

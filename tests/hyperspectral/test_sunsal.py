@@ -99,3 +99,13 @@ def test_bad_input():
         sunsal(Y_nan, D)
     with pytest.raises(ValueError, match="x0"):
         sunsal(Y, D, x0=np.zeros((3, 3)))
+
+
+def test_spectral_unmixing_sunsal_method():
+    from optlib.hyperspectral import SpectralUnmixing
+
+    D, Y = _library_problem(seed=7)
+    est = SpectralUnmixing(endmembers=D, method="sunsal", lam=0.01).fit(Y)
+    np.testing.assert_allclose(est.transform(Y), sunsal(Y, D, lam=0.01).x)
+    with pytest.raises(ValueError, match="lam"):
+        SpectralUnmixing(endmembers=D, method="sunsal", lam=-1.0).fit(Y)
