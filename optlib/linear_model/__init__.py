@@ -11,6 +11,7 @@ from ._coordinate_descent import ElasticNet, Lasso
 from ._cv import ElasticNetCV, LassoCV
 from ._label_propagation import LabelPropagation
 from ._logistic import SparseLogisticRegression
+from ._logistic_cv import SparseLogisticRegressionCV
 from ._multitask import MultiTaskElasticNet, MultiTaskLasso
 from ._path import enet_path, lasso_path
 
@@ -23,6 +24,7 @@ __all__ = [
     "MultiTaskElasticNet",
     "MultiTaskLasso",
     "SparseLogisticRegression",
+    "SparseLogisticRegressionCV",
     "enet_path",
     "lasso_path",
 ]

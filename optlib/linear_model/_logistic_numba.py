@@ -46,6 +46,7 @@ The objective never increases, so the last iterate is also the best one.
 ``data, indices, indptr`` with ``sparse=True`` (then the dense ``X`` argument
 is an unused placeholder). Internal vectors are float64 whatever ``X``'s dtype.
 
+The two solvers release the GIL (cross-validation runs its folds in threads).
 This module imports numba at import time: import it lazily. Without numba
 (``OPTLIB_DISABLE_NUMBA=1``) the same functions run as plain Python.
 """
@@ -292,7 +293,7 @@ def _binary_stats(z, y, c, sneg, g, h):
     return loss
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, nogil=True)
 def binary_prox_newton(
     X, data, indices, indptr, sparse, blas, y, c, w, b, fit_intercept,
     alpha1, alpha2, tol, max_iter, max_epochs, p0, verbose, check_finite=False,
@@ -523,7 +524,7 @@ def _multi_stats(Z, yi, c, P, R):
     return loss
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, nogil=True)
 def multinomial_prox_newton(
     X, data, indices, indptr, sparse, blas, yi, c, W, b, fit_intercept,
     alpha1, alpha2, tol, max_iter, max_epochs, p0, verbose, check_finite=False,
