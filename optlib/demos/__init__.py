@@ -44,6 +44,7 @@ FAMILY_MODULES = (
     "optlib.demos.dag",
     "optlib.demos.pnp",
     "optlib.demos.alm",
+    "optlib.demos.hyperspectral",
 )
 
 COLUMNS = ("family", "problem", "optlib solver", "optlib time (s)", "reference", "reference time (s)",
