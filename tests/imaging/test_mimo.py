@@ -34,7 +34,12 @@ from optlib import ConvergenceWarning
 from optlib._backend import device
 from optlib.datasets import make_nearfield_mimo
 from optlib.functions import L1, TV3D, Magnitude
-from optlib.imaging import MagnitudeDenoiser, TVDenoiser, back_projection, kirchhoff_migration
+from optlib.imaging import (
+    MagnitudeDenoiser,
+    TVDenoiser,
+    back_projection,
+    kirchhoff_migration,
+)
 from optlib.linop import NearFieldMIMO
 from optlib.metrics import psnr_magnitude
 from optlib.optimize import csalsa
