@@ -2,9 +2,9 @@
 
 The small problems are written from their published definitions (Hock and
 Schittkowski, *Test Examples for Nonlinear Programming Codes*, 1981; the
-CUTEst SIF files of the BT problems and of the nonlinear equations BOOTH and
-GOTTFR), with hand-derived gradients and Hessians, their standard starting
-points and known optimal values. Every problem is ``min f(x) s.t. c(x) = 0``
+CUTEst SIF files of the BT problems and of the nonlinear equations BOOTH,
+CUBENE, GOTTFR and HIMMELBA), with hand-derived gradients and Hessians,
+their standard starting points and known optimal values. Every problem is ``min f(x) s.t. c(x) = 0``
 and is returned as an :class:`EqualityProblem`, whose
 :meth:`~EqualityProblem.minimize_kwargs` feed
 :func:`optlib.optimize.minimize_eq`.
@@ -501,6 +501,37 @@ def _bt5():
                            _stack(_linear([[8, 14, 7]], [56]), c2))
 
 
+def _bt6():
+    """HS77's objective and first constraint; the second is ``x2 + x3^4 x2^2 = 8 + sqrt(2)`` (CUTEst BT6)."""
+    first = _con_hs46_pair(2 * _SQ2, 0.0)
+
+    def c2(x):
+        H = np.zeros((5, 5))
+        H[1, 1] = 2 * x[2] ** 4
+        H[1, 2] = H[2, 1] = 8 * x[2] ** 3 * x[1]
+        H[2, 2] = 12 * x[2] ** 2 * x[1] ** 2
+        g = [0, 1 + 2 * x[2] ** 4 * x[1], 4 * x[2] ** 3 * x[1] ** 2, 0, 0]
+        return x[1] + x[2] ** 4 * x[1] ** 2 - 8 - _SQ2, g, H
+
+    def c1(x):
+        c, J, Hs = first(x)
+        return c[0], J[0], Hs[0]
+
+    return EqualityProblem("BT6", [2.0] * 5, 0.277044924, _obj_hs77, _stack(_scalar_con(c1), _scalar_con(c2)))
+
+
+def _bt11():
+    """HS79's objective; ``x1 + x2^2 + x3^3 = -2 + sqrt(18)``, ``x2 - x3^2 + x4 = -2 + sqrt(8)``, ``x1 - x5 = 2``."""
+    first_two = _con_hs47_pair(-2 + math.sqrt(18.0), -2 + math.sqrt(8.0), 0.0)
+
+    def nonlinear(x):
+        c, J, Hs = first_two(x)
+        return c[:2], J[:2], Hs[:2]
+
+    return EqualityProblem("BT11", [2.0] * 5, 0.824891647, _obj_hs79,
+                           _stack(nonlinear, _linear([[1, 0, 0, 0, -1]], [2])))
+
+
 def _bt10():
     c1 = _scalar_con(lambda x: (x[1] - x[0] ** 3, [-3 * x[0] ** 2, 1], [[-6 * x[0], 0], [0, 0]]))
     c2 = _scalar_con(lambda x: (-x[0] ** 2 + x[1], [-2 * x[0], 1], [[-2, 0], [0, 0]]))
@@ -521,6 +552,18 @@ def _booth():
     return EqualityProblem("BOOTH", [0.0, 0.0], 0.0, _zero_objective, _linear([[1, 2], [2, 1]], [7, 5]))
 
 
+def _himmelba():
+    """Two linear equations ``(x1 - 5) / 0.25 = 0``, ``x2 - 6 = 0`` (CUTEst HIMMELBA, SIF group scale 0.25)."""
+    return EqualityProblem("HIMMELBA", [8.0, 9.0], 0.0, _zero_objective, _linear([[4, 0], [0, 1]], [20, 6]))
+
+
+def _cubene():
+    """The cubic Rosenbrock equations ``x1 - 1 = 0``, ``10 (x2 - x1^3) = 0`` (CUTEst CUBENE)."""
+    c1 = _scalar_con(lambda x: (x[0] - 1, [1, 0], np.zeros((2, 2))))
+    c2 = _scalar_con(lambda x: (10 * (x[1] - x[0] ** 3), [-30 * x[0] ** 2, 10], [[-60 * x[0], 0], [0, 0]]))
+    return EqualityProblem("CUBENE", [-1.2, 1.0], 0.0, _zero_objective, _stack(c1, c2))
+
+
 def _gottfr():
     k1, k2 = 0.1136, 7.5
     c1 = _scalar_con(lambda x: (x[0] - k1 * (x[0] + 3 * x[1]) * (1 - x[0]),
@@ -536,8 +579,9 @@ _PROBLEMS = {
     "HS6": _hs6, "HS7": _hs7, "HS8": _hs8, "HS9": _hs9, "HS26": _hs26, "HS27": _hs27, "HS28": _hs28,
     "HS39": _hs39, "HS40": _hs40, "HS42": _hs42, "HS46": _hs46, "HS47": _hs47, "HS48": _hs48, "HS49": _hs49,
     "HS50": _hs50, "HS51": _hs51, "HS52": _hs52, "HS56": _hs56, "HS61": _hs61, "HS77": _hs77, "HS78": _hs78,
-    "HS79": _hs79, "HS100LNP": _hs100lnp, "BT2": _bt2, "BT3": _bt3, "BT5": _bt5,
-    "BT9": lambda: _hs39("BT9"), "BT10": _bt10, "BT12": _bt12, "BOOTH": _booth, "GOTTFR": _gottfr,
+    "HS79": _hs79, "HS100LNP": _hs100lnp, "BT2": _bt2, "BT3": _bt3, "BT5": _bt5, "BT6": _bt6,
+    "BT9": lambda: _hs39("BT9"), "BT10": _bt10, "BT11": _bt11, "BT12": _bt12, "BOOTH": _booth,
+    "CUBENE": _cubene, "GOTTFR": _gottfr, "HIMMELBA": _himmelba,
 }
 
 #: Names of the small equality-constrained problems of :func:`load_constrained_problem`.
@@ -553,8 +597,9 @@ def load_constrained_problem(name):
         One of :data:`CONSTRAINED_PROBLEMS` (case-insensitive): HS6, HS7,
         HS8, HS9, HS26, HS27, HS28, HS39, HS40, HS42, HS46-HS52, HS56, HS61,
         HS77, HS78, HS79, HS100LNP (HS100 with its two constraints active at
-        the solution as equalities), BT2, BT3, BT5, BT9, BT10, BT12, and the
-        nonlinear equations BOOTH and GOTTFR (zero objective).
+        the solution as equalities), BT2, BT3, BT5, BT6, BT9, BT10, BT11,
+        BT12, and the nonlinear equations BOOTH, CUBENE, GOTTFR and HIMMELBA
+        (zero objective).
 
     Returns
     -------

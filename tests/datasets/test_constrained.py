@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from scipy.optimize import approx_fprime
+from scipy.optimize import approx_fprime, minimize
 
 from optlib.datasets import (
     CONSTRAINED_PROBLEMS,
@@ -42,12 +42,13 @@ def test_derivatives_match_finite_differences(name):
 
 
 def test_collection_shapes_and_published_sizes():
-    sizes = {"HS6": (2, 1), "HS40": (4, 3), "HS56": (7, 4), "HS100LNP": (7, 2), "BT12": (5, 3), "GOTTFR": (2, 2)}
+    sizes = {"HS6": (2, 1), "HS40": (4, 3), "HS56": (7, 4), "HS100LNP": (7, 2), "BT6": (5, 2), "BT11": (5, 3),
+             "BT12": (5, 3), "CUBENE": (2, 2), "GOTTFR": (2, 2), "HIMMELBA": (2, 2)}
     for name, (n, m) in sizes.items():
         p = load_constrained_problem(name.lower())
         assert (p.n, p.m) == (n, m)
         assert p.x0.shape == (n,)
-    assert len(CONSTRAINED_PROBLEMS) == 31
+    assert len(CONSTRAINED_PROBLEMS) == 35
 
 
 def test_known_optimum_attained_at_published_solutions():
@@ -60,6 +61,18 @@ def test_known_optimum_attained_at_published_solutions():
         x = np.asarray(x, dtype=float)
         assert abs(p.fun(x) - p.f_opt) <= 1e-9 * max(1, abs(p.f_opt)), name
         np.testing.assert_allclose(p.cons_fun(x), 0, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["BT6", "BT11", "CUBENE", "HIMMELBA"])
+def test_published_optimum_reached_by_slsqp_from_standard_start(name):
+    """The CUTEst optimal values (9 digits) agree with SLSQP from x0 to 1e-6 (BT6: 0.2770447888, BT11: 0.8248917783)."""
+    p = load_constrained_problem(name)
+    res = minimize(p.fun, p.x0, jac=p.grad, method="SLSQP", options={"ftol": 1e-14, "maxiter": 500},
+                   constraints=[{"type": "eq", "fun": p.cons_fun, "jac": p.cons_jac}])
+    assert np.max(np.abs(p.cons_fun(res.x))) <= 1e-9
+    assert abs(res.fun - p.f_opt) <= 1e-6 * max(1.0, abs(p.f_opt))
+    if name in ("CUBENE", "HIMMELBA"):  # nonlinear equations with one root
+        np.testing.assert_allclose(res.x, [1.0, 1.0] if name == "CUBENE" else [5.0, 6.0], atol=1e-8)
 
 
 def test_unknown_problem_name():
