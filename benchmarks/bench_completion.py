@@ -33,13 +33,15 @@ Solvers
 
 Protocol
 --------
-Median of 3 repeats up to 1e6 observations, then one extra run for the
-``tracemalloc`` peak (NumPy allocations are traced); above 1e6, a single run,
-timed under ``tracemalloc``. numba kernels are compiled on a small problem
+Median wall and CPU (process) times of 3 repeats up to 1e6 observations, one
+run above, then one extra run for the ``tracemalloc`` peak (NumPy
+allocations are traced). numba kernels are compiled on a small problem
 first. The process's maximum RSS is reported too (it includes the problem
-generator's temporaries). On a loaded machine run it with
-``OPENBLAS_NUM_THREADS=1``: OpenBLAS threads spin-waiting for a descheduled
-partner made each ``m x 20`` QR of the spectral start ~10x slower.
+generator's temporaries). BLAS is limited to one thread in the process
+(``threadpoolctl``): the numba kernels use the cores, and OpenBLAS threads
+spin-waiting for a descheduled partner made each ``m x 20`` QR of the
+spectral start ~10x slower on a loaded machine. On a shared machine the CPU
+time is the steadier measure (it excludes time spent descheduled).
 The log-log slope of time against ``|Omega|`` is a least-squares fit over
 the sizes run.
 """
@@ -56,7 +58,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_description, median_time  # noqa: E402
+from _common import machine_description  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from optlib.completion import robust_altmin, soft_impute  # noqa: E402
 from optlib.datasets import make_low_rank_completion  # noqa: E402
@@ -93,7 +96,7 @@ def host(a):
 
 
 def run_optlib(name, fn, data, P, repeats, sync):
-    """Median time of ``repeats`` runs, then one traced run for the peak (``repeats=0``: the traced run is timed)."""
+    """Median wall and CPU times of ``repeats`` runs, then one traced run for the peak."""
     def call():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -101,18 +104,18 @@ def run_optlib(name, fn, data, P, repeats, sync):
         sync()
         return out
 
-    if repeats:
-        seconds, res = median_time(call, repeats)
+    walls, cpus = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = call()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
     tracemalloc.start()
-    t0 = time.perf_counter()
-    traced = call()
-    traced_seconds = time.perf_counter() - t0
+    call()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    if not repeats:
-        seconds, res = traced_seconds, traced
-    return dict(solver=name, seconds=seconds, error=factor_error(host(res.U), host(res.V), P), nit=res.nit,
-                peak_mb=peak / 2**20)
+    return dict(solver=name, seconds=float(np.median(walls)), cpu=float(np.median(cpus)),
+                error=factor_error(host(res.U), host(res.V), P), nit=res.nit, peak_mb=peak / 2**20)
 
 
 def fancyimpute_softimpute(P):
@@ -133,11 +136,11 @@ def fancyimpute_softimpute(P):
             X, ensure_all_finite=force_all_finite, **kw)
     X = np.full(P.shape, np.nan)
     X[P.rows, P.cols] = P.data
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     Z = SoftImpute(verbose=False).fit_transform(X)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     M = P.U @ P.V.T
-    return dict(solver="fancyimpute SoftImpute", seconds=seconds,
+    return dict(solver="fancyimpute SoftImpute", seconds=seconds, cpu=cpu,
                 error=np.linalg.norm(Z - M) / np.linalg.norm(M), nit=100, peak_mb=float("nan")), None
 
 
@@ -170,6 +173,7 @@ def main():
     parser.add_argument("--output", default=None)
     parser.add_argument("--solvers", default="exact,sketch", help="comma-separated robust_altmin solvers")
     args = parser.parse_args()
+    threadpool_limits(1)  # BLAS single-threaded: the numba kernels use the cores (see Protocol)
     gpu = args.device == "gpu"
     sizes = [1e5, 3e5, 1e6] if args.quick else [1e5, 3e5, 1e6, 3e6, 1e7]
     if args.sizes:
@@ -185,14 +189,14 @@ def main():
         robust_altmin(to_device(warm, gpu), RANK, shape=warm.shape, solver=solver)
 
     lines = ["# bench_completion", "", machine_description(None), "",
-             "| m = n | obs | solver | time (s) | rel. error | passes | tracemalloc peak (MB) |",
-             "|---:|---:|---|---:|---:|---:|---:|"]
+             "| m = n | obs | solver | time (s) | CPU time (s) | rel. error | passes | tracemalloc peak (MB) |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|"]
     times = {}
     for n_obs in sizes:
         m = int(n_obs // PER_ROW)
         P = make_low_rank_completion(m, m, RANK, sampling_rate=PER_ROW / m, condition_number=2, random_state=0)
         data = to_device(P, gpu)
-        repeats = 3 if n_obs <= 1e6 else 0  # above 1e6: one run, timed under tracemalloc
+        repeats = 3 if n_obs <= 1e6 else 1
         rows = []
         for solver in args.solvers.split(","):
             rows.append(run_optlib(f"altmin {solver}", lambda d, s=solver: robust_altmin(
@@ -204,17 +208,18 @@ def main():
             row, note = fancyimpute_softimpute(P)
             rows.append(row) if row else lines.append(f"<!-- {note} -->")
         for r in rows:
-            times.setdefault(r["solver"], []).append((P.rows.size, r["seconds"]))
-            line = (f"| {m} | {P.rows.size:.2e} | {r['solver']} | {r['seconds']:.3g} | {r['error']:.2e} | "
-                    f"{r['nit']} | {r['peak_mb']:.0f} |")
+            times.setdefault(r["solver"], []).append((P.rows.size, r["seconds"], r["cpu"]))
+            line = (f"| {m} | {P.rows.size:.2e} | {r['solver']} | {r['seconds']:.3g} | {r['cpu']:.3g} | "
+                    f"{r['error']:.2e} | {r['nit']} | {r['peak_mb']:.0f} |")
             print(line, flush=True)
             lines.append(line)
         Path(out).write_text("\n".join(lines) + "\n")
-    lines += ["", "Log-log slope of time against |Omega| (least squares):", ""]
+    lines += ["", "Log-log slope of time against |Omega| (least squares; wall time, CPU time):", ""]
     for name, pts in times.items():
         if len(pts) >= 2:
-            x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
-            lines.append(f"- {name}: {np.polyfit(x, y, 1)[0]:.2f} over {len(pts)} sizes")
+            x = np.log([p[0] for p in pts])
+            wall, cpu = (np.polyfit(x, np.log([p[c] for p in pts]), 1)[0] for c in (1, 2))
+            lines.append(f"- {name}: {wall:.2f}, {cpu:.2f} over {len(pts)} sizes ({pts[0][0]:.0e}..{pts[-1][0]:.0e})")
     lines.append(f"- process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
     if not gpu:
         lines += ["", "IterativeImputer (300 x 300, rank 10, 30% observed):", "",

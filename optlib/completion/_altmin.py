@@ -70,7 +70,7 @@ def _half_step_xp(obs, axis, F, X0, values, weights, alpha, solver, sketch_size,
     xp = obs.xp
     k = F.shape[1]
     A = obs.gather_factor(F, axis)  # (size, width, k)
-    W = obs.gather(weights, axis)
+    W = obs.gather(xp.ones_like(values) if weights is None else weights, axis)
     Y = obs.gather(values, axis)
     AW = A * W[:, :, None]
     b = xp.sum(AW * Y[:, :, None], axis=1)
@@ -122,22 +122,31 @@ def _half_step_xp(obs, axis, F, X0, values, weights, alpha, solver, sketch_size,
     return x
 
 
-def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_inner, rtol, rng):
-    """New factor whose rows (``axis=0``: rows of U; ``axis=1``: rows of V) solve the least-squares problems."""
+def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_inner, rtol, rng, residuals=False):
+    """New factor whose rows (``axis=0``: rows of U; ``axis=1``: rows of V) solve the least-squares problems.
+
+    ``weights=None``: unit weights. ``residuals=True`` (``axis=0`` only): also
+    return ``values - (U V^T)_Omega`` in canonical order (on the host, computed
+    by the kernel from the rows it has gathered).
+    """
     if not obs.host:
-        return _half_step_xp(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_inner, rtol, rng)
+        out = _half_step_xp(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_inner, rtol, rng)
+        return (out, values - obs.entries(out, F)) if residuals else out
     from ._altmin_numba import solve_exact, solve_sketched
 
-    ptr, idx, pos = obs.side(axis)
-    if axis == 1:  # the kernels read values and weights in the column order, contiguously
-        values, weights = values[pos], weights[pos]
+    ptr, idx, _ = obs.side(axis)
+    values = obs.in_order(values, axis)  # the kernels read values and weights in the row or column order
+    weighted = weights is not None
+    weights = obs.in_order(weights, axis) if weighted else values
+    F = np.ascontiguousarray(F)
     out = np.zeros((ptr.shape[0] - 1, F.shape[1]), dtype=F.dtype)
+    resid = np.empty(values.shape[0] if residuals else 0, dtype=values.dtype)
     if solver == "exact":
-        solve_exact(ptr, idx, values, weights, F, alpha, out)
+        solve_exact(ptr, idx, values, weights, weighted, F, alpha, out, resid)
     else:
         seed = int(rng.integers(2**62))
-        solve_sketched(ptr, idx, values, weights, F, X0, alpha, sketch_size, n_inner, rtol, seed, out)
-    return out
+        solve_sketched(ptr, idx, values, weights, weighted, F, X0, alpha, sketch_size, n_inner, rtol, seed, out, resid)
+    return (out, resid) if residuals else out
 
 
 # -- the solver ------------------------------------------------------------------------
@@ -280,11 +289,11 @@ def robust_altmin(
 
     values = obs.values
     floor = 1e3 * float(np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).eps) * obs.scale()
-    weights, tau = xp.ones_like(values), math.inf
+    weights, tau = None, math.inf  # None: unit weights
     if robust:
         weights, tau = _huber_weights(obs, values, outlier_threshold, floor)
     solve = dict(alpha=alpha, solver=solver, sketch_size=sketch_size, n_inner=n_inner, rtol=inner_tol, rng=rng)
-    U = spectral_init(obs, values * weights, k, rng)
+    U = spectral_init(obs, values if weights is None else values * weights, k, rng)
     V = _half_step(obs, 1, U, xp.zeros((obs.shape[1], k), dtype=U.dtype, device=device(U)), values, weights, **solve)
 
     best = None
@@ -292,9 +301,8 @@ def robust_altmin(
     status = STATUS_MAX_ITER
     it = 0
     for it in range(1, max_iter + 1):
-        U = _half_step(obs, 0, V, U, values, weights, **solve)
-        r = values - obs.entries(U, V)
-        inliers = xp.astype(weights >= 1, r.dtype) if robust else weights  # Huber-downweighted entries excluded
+        U, r = _half_step(obs, 0, V, U, values, weights, residuals=True, **solve)
+        inliers = xp.astype(weights >= 1, r.dtype) if robust else 1.0  # Huber-downweighted entries excluded
         kept_sq = float(xp.sum(inliers * r * r))
         norm_sq = float(xp.sum(inliers * values * values))
         residual = math.sqrt(kept_sq / norm_sq) if norm_sq > 0 else math.sqrt(kept_sq)

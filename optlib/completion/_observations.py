@@ -167,6 +167,7 @@ class Observations:
         self.col_ptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))]).astype(np.int64)
         self.col_idx = rows[order]
         self.col_pos = order.astype(np.int64)
+        self.col_values = self.values[self.col_pos]  # the values in the column order, for the column kernels
         self.row_counts = np.diff(self.row_ptr)
         self.col_counts = np.diff(self.col_ptr)
 
@@ -199,6 +200,12 @@ class Observations:
             return (self.row_ptr, self.row_idx, None) if axis == 0 else (self.col_ptr, self.col_idx, self.col_pos)
         return (self.row_table, self.row_other) if axis == 0 else (self.col_table, self.col_other)
 
+    def in_order(self, x, axis):
+        """Entries ``x`` (canonical order) in the row (``axis=0``) or column (``axis=1``) order (host)."""
+        if axis == 0:
+            return x
+        return self.col_values if x is self.values else x[self.col_pos]
+
     def gather(self, x, axis):
         """Entries ``x`` (canonical order) as a padded ``(size, width)`` table along ``axis`` (array-API path)."""
         table = self.row_table if axis == 0 else self.col_table
@@ -215,23 +222,27 @@ class Observations:
 
     # -- products -------------------------------------------------------------
 
-    def _csr(self, values, dtype):
-        """``P_Omega(values)`` as a CSR matrix sharing the index arrays (host only)."""
-        import scipy.sparse as sp
+    def _host_product(self, values, X, axis):
+        """``P_Omega(values) @ X`` (``axis=0``) or its transpose's product (``axis=1``) by the numba kernel."""
+        from ._altmin_numba import sparse_matmat
 
-        return sp.csr_matrix((np.asarray(values, dtype=dtype), self.row_idx, self.row_ptr), shape=self.shape)
+        ptr, idx, _ = self.side(axis)
+        X = np.ascontiguousarray(X)
+        out = np.empty((ptr.shape[0] - 1, X.shape[1]), dtype=X.dtype)
+        sparse_matmat(ptr, idx, self.in_order(values, axis), X, out)
+        return out
 
     def matmat(self, values, X):
         """``P_Omega(values) @ X`` for entry values in canonical order (``m x q``)."""
         if self.host:
-            return self._csr(values, X.dtype) @ X
+            return self._host_product(values, X, 0)
         W = self.gather(values, 0)
         return self.xp.sum(W[:, :, None] * self.gather_factor(X, 0), axis=1)
 
     def rmatmat(self, values, Y):
         """``P_Omega(values)^T @ Y`` (``n x q``)."""
         if self.host:
-            return self._csr(values, Y.dtype).T @ Y
+            return self._host_product(values, Y, 1)
         W = self.gather(values, 1)
         return self.xp.sum(W[:, :, None] * self.gather_factor(Y, 1), axis=1)
 

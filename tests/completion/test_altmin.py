@@ -152,3 +152,42 @@ def test_bad_options():
         robust_altmin(data, 1, shape=(3, 3), solver="lsqr")
     with pytest.raises(ValueError, match="sketch_size must be >= 2"):
         robust_altmin(data, 2, shape=(3, 3), sketch_size=1)
+
+
+@pytest.mark.parametrize("solver", ["exact", "sketch"])
+def test_numba_half_step_matches_dense_weighted_least_squares(solver):
+    """Both half-step kernels (gathered rows, blocks of rows) against a dense per-row weighted solve.
+
+    Rows of unequal lengths (one empty, several longer than the sketch, so the
+    sketched rows run conjugate gradients), random weights; the fused residuals
+    equal ``values - (U V^T)_Omega``, and the products of the spectral start
+    equal scipy.sparse's.
+    """
+    from optlib.completion._altmin import _half_step
+
+    rng = np.random.default_rng(3)
+    m, n, k = 150, 90, 4
+    mask = rng.random((m, n)) < rng.uniform(0.05, 0.9, size=(m, 1))
+    mask[5] = False
+    rows, cols = np.nonzero(mask)
+    vals = rng.standard_normal(rows.size)
+    obs = check_observations((rows, cols, vals), (m, n), host=True)
+    weights = rng.uniform(0.1, 1.0, obs.nnz)
+    V = rng.standard_normal((n, k))
+    solve = dict(alpha=0.0, solver=solver, sketch_size=2 * k, n_inner=50, rtol=1e-14, rng=rng)
+    for w in (None, weights):
+        U, r = _half_step(obs, 0, V, np.zeros((m, k)), obs.values, w, residuals=True, **solve)
+        ww = np.ones(obs.nnz) if w is None else w
+        for i in (0, 5, 17, 149):
+            sel = obs.rows == i
+            A, y, wi = V[obs.cols[sel]], obs.values[sel], ww[sel]
+            expected = np.linalg.lstsq(A * np.sqrt(wi)[:, None], y * np.sqrt(wi), rcond=None)[0] if sel.any() \
+                else np.zeros(k)
+            np.testing.assert_allclose(U[i], expected, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(r, obs.values - obs.entries(U, V), rtol=1e-12, atol=1e-12)
+    S = sp.csr_matrix((obs.values, (obs.rows, obs.cols)), shape=(m, n))
+    X, Y = rng.standard_normal((n, 7)), rng.standard_normal((m, 7))
+    np.testing.assert_allclose(obs.matmat(obs.values, X), S @ X, rtol=1e-12, atol=1e-12)
+    W = sp.csr_matrix((weights, (obs.rows, obs.cols)), shape=(m, n))
+    np.testing.assert_allclose(obs.rmatmat(weights, Y), W.T @ Y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(obs.rmatmat(obs.values, Y), S.T @ Y, rtol=1e-12, atol=1e-12)
