@@ -125,7 +125,8 @@ def posterior(Phi_a, y, gamma_a, noise_var, xp, complex_, full=False):
 
 
 def sbl(Phi, y, *, method="fast", noise_var=None, max_iter=300, tol=None, prune_threshold=1e-3,
-        threshold_lambda=1e4, hyperprior=(1e-6, 1e-6, 1e-6, 1e-6), callback=None, verbose=False):
+        threshold_lambda=1e4, hyperprior=(1e-6, 1e-6, 1e-6, 1e-6), ard_compatible=False, callback=None,
+        history=False, verbose=False):
     """Sparse Bayesian learning (relevance vector machine) for ``y = Phi x + noise``.
 
     Parameters
@@ -156,9 +157,21 @@ def sbl(Phi, y, *, method="fast", noise_var=None, max_iter=300, tol=None, prune_
     hyperprior : tuple of 4 floats, default=(1e-6,)*4
         ``(alpha_1, alpha_2, lambda_1, lambda_2)``, the Gamma hyperpriors of
         ``"mackay"`` on the noise and weight precisions (as ARDRegression).
+    ard_compatible : bool, default=False
+        ``"mackay"`` on real NumPy data only: compute each posterior with
+        ARDRegression's arithmetic (``scipy.linalg.pinvh`` of the ``p x p``
+        precision, or of the ``n x n`` Woodbury matrix when ``n < p``, and
+        the full ``p x p`` covariance), which reproduces its iterates to the
+        last bit. The default eigendecomposition path gives the same
+        iteration up to rounding, but ARDRegression's iteration amplifies
+        rounding (ARDRegression itself moves by 1e-5 when ``X`` is passed in
+        Fortran order), so only this mode matches it to 1e-6 when ``p > n``.
+        Slower: the covariance is formed in full.
     callback : callable, optional
         ``callback(intermediate_result)`` after each iteration, with ``x`` and
         ``log_marginal_likelihood``; raising ``StopIteration`` stops.
+    history : bool, default=False
+        Record ``log_marginal_likelihood`` per iteration in ``result.history``.
     verbose : bool or int, default=False
         Print the log marginal likelihood every ``verbose`` iterations.
 
@@ -170,8 +183,8 @@ def sbl(Phi, y, *, method="fast", noise_var=None, max_iter=300, tol=None, prune_
         ``active`` boolean mask of the columns in the model, ``sigma`` posterior
         covariance over the active columns (in index order), ``noise_var``,
         ``fun`` the negative log marginal likelihood at the returned
-        hyperparameters, ``nit``, ``success``, ``status``, ``message`` and
-        ``history`` with the column ``log_marginal_likelihood``.
+        hyperparameters, ``nit``, ``success``, ``status``, ``message`` and,
+        when recorded, ``history`` with the column ``log_marginal_likelihood``.
         Arrays are in the input's namespace and device; real outputs have the
         real dtype of the input (float32 kept).
     """
@@ -191,13 +204,19 @@ def sbl(Phi, y, *, method="fast", noise_var=None, max_iter=300, tol=None, prune_
         raise ValueError(f"hyperprior must hold 4 numbers (alpha_1, alpha_2, lambda_1, lambda_2), got {hyperprior!r}.")
     hyperprior = tuple(check_scalar(h, "hyperprior", lower=0.0) for h in hyperprior)
     complex_ = xp.isdtype(dtype, "complex floating")
-    monitor = IterationMonitor(callback, record_history=True, verbose=verbose, name=f"sbl[{method}]")
+    if ard_compatible and (method != "mackay" or complex_ or not is_numpy_namespace(xp)):
+        raise ValueError("ard_compatible=True applies to method='mackay' on real NumPy arrays only.")
+    monitor = IterationMonitor(callback, record_history=history, verbose=verbose, name=f"sbl[{method}]")
     solver = {"em": _em, "mackay": _mackay, "fast": _fast}[method]
     state = solver(Phi, y, noise_var, max_iter, tol, monitor, xp, complex_, rdt,
-                   prune_threshold=prune_threshold, threshold_lambda=threshold_lambda, hyperprior=hyperprior)
-    idx, gamma, s2, status, nit = state
+                   prune_threshold=prune_threshold, threshold_lambda=threshold_lambda, hyperprior=hyperprior,
+                   ard_compatible=ard_compatible)
+    idx, gamma, s2, status, nit, *final = state  # final: the last posterior, when the solver computes it
     p = Phi.shape[1]
-    post = posterior(xp.take(Phi, idx, axis=1), y, xp.take(gamma, idx), s2, xp, complex_, full=True)
+    if final and final[0] is not None:
+        post = final[0]
+    else:
+        post = posterior(xp.take(Phi, idx, axis=1), y, xp.take(gamma, idx), s2, xp, complex_, full=True)
     x = scatter(post["mu"], idx, p, xp)
     active = scatter(xp.ones(idx.shape[0], dtype=rdt, device=device(Phi)), idx, p, xp) > 0
     lml = log_evidence(post["logdet"], post["quad"], Phi.shape[0], complex_)
@@ -240,17 +259,23 @@ def _em(Phi, y, noise_var, max_iter, tol, monitor, xp, complex_, rdt, *, prune_t
     return idx, gamma, s2, _status(converged, stopped), it
 
 
-def _mackay(Phi, y, noise_var, max_iter, tol, monitor, xp, complex_, rdt, *, threshold_lambda, hyperprior, **_):
-    """MacKay fixed point with ARDRegression's hyperpriors, pruning and stopping rule."""
+def _mackay(Phi, y, noise_var, max_iter, tol, monitor, xp, complex_, rdt, *, threshold_lambda, hyperprior,
+            ard_compatible, **_):
+    """MacKay fixed point with ARDRegression's hyperpriors, pruning and stopping rule.
+
+    The noise is tracked as a precision ``alpha`` and every update is written
+    in ARDRegression's order, so that ``ard_compatible`` differs only in the
+    posterior's arithmetic.
+    """
     n, p = Phi.shape
     dev = device(Phi)
     a1, a2, l1, l2 = hyperprior
     estimate = noise_var is None
     if estimate:
         var_y = float(xp.mean(xp.abs(y - xp.mean(y)) ** 2))
-        s2 = var_y + float(np.finfo(np.float64).eps)
+        alpha = 1.0 / (var_y + float(np.finfo(np.float64).eps))
     else:
-        s2 = noise_var
+        alpha = 1.0 / noise_var
     idx = xp.arange(p, device=dev)
     lam = xp.ones(p, dtype=rdt, device=dev)
     lam_a = lam
@@ -258,13 +283,16 @@ def _mackay(Phi, y, noise_var, max_iter, tol, monitor, xp, complex_, rdt, *, thr
     converged = stopped = False
     it = 0
     for it in range(1, max_iter + 1):
-        post = posterior(xp.take(Phi, idx, axis=1), y, 1.0 / lam_a, s2, xp, complex_)
+        if ard_compatible:
+            post = _ard_posterior(Phi, y, idx, lam_a, alpha)
+        else:
+            post = posterior(xp.take(Phi, idx, axis=1), y, 1.0 / lam_a, 1.0 / alpha, xp, complex_)
         mu = post["mu"]
         g = 1.0 - lam_a * post["diag"]
         lml = log_evidence(post["logdet"], post["quad"], n, complex_)
         lam_a = (g + 2.0 * l1) / (xp.abs(mu) ** 2 + 2.0 * l2)
         if estimate:
-            s2 = float(post["rss"] + 2.0 * a2) / (n - float(xp.sum(g)) + 2.0 * a1)
+            alpha = (n - float(xp.sum(g)) + 2.0 * a1) / (float(post["rss"]) + 2.0 * a2)
         lam = scatter(lam_a, idx, p, xp, base=lam)
         keep = lam_a < threshold_lambda
         idx, lam_a, mu = idx[keep], lam_a[keep], mu[keep]
@@ -274,7 +302,34 @@ def _mackay(Phi, y, noise_var, max_iter, tol, monitor, xp, complex_, rdt, *, thr
         coef_old = coef
         if converged or stopped or idx.shape[0] == 0:
             break
-    return idx, 1.0 / lam, s2, _status(converged, stopped), it
+    final = _ard_posterior(Phi, y, idx, lam_a, alpha) if ard_compatible and idx.shape[0] else None
+    return idx, 1.0 / lam, 1.0 / alpha, _status(converged, stopped), it, final
+
+
+def _ard_posterior(Phi, y, idx, lam_a, alpha):
+    """``posterior`` with ARDRegression's arithmetic (real NumPy): pinvh, full covariance, its product order."""
+    from scipy.linalg import pinvh
+
+    n, p = Phi.shape
+    X = Phi[:, idx]
+    if n >= p:  # the p x p precision lambda I + alpha X^T X
+        M = lam_a * np.eye(X.shape[1], dtype=X.dtype) + alpha * np.dot(X.T, X)
+        sigma = pinvh(M)
+        logdet = -n * math.log(alpha) - float(np.sum(np.log(lam_a))) + np.linalg.slogdet(M)[1]
+    else:  # Woodbury: the n x n matrix C = I / alpha + X diag(1/lambda) X^T
+        inv_lam = 1.0 / lam_a.reshape(1, -1)
+        M = np.eye(n, dtype=X.dtype) / alpha + np.dot(X * inv_lam, X.T)
+        C_inv = pinvh(M)
+        sigma = -np.dot(inv_lam.reshape(-1, 1) * X.T, np.dot(C_inv, X * inv_lam))
+        sigma[np.diag_indices(sigma.shape[1])] += 1.0 / lam_a
+        logdet = np.linalg.slogdet(M)[1]
+    mu = alpha * np.linalg.multi_dot([sigma, X.T, y])
+    coef = np.zeros(p, dtype=mu.dtype)
+    coef[idx] = mu
+    rss = np.sum((y - np.dot(Phi, coef)) ** 2)
+    b = np.dot(X.T, y)
+    quad = alpha * float(np.dot(y, y)) - alpha * float(np.dot(b, mu))  # y^T C^-1 y
+    return dict(mu=mu, diag=np.diag(sigma), sigma=sigma, logdet=float(logdet), quad=quad, rss=rss)
 
 
 def _fast(Phi, y, noise_var, max_iter, tol, monitor, xp, complex_, rdt, **_):

@@ -14,7 +14,7 @@ class SBLRegressor(RegressorMixin, BaseEstimator):
     """Sparse Bayesian (ARD) linear regression with EM, MacKay or Tipping-Faul fast updates.
 
     ``method="mackay"`` runs ARDRegression's algorithm with its defaults and
-    reproduces its coefficients; ``"fast"`` (the default) adds, re-estimates
+    reproduces its coefficients (exactly with ``ard_compatible=True``); ``"fast"`` (the default) adds, re-estimates
     and deletes one feature at a time and works only with the features in
     the model.
 
@@ -32,6 +32,11 @@ class SBLRegressor(RegressorMixin, BaseEstimator):
         Relative pruning of ``"em"``.
     alpha_1, alpha_2, lambda_1, lambda_2 : float, default=1e-6
         Gamma hyperpriors of ``"mackay"`` (ARDRegression's parameters).
+    ard_compatible : bool, default=False
+        ``"mackay"`` with ARDRegression's arithmetic, which reproduces its
+        coefficients to the last bit (see :func:`optlib.sbl.sbl`; without
+        it they agree to rounding when ``n >= p`` and to ~1e-5 when
+        ``p > n``, ARDRegression's own sensitivity to rounding).
     fit_intercept : bool, default=True
     verbose : bool, default=False
 
@@ -55,7 +60,7 @@ class SBLRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, *, method="fast", max_iter=300, tol=None, noise_var=None, threshold_lambda=1e4,
                  prune_threshold=1e-3, alpha_1=1e-6, alpha_2=1e-6, lambda_1=1e-6, lambda_2=1e-6,
-                 fit_intercept=True, verbose=False):
+                 ard_compatible=False, fit_intercept=True, verbose=False):
         self.method = method
         self.max_iter = max_iter
         self.tol = tol
@@ -66,6 +71,7 @@ class SBLRegressor(RegressorMixin, BaseEstimator):
         self.alpha_2 = alpha_2
         self.lambda_1 = lambda_1
         self.lambda_2 = lambda_2
+        self.ard_compatible = ard_compatible
         self.fit_intercept = fit_intercept
         self.verbose = verbose
 
@@ -83,7 +89,8 @@ class SBLRegressor(RegressorMixin, BaseEstimator):
             Xc, yc = X, y
         result = sbl(Xc, yc, method=self.method, noise_var=self.noise_var, max_iter=self.max_iter, tol=self.tol,
                      prune_threshold=self.prune_threshold, threshold_lambda=self.threshold_lambda,
-                     hyperprior=(self.alpha_1, self.alpha_2, self.lambda_1, self.lambda_2), verbose=self.verbose)
+                     hyperprior=(self.alpha_1, self.alpha_2, self.lambda_1, self.lambda_2),
+                     ard_compatible=self.ard_compatible, history=True, verbose=self.verbose)
         self.coef_ = result.x
         gamma = result.gamma
         with np.errstate(divide="ignore"):

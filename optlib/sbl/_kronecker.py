@@ -191,7 +191,7 @@ def _pc_step(L, coupled, couplings, xp):
 
 
 def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4, prune_threshold=None,
-             coupling=0.8, callback=None, verbose=False):
+             coupling=0.8, callback=None, history=False, verbose=False):
     """Kronecker-structured sparse Bayesian learning (AM-, SVD- or PC-KroSBL).
 
     Parameters
@@ -219,7 +219,7 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
         ``alpha`` of the PC coupling ``C_alpha`` (``method="pc"`` only), one
         for all factors or one per factor; ``0`` leaves a factor uncoupled
         (AM update), e.g. a factor expected to hold isolated nonzeros.
-    callback, verbose
+    callback, history, verbose
         As in :func:`optlib.sbl.sbl`.
 
     Returns
@@ -230,7 +230,7 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
         on pruned entries; the coupled variances for PC), ``support`` boolean
         mask of the entries kept, ``noise_var``, ``fun`` the negative log
         marginal likelihood, ``nit``, ``success``, ``status``, ``message``
-        and ``history`` (``log_marginal_likelihood``).
+        and, when recorded, ``history`` (``log_marginal_likelihood``).
     """
     check_option(method, "method", KRON_METHODS)
     if isinstance(factors, str) or not hasattr(factors, "__len__") or len(factors) == 0:
@@ -255,7 +255,7 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
     couplings = _per_factor(coupling, "coupling", len(factors))
     complex_ = xp.isdtype(dtype, "complex floating")
     dev = device(Y)
-    monitor = IterationMonitor(callback, record_history=True, verbose=verbose, name=f"kron_sbl[{method}]")
+    monitor = IterationMonitor(callback, record_history=history, verbose=verbose, name=f"kron_sbl[{method}]")
 
     estimate = noise_var is None
     s2 = initial_noise_var(xp.reshape(Y, (M,)), xp) if estimate else noise_var

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import ARDRegression
 
+from optlib import ConvergenceWarning
 from optlib.datasets import make_kronecker_sparse
 from optlib.sbl import SBLRegressor, kron_sbl, sbl
 from optlib.sbl._kronecker import kron_estep
@@ -68,9 +69,44 @@ def test_mackay_reproduces_ard_regression(shape, atol):
     np.testing.assert_allclose(std, ref_std, rtol=atol)  # X centred as in the fit (was 5% off without)
 
 
+@pytest.mark.parametrize("shape", [(80, 40), (40, 80), (60, 200)])
+def test_mackay_ard_compatible_reproduces_ard_regression_to_1e10(shape):
+    """ard_compatible: ARDRegression's arithmetic, so its iterates (and coefficients) match to rounding
+    on p > n too (measured 0.0; the default path: 1.5e-5 on (40, 80))."""
+    X, y, _ = _regression(*shape)
+    ard = ARDRegression().fit(X, y)
+    ours = SBLRegressor(method="mackay", ard_compatible=True).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ard.coef_, rtol=0, atol=1e-10)
+    assert ours.n_iter_ == ard.n_iter_
+    np.testing.assert_allclose(ours.lambda_[ours.active_], ard.lambda_[ours.active_], rtol=1e-10)
+    np.testing.assert_array_equal(ours.active_, ard.lambda_ < ard.threshold_lambda)
+    assert ours.alpha_ == pytest.approx(ard.alpha_, rel=1e-12)
+    # the log marginal likelihood history is the same quantity as the default path's
+    Xc, yc = X - X.mean(0), y - y.mean()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        default = sbl(Xc, yc, method="mackay", history=True, max_iter=2)
+        compat = sbl(Xc, yc, method="mackay", history=True, max_iter=2, ard_compatible=True)
+    np.testing.assert_allclose(compat.history["log_marginal_likelihood"],
+                               default.history["log_marginal_likelihood"], rtol=1e-9)
+    with pytest.raises(ValueError, match="ard_compatible"):
+        sbl(X, y, method="em", ard_compatible=True)
+
+
+def test_history_switch():
+    X, y, _ = _regression()
+    assert "history" not in sbl(X, y, method="em")
+    res = sbl(X, y, method="em", history=True)
+    assert len(res.history["log_marginal_likelihood"]) == res.nit
+    d = make_kronecker_sparse((6, 5), (8, 7), 2, snr_db=30, random_state=0)
+    assert "history" not in kron_sbl(d.factors, d.y)
+    res = kron_sbl(d.factors, d.y, history=True)
+    assert len(res.history["log_marginal_likelihood"]) == res.nit
+
+
 def test_em_marginal_likelihood_is_monotone_and_fast_reaches_it():
     X, y, w = _regression(n=60, p=90)
-    em = sbl(X, y, method="em", noise_var=0.01, prune_threshold=0.0, max_iter=500, tol=1e-7)
+    em = sbl(X, y, method="em", noise_var=0.01, prune_threshold=0.0, max_iter=500, tol=1e-7, history=True)
     lml = np.asarray(em.history["log_marginal_likelihood"])
     assert np.all(np.diff(lml) >= -1e-8 * np.abs(lml[1:]))
     fast = sbl(X, y, method="fast", noise_var=0.01, tol=1e-6, max_iter=300)
