@@ -16,6 +16,7 @@ quality measures in :mod:`optlib.metrics` (:func:`~optlib.metrics.sad`,
   :func:`rrlbs` (l2,1 loss, guided lp sparsity), :func:`l_half_nmf`.
 - Estimators: :class:`SpectralUnmixing`, :class:`EndmemberExtractor`.
 - Denoising (the HyDe family): :func:`denoise_hyres`, :func:`denoise_fasthyde`,
+  :func:`denoise_hyminor`, :func:`denoise_l1hymixde`, :func:`denoise_otvca`,
   :class:`HyperspectralDenoiser` (tiled Dask processing), per-band noise levels
   :func:`estimate_noise_std`.
 """
@@ -24,6 +25,8 @@ from ._denoise_common import estimate_noise_std
 from ._denoise_estimator import HyperspectralDenoiser
 from ._denoise_fasthyde import denoise_fasthyde
 from ._denoise_hyres import denoise_hyres
+from ._denoise_mixed import denoise_hyminor, denoise_l1hymixde
+from ._denoise_otvca import denoise_otvca
 from ._estimators import EndmemberExtractor, SpectralUnmixing
 from ._extraction import EXTRACTORS, atgp, estimate_noise, extract_endmembers, hysime, nfindr, vca
 from ._nmf import l_half_nmf
@@ -52,5 +55,8 @@ __all__ = [
     "HyperspectralDenoiser",
     "denoise_fasthyde",
     "denoise_hyres",
+    "denoise_hyminor",
+    "denoise_l1hymixde",
+    "denoise_otvca",
     "estimate_noise_std",
 ]

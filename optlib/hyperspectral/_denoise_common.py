@@ -9,12 +9,13 @@ floating dtype (float32 stays float32).
 
 import numbers
 
-from .._backend import device, get_namespace
+from .._backend import device, get_namespace, is_numpy_namespace
 from .._validation import check_array, check_scalar
 
 __all__ = ["estimate_noise_std"]
 
 _GRAM_CHUNK = 1 << 16  # pixels per block of the float64 Gram accumulation
+_MEDIAN_BLOCK = 1 << 23  # window samples held at once by the array-API median filter
 
 
 def check_cube(cube, name="cube", *, min_bands=2):
@@ -143,3 +144,83 @@ def spectral_project(xp, cube, M):
     rows, cols, L = cube.shape
     M = xp.astype(M, cube.dtype)
     return xp.reshape(xp.reshape(cube, (rows * cols, L)) @ M, (rows, cols, M.shape[1]))
+
+
+def _mirror(xp, x, h, axis):
+    """Extend axis ``axis`` of ``x`` by ``h`` samples on both sides, mirrored about the edge samples (``c b | a b c``)."""
+    n = x.shape[axis]
+    if h >= n:
+        raise ValueError(f"window must be smaller than twice the image side {n}.")
+    idx = [slice(None)] * x.ndim
+    idx[axis] = slice(1, h + 1)
+    head = xp.flip(x[tuple(idx)], axis=axis)
+    idx[axis] = slice(n - h - 1, n - 1)
+    tail = xp.flip(x[tuple(idx)], axis=axis)
+    return xp.concat((head, x, tail), axis=axis)
+
+
+def median_filter(xp, cube, window):
+    """Median over ``window x window`` neighbourhoods of every band of ``cube`` (mirrored borders).
+
+    NumPy cubes use :func:`scipy.ndimage.median_filter` (``mode="mirror"``);
+    others sort the stacked window samples, a few bands at a time, on the
+    cube's device. Both give the same values.
+    """
+    if is_numpy_namespace(xp):
+        from scipy.ndimage import median_filter as scipy_median
+
+        return scipy_median(cube, size=(window, window, 1), mode="mirror")
+    rows, cols, L = cube.shape
+    h = window // 2
+    padded = _mirror(xp, _mirror(xp, cube, h, 0), h, 1)
+    step = max(1, _MEDIAN_BLOCK // (rows * cols * window * window))
+    out = []
+    for b in range(0, L, step):
+        part = padded[:, :, b:min(b + step, L)]
+        samples = xp.stack([part[i:i + rows, j:j + cols, :] for i in range(window) for j in range(window)], axis=-1)
+        out.append(xp.sort(samples, axis=-1)[..., window * window // 2])
+    return xp.concat(out, axis=2)
+
+
+def flag_outliers(xp, cube, *, p=None, window=5):
+    """Impulses and stripes by the median test ``|y - median(y)| > threshold``; returns the mask and the median cube.
+
+    ``median`` is the ``window x window`` median filter of each band. The
+    threshold is ``p`` times the band's range in the median-filtered cube
+    (robust to the impulses themselves) when ``p`` is given, otherwise
+    ``3.5`` times the band's robust noise std, ``1.4826`` times the median
+    of ``|y - median(y)|`` (the median absolute deviation of the residual).
+    """
+    if p is not None:
+        p = check_scalar(p, "p", lower=0.0, lower_inclusive=False)
+    window = check_scalar(window, "window", kind=numbers.Integral, lower=3)
+    if window % 2 == 0:
+        raise ValueError(f"window must be odd, got {window}.")
+    med = median_filter(xp, cube, window)
+    dev = xp.abs(cube - med)
+    if p is not None:
+        return dev > p * (xp.max(med, axis=(0, 1)) - xp.min(med, axis=(0, 1))), med
+    n = cube.shape[0] * cube.shape[1]
+    mad = xp.sort(xp.reshape(dev, (n, cube.shape[2])), axis=0)[n // 2, :]
+    return dev > 3.5 * 1.4826 * mad, med
+
+
+def remove_outliers(xp, cube, *, p=None, window=5):
+    """A coarse cube free of impulses and column stripes, and the mask of the entries it changed.
+
+    Entries flagged by :func:`flag_outliers` take the median-filtered value;
+    in each band, a column whose median residual ``median_rows(y - median(y))``
+    exceeds ``3.5`` robust standard errors (``1.4826 mad * 1.25 / sqrt(rows)``)
+    is a stripe (or dead line): its offset is subtracted from the column's
+    unflagged entries. Stripes are taken along columns, the along-track
+    direction of push-broom sensors.
+    """
+    mask, med = flag_outliers(xp, cube, p=p, window=window)
+    rows, cols, L = cube.shape
+    res = cube - med
+    offset = xp.sort(res, axis=0)[rows // 2, :, :]  # (cols, bands)
+    mad = xp.sort(xp.reshape(xp.abs(res), (rows * cols, L)), axis=0)[rows * cols // 2, :]
+    stripe = xp.abs(offset) > 3.5 * 1.4826 * 1.25 * mad / rows**0.5
+    offset = xp.where(stripe, offset, xp.zeros_like(offset))
+    coarse = xp.where(mask, med, cube - offset[None, :, :])
+    return coarse, mask | stripe[None, :, :]

@@ -9,10 +9,13 @@ from .._validation import check_option, check_scalar
 from ._denoise_common import check_cube
 from ._denoise_fasthyde import fit_fasthyde
 from ._denoise_hyres import fit_hyres
+from ._denoise_mixed import denoise_hyminor, denoise_l1hymixde
+from ._denoise_otvca import denoise_otvca
 
 __all__ = ["HyperspectralDenoiser"]
 
-METHODS = ("hyres", "fasthyde")
+METHODS = ("hyres", "fasthyde", "hyminor", "l1hymixde", "otvca")
+_PER_CUBE = {"hyminor": denoise_hyminor, "l1hymixde": denoise_l1hymixde, "otvca": denoise_otvca}
 
 
 def _is_dask(x):
@@ -20,7 +23,13 @@ def _is_dask(x):
 
 
 class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
-    """Denoise hyperspectral cubes (rows, cols, bands) with HyRes or FastHyDe; fit once, apply anywhere.
+    """Denoise hyperspectral cubes (rows, cols, bands) with the HyDe-family methods; HyRes and FastHyDe fit once.
+
+    ``method="hyminor"``, ``"l1hymixde"`` and ``"otvca"`` are iterative and
+    global: ``fit`` only checks the cube and ``transform`` runs
+    :func:`denoise_hyminor`, :func:`denoise_l1hymixde` or
+    :func:`denoise_otvca` on each cube it gets (in memory; Dask cubes raise
+    ``TypeError``). What follows is about HyRes and FastHyDe.
 
     ``fit`` estimates everything global: the per-band noise levels and the
     spectral subspace (principal directions for HyRes, HySime signal
@@ -43,11 +52,12 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    method : {"hyres", "fasthyde"}, default="hyres"
+    method : {"hyres", "fasthyde", "hyminor", "l1hymixde", "otvca"}, default="hyres"
     sigma : float or array of shape (bands,), optional
         Noise std; estimated per band when omitted.
     n_components : int, optional
-        FastHyDe's subspace dimension (HySime when omitted); HyRes' largest rank.
+        Subspace dimension (HySime when omitted); HyRes' largest rank
+        (unused by HyMiNoR).
     noise : {"additive", "poisson"}, default="additive"
         FastHyDe only (Anscombe transform for Poisson counts).
     wavelet : str, default="db5"
@@ -61,22 +71,30 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
     shifts : int, optional
         Cycle spinning (see :func:`denoise_fasthyde`); default 1 for HyRes,
         4 for FastHyDe. The tile overlap grows by ``shifts - 1``.
+    robust : bool, default=False
+        FastHyDe and OTVCA: noise and subspace estimated with impulses and
+        stripes removed (see :func:`denoise_fasthyde`).
+    params : dict, optional
+        Further keyword arguments of :func:`denoise_hyminor`,
+        :func:`denoise_l1hymixde` or :func:`denoise_otvca` (e.g. ``lam``).
 
     Attributes
     ----------
-    model_ : SubspaceShrinkage
-        The fitted parameters (``W``, ``B``, ``thresholds``, ``level``).
+    model_ : SubspaceShrinkage or None
+        The fitted parameters (``W``, ``B``, ``thresholds``, ``level``);
+        None for the per-cube methods.
     sigma_ : array of shape (bands,)
+        HyRes and FastHyDe only.
     n_components_ : int
-        Rank (HyRes) or subspace dimension (FastHyDe).
+        Rank (HyRes) or subspace dimension (FastHyDe); HyRes and FastHyDe only.
     overlap_ : int
-        Tile overlap making tiled and in-memory results equal.
+        Tile overlap making tiled and in-memory results equal; HyRes and FastHyDe only.
     n_features_in_ : int
         Number of bands.
     """
 
     def __init__(self, method="hyres", *, sigma=None, n_components=None, noise="additive", wavelet="db5",
-                 level=5, overlap=None, fit_size=512, shifts=None):
+                 level=5, overlap=None, fit_size=512, shifts=None, robust=False, params=None):
         self.method = method
         self.sigma = sigma
         self.n_components = n_components
@@ -86,10 +104,18 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
         self.overlap = overlap
         self.fit_size = fit_size
         self.shifts = shifts
+        self.robust = robust
+        self.params = params
 
     def fit(self, X, y=None):
         """Fit the global parameters on cube ``X`` (rows, cols, bands); Dask cubes on a central window."""
         check_option(self.method, "method", METHODS)
+        if self.method in _PER_CUBE:
+            self._check_dask(X)
+            X, _ = check_cube(X, "X")
+            self.model_ = None
+            self.n_features_in_ = X.shape[2]
+            return self
         if _is_dask(X):
             size = check_scalar(self.fit_size, "fit_size", kind=numbers.Integral, lower=8)
             r0 = max(0, (X.shape[0] - size) // 2)
@@ -105,7 +131,7 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
         else:
             model, info = fit_fasthyde(X, n_components=self.n_components, noise=self.noise, sigma=self.sigma,
                                        wavelet=self.wavelet, level=self.level,
-                                       shifts=4 if self.shifts is None else self.shifts)
+                                       shifts=4 if self.shifts is None else self.shifts, robust=self.robust)
             self.n_components_ = info["n_components"]
         self.model_ = model
         self.sigma_ = info["sigma"]
@@ -116,6 +142,11 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Denoise cube ``X`` with the fitted parameters (Dask cubes tile by tile, lazily)."""
         check_is_fitted(self, "model_")
+        if self.method in _PER_CUBE:
+            self._check_dask(X)
+            X, _ = check_cube(X, "X")
+            self._check_bands(X)
+            return _PER_CUBE[self.method](X, **self._method_kwargs())
         if _is_dask(X):
             if X.ndim != 3:
                 raise ValueError(f"X must be a 3-D cube (rows, cols, bands), got shape {tuple(X.shape)}.")
@@ -129,3 +160,21 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
         if X.shape[2] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[2]} bands, but HyperspectralDenoiser was fitted on "
                              f"{self.n_features_in_}.")
+
+    def _check_dask(self, X):
+        if _is_dask(X):
+            raise TypeError(f"method={self.method!r} is iterative and global and does not run tile by tile; "
+                            "compute the cube first, or use method='hyres' or 'fasthyde' for tiled Dask processing.")
+
+    def _method_kwargs(self):
+        kwargs = {"sigma": self.sigma}
+        if self.method != "hyminor":
+            kwargs["n_components"] = self.n_components
+        else:
+            kwargs.update(wavelet=self.wavelet, level=self.level)
+        if self.method == "l1hymixde":
+            kwargs.update(wavelet=self.wavelet, level=self.level, shifts=4 if self.shifts is None else self.shifts)
+        if self.method == "otvca":
+            kwargs["robust"] = self.robust
+        kwargs.update(self.params or {})
+        return kwargs

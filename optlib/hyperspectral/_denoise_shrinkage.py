@@ -21,7 +21,7 @@ from .._backend import device, get_namespace
 from ._denoise_common import reflect_pad, spectral_project
 from ._dwt import wavedec2, waverec2
 
-__all__ = ["SubspaceShrinkage", "sure_soft_threshold"]
+__all__ = ["SubspaceShrinkage", "shrink", "subband_thresholds", "sure_soft_threshold"]
 
 
 def sure_soft_threshold(xp, c):
@@ -76,6 +76,36 @@ def from_subbands(bands):
     return [bands[0]] + [tuple(bands[i:i + 3]) for i in range(1, len(bands), 3)]
 
 
+def subband_thresholds(xp, Z, wavelet, level):
+    """SURE soft thresholds ``(1 + 3 level, k)`` of each detail subband and image of a unit-noise stack ``Z``.
+
+    The approximation subband (first row) gets threshold 0: it is kept.
+    """
+    k = Z.shape[2]
+    bands = subbands(wavedec2(xp, Z, wavelet, level))
+    T = [xp.zeros((k,), dtype=xp.float64, device=device(Z))]
+    T += [sure_soft_threshold(xp, xp.reshape(b, (-1, k)))[0] for b in bands[1:]]
+    return xp.stack(T)
+
+
+def shrink(xp, Z, T, wavelet, level, shifts=1):
+    """Soft-thresholded wavelet reconstruction of an image stack ``Z``, cycle-spun over ``shifts x shifts`` translates.
+
+    ``Z`` (rows, cols, k) has sizes multiple of ``2**level``; ``T`` holds
+    one threshold per subband and image (see :class:`SubspaceShrinkage`).
+    """
+    T = xp.astype(T, Z.dtype)
+    out = None
+    for a in range(shifts):
+        for b in range(shifts):
+            shifted = xp.roll(Z, (a, b), axis=(0, 1)) if a or b else Z
+            coeffs = subbands(wavedec2(xp, shifted, wavelet, level))
+            X = waverec2(xp, from_subbands([soft(xp, c, T[i, :]) for i, c in enumerate(coeffs)]), wavelet)
+            X = xp.roll(X, (-a, -b), axis=(0, 1)) if a or b else X
+            out = X if out is None else out + X
+    return out / float(shifts**2) if shifts > 1 else out
+
+
 def component_images(xp, cube, W, level):
     """``cube @ W`` as images, mirror-padded to multiples of ``2**level``."""
     return reflect_pad(xp, spectral_project(xp, cube, W), 2**level)
@@ -115,19 +145,6 @@ class SubspaceShrinkage:
         length = pywt.Wavelet(self.wavelet).dec_len
         return 2 * (length - 1) * (2**self.level - 1) + self.shifts - 1
 
-    def _shrink(self, xp, Z, T):
-        """Soft-thresholded reconstruction of the padded component images ``Z``, cycle-spun."""
-        out = None
-        for a in range(self.shifts):
-            for b in range(self.shifts):
-                shifted = xp.roll(Z, (a, b), axis=(0, 1)) if a or b else Z
-                coeffs = subbands(wavedec2(xp, shifted, self.wavelet, self.level))
-                shrunk = [soft(xp, c, T[i, :]) for i, c in enumerate(coeffs)]
-                X = waverec2(xp, from_subbands(shrunk), self.wavelet)
-                X = xp.roll(X, (-a, -b), axis=(0, 1)) if a or b else X
-                out = X if out is None else out + X
-        return out / float(self.shifts**2) if self.shifts > 1 else out
-
     def apply(self, cube):
         """Denoise an in-memory cube (any array-API library) with the fitted parameters."""
         xp = get_namespace(cube)
@@ -135,7 +152,8 @@ class SubspaceShrinkage:
         if self.anscombe:
             cube = 2.0 * xp.sqrt(xp.maximum(cube, xp.zeros_like(cube)) + 3.0 / 8.0)
         T = xp.astype(self.thresholds, cube.dtype)
-        X = self._shrink(xp, component_images(xp, cube, self.W, self.level), T)[:rows, :cols, :]
+        Z = component_images(xp, cube, self.W, self.level)
+        X = shrink(xp, Z, T, self.wavelet, self.level, self.shifts)[:rows, :cols, :]
         out = spectral_project(xp, X, self.B)
         if self.anscombe:
             out = (out / 2.0) ** 2 - 1.0 / 8.0
