@@ -100,7 +100,8 @@ class SkimageNLM:
             patch_distance=self.patch_distance,
             fast_mode=self.fast_mode,
         )
-        return np.asarray(out, dtype=x.dtype)
+        # scikit-image drops axes of length 1 (a 1 x n image comes back 1-D): restore x's shape
+        return np.asarray(out, dtype=x.dtype).reshape(x.shape)
 
 
 class BM3DDenoiser:

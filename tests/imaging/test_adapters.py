@@ -28,6 +28,16 @@ def test_skimage_nlm_passes_sigma():
     assert np.array_equal(SkimageNLM()(x, 0.0), x)
 
 
+@pytest.mark.parametrize("shape", [(1, 20), (20, 1), (4, 1, 6)])
+def test_skimage_nlm_keeps_singleton_axes(shape):
+    # scikit-image squeezes axes of length 1; the denoiser must return x's shape
+    x = np.random.default_rng(2).random(shape)
+    out = SkimageNLM()(x, 0.1)
+    assert out.shape == shape
+    ref = denoise_nl_means(x, h=0.8 * 0.1, sigma=0.1, patch_size=5, patch_distance=6, fast_mode=True)
+    np.testing.assert_allclose(out, ref.reshape(shape), atol=1e-14)
+
+
 def test_bm3d_missing_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "bm3d", None)  # import bm3d raises ImportError
     with pytest.raises(ImportError, match="pip install bm3d"):
