@@ -3,7 +3,7 @@
 For a pixel ``y`` (bands,) and endmembers ``E`` (p, bands), the abundances
 ``a`` (p,) minimise ``0.5 ||y - E^T a||^2``:
 
-- UCLS: unconstrained, ``a = (E E^T)^{-1} E y``;
+- UCLS: unconstrained, ``a = (E E^T)^+ E y`` (pseudo-inverse: minimum norm);
 - NNLS: subject to ``a >= 0`` (abundance nonnegativity, ANC);
 - FCLS: subject to ``a >= 0`` and ``sum(a) = 1`` (ANC and ASC).
 
@@ -70,6 +70,8 @@ def _active_set_xp(G, B, sum_to_one, tol, max_iter):
     n, p = B.shape
     cols = xp.arange(p, device=dev)[None, :]
     eye = xp.eye(p, dtype=dt, device=dev)
+    # the numba kernel's pivot floor, as a ridge: keeps G_FF invertible for collinear endmembers
+    ridge = eye * (xp.finfo(dt).eps * xp.max(xp.sum(G * eye, axis=0)))
     inf = xp.asarray(math.inf, dtype=dt, device=dev)
     zero = xp.zeros((), dtype=dt, device=dev)
     if sum_to_one:  # start at the best vertex
@@ -93,7 +95,7 @@ def _active_set_xp(G, B, sum_to_one, tol, max_iter):
         done = done | optimal
         add = kkt & ~optimal
         free = free | (add[:, None] & (cols == entering[:, None]))
-        z = _solve_free(xp, G, B, free, eye, sum_to_one)
+        z = _solve_free(xp, G + ridge, B, free, eye, sum_to_one)
         neg = free & (z <= 0)
         safe = xp.where(a > z, a - z, xp.ones_like(a))
         ratio = xp.where(neg, xp.where(a > z, a / safe, zero), inf)
@@ -176,7 +178,8 @@ def unmix(Y, endmembers, *, method="fcls", engine="auto", tol=None, max_iter=Non
         ``Y``'s device; the computation runs in ``Y``'s dtype.
     method : {"fcls", "nnls", "ucls"}
         Fully constrained (``a >= 0``, ``sum(a) = 1``), nonnegative, or
-        unconstrained least squares.
+        unconstrained least squares (the minimum-norm solution when the
+        endmembers are linearly dependent, e.g. more endmembers than bands).
     engine : {"auto", "numba", "xp"}
         Numba kernel (NumPy input) or the batched array-API path.
     tol : float, optional
@@ -217,9 +220,8 @@ def unmix(Y, endmembers, *, method="fcls", engine="auto", tol=None, max_iter=Non
         return _unmix_dask(Y, endmembers, method=method, engine=engine, tol=tol, max_iter=max_iter,
                            n_threads=n_threads)
     xp, E, G, B, shape = _gram(Y, endmembers)
-    if method == "ucls":
-        A = xp.linalg.solve(G, B.T).T
-        return xp.reshape(A, shape)
+    if method == "ucls":  # minimum-norm solution when the endmembers are linearly dependent
+        return xp.reshape(B @ xp.linalg.pinv(G), shape)
     p = E.shape[0]
     if tol is None:
         tol = _DEFAULT_TOL[8 if B.dtype == xp.float64 else 4]

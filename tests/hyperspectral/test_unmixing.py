@@ -183,3 +183,23 @@ def test_dask_local_cluster():
         np.testing.assert_allclose(Nd.compute(), nnls(Y.reshape(-1, 30), E), atol=1e-12)
     with pytest.raises(ValueError, match="bands"):
         fcls(Yd, np.ones((3, 29)))
+
+
+def test_linearly_dependent_endmembers_on_both_engines():
+    # a scaled copy and a zero row make G singular: both engines must still reach the optimal value
+    rng = np.random.default_rng(11)
+    E0 = rng.random((3, 15))
+    E = np.vstack([E0, 2.0 * E0[0], np.zeros(15)])
+    Y = _pixels(E0, 8, rng)
+    best = np.array([_fcls_exact(y, E) for y in Y])
+    for engine in ("numba", "xp"):
+        A = fcls(Y, E, engine=engine)
+        np.testing.assert_allclose(_objective(Y, E, A), _objective(Y, E, best), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(A.sum(1), 1.0, atol=1e-12)
+        assert A.min() >= 0.0
+        ref = np.array([scipy_nnls(E.T, y)[0] for y in Y])
+        np.testing.assert_allclose(_objective(Y, E, nnls(Y, E, engine=engine)), _objective(Y, E, ref),
+                                   rtol=1e-9, atol=1e-12)
+    # UCLS: the minimum-norm least-squares solution, also with more endmembers than bands
+    for E1, Y1 in ((E, Y), (rng.random((6, 4)), rng.random((5, 4)))):
+        np.testing.assert_allclose(ucls(Y1, E1), np.linalg.lstsq(E1.T, Y1.T, rcond=None)[0].T, atol=1e-9)
