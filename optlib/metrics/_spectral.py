@@ -26,13 +26,23 @@ def _pair(x, ref, names=("x", "ref"), ndim=None):
     return xp, x, ref
 
 
+def _unit(xp, x):
+    """``x`` scaled to unit norm along the last axis (zero vectors stay zero), without overflow or underflow."""
+    peak = xp.max(xp.abs(x), axis=-1, keepdims=True)
+    x = x / xp.where(peak > 0, peak, 1.0)
+    norm = xp.sqrt(xp.sum(x * x, axis=-1, keepdims=True))
+    return x / xp.where(norm > 0, norm, 1.0)
+
+
 def _angles(xp, x, ref):
-    """Angle in radians between the last-axis vectors of ``x`` and ``ref`` (0 when both are zero)."""
-    num = xp.sum(x * ref, axis=-1)
-    den = xp.sqrt(xp.sum(x * x, axis=-1) * xp.sum(ref * ref, axis=-1))
-    tiny = xp.finfo(den.dtype).smallest_normal
-    cos = xp.where(den > tiny, num / xp.where(den > tiny, den, 1.0), 1.0)
-    return xp.acos(xp.clip(cos, -1.0, 1.0))
+    """Angle in radians between the last-axis vectors of ``x`` and ``ref``.
+
+    0 when both are zero, ``pi / 2`` when only one is (a zero spectrum
+    matches nothing).
+    """
+    cos = xp.sum(_unit(xp, x) * _unit(xp, ref), axis=-1)
+    both_zero = ~xp.any(x != 0, axis=-1) & ~xp.any(ref != 0, axis=-1)
+    return xp.where(both_zero, 0.0, xp.acos(xp.clip(cos, -1.0, 1.0)))
 
 
 def spectral_angle(x, ref, *, degrees=False):
@@ -47,7 +57,8 @@ def spectral_angle(x, ref, *, degrees=False):
     Returns
     -------
     array of shape (...)
-        In the input's namespace and on its device.
+        In the input's namespace and on its device. 0 where both spectra
+        are zero, ``pi / 2`` (90 degrees) where only one is.
     """
     xp, x, ref = _pair(x, ref)
     angle = _angles(xp, x, ref)

@@ -53,3 +53,21 @@ def test_bad_input():
         match_endmembers(np.ones((2, 3)), np.ones((3, 3)))
     with pytest.raises(ValueError, match="bands"):
         sad(np.ones((3, 4)), np.ones((3, 3)))
+
+
+def test_spectral_angle_zero_spectra_and_extreme_scales(xp):
+    rng = np.random.default_rng(3)
+    R = rng.random((3, 10))
+    # a zero estimate matches nothing: 90 degrees (it used to score a perfect 0)
+    Z = np.vstack([np.zeros(10), R[1], np.zeros(10)])
+    ref = np.vstack([R[0], R[1], np.zeros(10)])
+    np.testing.assert_allclose(to_numpy(spectral_angle(xp.asarray(Z), xp.asarray(ref), degrees=True)),
+                               [90.0, 0.0, 0.0], atol=1e-6)
+    assert sad(xp.asarray(np.vstack([np.zeros(10), R[1:]])), xp.asarray(R), match=False) == pytest.approx(math.pi / 6)
+    # float32 spectra of any scale: no overflow to NaN, no underflow to 0
+    S = np.roll(R, 1, axis=1)
+    expected = to_numpy(spectral_angle(xp.asarray(R), xp.asarray(S)))
+    for scale in (1e-20, 1e20):
+        got = spectral_angle(xp.asarray((R * scale).astype(np.float32)), xp.asarray((S * scale).astype(np.float32)))
+        assert got.dtype == xp.float32
+        np.testing.assert_allclose(to_numpy(got), expected, rtol=1e-5)
