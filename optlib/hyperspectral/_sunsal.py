@@ -97,8 +97,10 @@ def sunsal(Y, library, *, lam=0.0, sum_to_one=False, nonnegative=True, rho=None,
     lam : float >= 0
         Weight of the l1 penalty (in the units of ``1/2 ||Y - X D||^2``).
     sum_to_one : bool
-        Impose the abundance sum-to-one constraint (ASC). With ``lam = 0``,
-        ``sum_to_one=True`` and ``nonnegative=True`` this is FCLS.
+        Impose the abundance sum-to-one constraint (ASC). With
+        ``nonnegative=True`` as well this is FCLS whatever ``lam`` (the l1
+        norm of a feasible pixel is 1, so ``lam`` only adds ``lam`` per pixel
+        to ``fun``).
     nonnegative : bool
         Impose ``X >= 0`` (ANC); otherwise the penalty is a plain l1.
     rho : float > 0, optional
@@ -128,7 +130,9 @@ def sunsal(Y, library, *, lam=0.0, sum_to_one=False, nonnegative=True, rho=None,
     xp, D, G, B, shape = _gram(Y, library)
     flat = xp.reshape(Y, (-1, Y.shape[-1]))
     f = _LibraryLeastSquares(G, B, float(xp.sum(flat * flat)), bool(sum_to_one))
-    g = _NonnegativeL1(lam) if nonnegative else L1(lam)
+    # with both constraints ||x||_1 = 1 for every feasible pixel: lam only shifts the objective, and
+    # leaving it in g would stall ADMM at z = 0 (far from the simplex) for large lam
+    g = _NonnegativeL1(0.0 if sum_to_one else lam) if nonnegative else L1(lam)
     m = D.shape[0]
     if rho is None:
         rho = max(0.05 * float(xp.sum(D * D)) / m, 1e-300)

@@ -109,3 +109,15 @@ def test_spectral_unmixing_sunsal_method():
     np.testing.assert_allclose(est.transform(Y), sunsal(Y, D, lam=0.01).x)
     with pytest.raises(ValueError, match="lam"):
         SpectralUnmixing(endmembers=D, method="sunsal", lam=-1.0).fit(Y)
+
+
+def test_sum_to_one_and_nonnegative_is_fcls_for_any_lam():
+    # the l1 norm is 1 on the simplex: a huge lam must not push the abundances to zero
+    rng = np.random.default_rng(5)
+    E = rng.random((4, 20))
+    Y = rng.dirichlet(np.ones(4), 30) @ E + 0.01 * rng.standard_normal((30, 20))
+    res = sunsal(Y, E, lam=1e6, sum_to_one=True, tol=1e-8, max_iter=3000)
+    assert res.success
+    np.testing.assert_allclose(res.x, fcls(Y, E), atol=1e-5)
+    base = sunsal(Y, E, lam=0.0, sum_to_one=True, tol=1e-8, max_iter=3000)
+    assert res.fun == pytest.approx(base.fun + 1e6 * 30, rel=1e-9)
