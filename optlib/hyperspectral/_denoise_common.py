@@ -182,45 +182,58 @@ def median_filter(xp, cube, window):
     return xp.concat(out, axis=2)
 
 
-def flag_outliers(xp, cube, *, p=None, window=5):
-    """Impulses and stripes by the median test ``|y - median(y)| > threshold``; returns the mask and the median cube.
+def _spectral_residual(xp, cube):
+    """Residual of each band regressed on all the others, as a cube: noise plus outliers, free of signal."""
+    rows, cols, L = cube.shape
+    R = gram64(xp, xp.reshape(cube, (rows * cols, L)))
+    eye = xp.eye(L, dtype=R.dtype, device=device(R))
+    P = xp.linalg.inv(R + 1e-12 * xp.sum(xp.linalg.diagonal(R)) / L * eye)
+    M = xp.astype(P / xp.linalg.diagonal(P)[None, :], cube.dtype)  # column i: e_i minus band i's predictor
+    return xp.reshape(xp.reshape(cube, (rows * cols, L)) @ M, (rows, cols, L))
 
-    ``median`` is the ``window x window`` median filter of each band. The
-    threshold is ``p`` times the band's range in the median-filtered cube
-    (robust to the impulses themselves) when ``p`` is given, otherwise
-    ``3.5`` times the band's robust noise std, ``1.4826`` times the median
-    of ``|y - median(y)|`` (the median absolute deviation of the residual).
+
+def _robust_std(xp, r):
+    """``1.4826`` times the median absolute value of each band of ``r`` (rows, cols, bands)."""
+    n = r.shape[0] * r.shape[1]
+    return 1.4826 * xp.sort(xp.reshape(xp.abs(r), (n, r.shape[2])), axis=0)[n // 2, :]
+
+
+def remove_outliers(xp, cube, *, p=None, window=5):
+    """A coarse cube free of impulses and column stripes, and the mask of the entries it changed.
+
+    Outliers are found in the spectral residual ``r`` (each band minus its
+    least-squares prediction from the other bands: noise plus outliers, the
+    signal being spectrally predictable), with ``s_b`` the robust std of
+    ``r`` in band ``b`` (``1.4826`` times the median of ``|r|``):
+
+    * an entry is an impulse when ``|r| > 3.5 s_b``, or, when ``p`` is
+      given, by HyDe's median test ``|y - median(y)| > p * range_b``
+      (``median`` the ``window x window`` median filter of the band,
+      ``range_b`` the band's range after it); impulses take the median value;
+    * a column of band ``b`` is a stripe (or dead line) when the median of
+      ``r`` along it exceeds ``3.5 * 1.2533 s_b / sqrt(rows)`` (3.5 standard
+      errors of a median); that offset is subtracted from its other entries.
+      Stripes are taken along columns, the along-track direction of
+      push-broom sensors.
+
+    A spatial median test alone flags edges and textures as outliers when
+    the noise is weak; the spectral residual does not.
     """
     if p is not None:
         p = check_scalar(p, "p", lower=0.0, lower_inclusive=False)
     window = check_scalar(window, "window", kind=numbers.Integral, lower=3)
     if window % 2 == 0:
         raise ValueError(f"window must be odd, got {window}.")
+    rows = cube.shape[0]
     med = median_filter(xp, cube, window)
-    dev = xp.abs(cube - med)
-    if p is not None:
-        return dev > p * (xp.max(med, axis=(0, 1)) - xp.min(med, axis=(0, 1))), med
-    n = cube.shape[0] * cube.shape[1]
-    mad = xp.sort(xp.reshape(dev, (n, cube.shape[2])), axis=0)[n // 2, :]
-    return dev > 3.5 * 1.4826 * mad, med
-
-
-def remove_outliers(xp, cube, *, p=None, window=5):
-    """A coarse cube free of impulses and column stripes, and the mask of the entries it changed.
-
-    Entries flagged by :func:`flag_outliers` take the median-filtered value;
-    in each band, a column whose median residual ``median_rows(y - median(y))``
-    exceeds ``3.5`` robust standard errors (``1.4826 mad * 1.25 / sqrt(rows)``)
-    is a stripe (or dead line): its offset is subtracted from the column's
-    unflagged entries. Stripes are taken along columns, the along-track
-    direction of push-broom sensors.
-    """
-    mask, med = flag_outliers(xp, cube, p=p, window=window)
-    rows, cols, L = cube.shape
-    res = cube - med
-    offset = xp.sort(res, axis=0)[rows // 2, :, :]  # (cols, bands)
-    mad = xp.sort(xp.reshape(xp.abs(res), (rows * cols, L)), axis=0)[rows * cols // 2, :]
-    stripe = xp.abs(offset) > 3.5 * 1.4826 * 1.25 * mad / rows**0.5
+    r = _spectral_residual(xp, cube)
+    s = _robust_std(xp, r)
+    if p is None:
+        mask = xp.abs(r) > 3.5 * s
+    else:
+        mask = xp.abs(cube - med) > p * (xp.max(med, axis=(0, 1)) - xp.min(med, axis=(0, 1)))
+    offset = xp.sort(r, axis=0)[rows // 2, :, :]  # (cols, bands): median residual of each column
+    stripe = xp.abs(offset) > 3.5 * 1.2533 * s / rows**0.5
     offset = xp.where(stripe, offset, xp.zeros_like(offset))
     coarse = xp.where(mask, med, cube - offset[None, :, :])
     return coarse, mask | stripe[None, :, :]

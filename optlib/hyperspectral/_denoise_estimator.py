@@ -5,8 +5,9 @@ import numbers
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._backend import get_namespace
 from .._validation import check_option, check_scalar
-from ._denoise_common import check_cube
+from ._denoise_common import check_cube, remove_outliers
 from ._denoise_fasthyde import fit_fasthyde
 from ._denoise_hyres import fit_hyres
 from ._denoise_mixed import denoise_hyminor, denoise_l1hymixde
@@ -72,8 +73,9 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
         Cycle spinning (see :func:`denoise_fasthyde`); default 1 for HyRes,
         4 for FastHyDe. The tile overlap grows by ``shifts - 1``.
     robust : bool, default=False
-        FastHyDe and OTVCA: noise and subspace estimated with impulses and
-        stripes removed (see :func:`denoise_fasthyde`).
+        FastHyDe and OTVCA: impulses and column stripes removed from each
+        cube first (see :func:`denoise_fasthyde`); in memory only (Dask
+        cubes raise ``TypeError``).
     params : dict, optional
         Further keyword arguments of :func:`denoise_hyminor`,
         :func:`denoise_l1hymixde` or :func:`denoise_otvca` (e.g. ``lam``).
@@ -117,6 +119,8 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
             self.n_features_in_ = X.shape[2]
             return self
         if _is_dask(X):
+            if self.robust:
+                self._check_dask(X)
             size = check_scalar(self.fit_size, "fit_size", kind=numbers.Integral, lower=8)
             r0 = max(0, (X.shape[0] - size) // 2)
             c0 = max(0, (X.shape[1] - size) // 2)
@@ -129,9 +133,9 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
                                     max_rank=self.n_components, shifts=1 if self.shifts is None else self.shifts)
             self.n_components_ = info["rank"]
         else:
-            model, info = fit_fasthyde(X, n_components=self.n_components, noise=self.noise, sigma=self.sigma,
-                                       wavelet=self.wavelet, level=self.level,
-                                       shifts=4 if self.shifts is None else self.shifts, robust=self.robust)
+            model, info = fit_fasthyde(self._clean(X), n_components=self.n_components, noise=self.noise,
+                                       sigma=self.sigma, wavelet=self.wavelet, level=self.level,
+                                       shifts=4 if self.shifts is None else self.shifts)
             self.n_components_ = info["n_components"]
         self.model_ = model
         self.sigma_ = info["sigma"]
@@ -148,23 +152,32 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
             self._check_bands(X)
             return _PER_CUBE[self.method](X, **self._method_kwargs())
         if _is_dask(X):
+            if self.robust:
+                self._check_dask(X)
             if X.ndim != 3:
                 raise ValueError(f"X must be a 3-D cube (rows, cols, bands), got shape {tuple(X.shape)}.")
             self._check_bands(X)
             return self.model_.apply_tiled(X, overlap=self.overlap)
         X, _ = check_cube(X, "X")
         self._check_bands(X)
-        return self.model_.apply(X)
+        return self.model_.apply(self._clean(X))
 
     def _check_bands(self, X):
         if X.shape[2] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[2]} bands, but HyperspectralDenoiser was fitted on "
                              f"{self.n_features_in_}.")
 
+    def _clean(self, X):
+        """FastHyDe with ``robust=True``: ``X`` without impulses and stripes."""
+        if self.method != "fasthyde" or not self.robust:
+            return X
+        return remove_outliers(get_namespace(X), X)[0]
+
     def _check_dask(self, X):
         if _is_dask(X):
-            raise TypeError(f"method={self.method!r} is iterative and global and does not run tile by tile; "
-                            "compute the cube first, or use method='hyres' or 'fasthyde' for tiled Dask processing.")
+            raise TypeError(f"method={self.method!r} (robust={self.robust}) is global and does not run tile by "
+                            "tile; compute the cube first, or use method='hyres' or 'fasthyde' (robust=False) for "
+                            "tiled Dask processing.")
 
     def _method_kwargs(self):
         kwargs = {"sigma": self.sigma}

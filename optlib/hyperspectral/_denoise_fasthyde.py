@@ -74,11 +74,8 @@ def signal_subspace(xp, Yw_cube, R_w, n_components):
     return xp.flip(V, axis=1)[:, :n_components]
 
 
-def _subspace(cube, n_components, noise, sigma, robust=False):
-    """Checked cube (Anscombe-transformed for Poisson), per-band sigma and signal-subspace basis.
-
-    ``robust``: sigma and basis from the cube with impulses and stripes removed (:func:`remove_outliers`).
-    """
+def _subspace(cube, n_components, noise, sigma):
+    """Checked cube (Anscombe-transformed for Poisson), per-band sigma and signal-subspace basis."""
     cube, xp = check_cube(cube)
     rows, cols, L = cube.shape
     check_option(noise, "noise", NOISE_MODELS)
@@ -87,16 +84,14 @@ def _subspace(cube, n_components, noise, sigma, robust=False):
     if noise == "poisson":
         cube = 2.0 * xp.sqrt(xp.maximum(cube, xp.zeros_like(cube)) + 3.0 / 8.0)
         sigma = 1.0
-    base = remove_outliers(xp, cube)[0] if robust else cube
-    R = gram64(xp, xp.reshape(base, (rows * cols, L)))
-    s = resolve_sigma(xp, base, sigma, R)
-    whitened = base / xp.astype(s, cube.dtype) if n_components is None else None
+    R = gram64(xp, xp.reshape(cube, (rows * cols, L)))
+    s = resolve_sigma(xp, cube, sigma, R)
+    whitened = cube / xp.astype(s, cube.dtype) if n_components is None else None
     E = signal_subspace(xp, whitened, R / (s[:, None] * s[None, :]), n_components)
     return cube, xp, s, E
 
 
-def fit_fasthyde(cube, *, n_components=None, noise="additive", sigma=None, wavelet="db5", level=5, shifts=4,
-                 robust=False):
+def fit_fasthyde(cube, *, n_components=None, noise="additive", sigma=None, wavelet="db5", level=5, shifts=4):
     """Fit FastHyDe with SURE wavelet shrinkage of the eigen-images: a :class:`SubspaceShrinkage` and a dict.
 
     The thresholds are chosen per eigen-image and detail subband by SURE
@@ -108,7 +103,7 @@ def fit_fasthyde(cube, *, n_components=None, noise="additive", sigma=None, wavel
 
     _check_wavelet(wavelet)
     shifts = check_scalar(shifts, "shifts", kind=numbers.Integral, lower=1)
-    cube, xp, s, E = _subspace(cube, n_components, noise, sigma, robust)
+    cube, xp, s, E = _subspace(cube, n_components, noise, sigma)
     k = E.shape[1]
     W = E / s[:, None]
     level = dwt_max_level(cube.shape[:2], wavelet, level)
@@ -164,13 +159,13 @@ def denoise_fasthyde(cube, *, n_components=None, noise="additive", sigma=None, d
         spinning; 1 turns it off). 4 gains 1-1.8 dB over 1 on the
         benchmark's cubes, 8 another 0.05 dB at four times the cost.
     robust : bool, default=False
-        Estimate the noise levels and the subspace on the cube with
-        impulses and column stripes removed (median test and column
-        offsets, :func:`remove_outliers`); the denoised data are still the
-        cube. For mixed noise: stripes otherwise pass HySime's test as
-        signal (64 x 64 x 180 benchmark cube: 13 components instead of 5
-        without, 8 with it; at 128 x 128: 5 either way). Off by default: on
-        Gaussian noise it can add a component or two.
+        For mixed noise: first remove impulses and column stripes
+        (outliers of the spectral residual, :func:`remove_outliers`), then
+        denoise that cube. Stripes otherwise pass HySime's test as signal
+        (64 x 64 x 180 mixed-noise benchmark cube: 13 components for 5
+        endmembers; 10 with ``robust=True``) and stay in the result:
+        36.4 -> 40.4 dB there, 44.8 -> 47.6 dB at 128 x 128. Off by
+        default: on Gaussian noise it changed MPSNR by -1.2 to +0.1 dB.
     return_info : bool, default=False
         Also return a dict with ``n_components``, ``sigma`` and ``basis``.
 
@@ -181,14 +176,15 @@ def denoise_fasthyde(cube, *, n_components=None, noise="additive", sigma=None, d
     info : dict
         Only with ``return_info=True``.
     """
+    cube, xp = check_cube(cube)
+    if robust:
+        cube = remove_outliers(xp, cube)[0]
     if isinstance(denoiser, str) and denoiser == "sure":
-        model, info = fit_fasthyde(cube, n_components=n_components, noise=noise, sigma=sigma, shifts=shifts,
-                                   robust=robust)
-        out = model.apply(check_cube(cube)[0])
+        model, info = fit_fasthyde(cube, n_components=n_components, noise=noise, sigma=sigma, shifts=shifts)
+        out = model.apply(cube)
         return (out, info) if return_info else out
-    _, xp = check_cube(cube)
     denoise = _image_denoiser(denoiser, xp)
-    z, xp, s, E = _subspace(cube, n_components, noise, sigma, robust)
+    z, xp, s, E = _subspace(cube, n_components, noise, sigma)
     k = E.shape[1]
     Z = spectral_project(xp, z, E / s[:, None])  # eigen-images, unit noise
     lo = xp.min(Z, axis=(0, 1))

@@ -47,9 +47,8 @@ def denoise_otvca(cube, *, n_components=None, weight=1.0, sigma=None, robust=Fal
     sigma : float or array of shape (bands,), optional
         Noise std, per band or common; estimated per band when omitted.
     robust : bool, default=False
-        Estimate noise and subspace on the cube with impulses and stripes
-        removed (:func:`remove_outliers`), as :func:`denoise_l1hymixde`
-        does; the cube itself is still the data.
+        First remove impulses and column stripes (see
+        :func:`denoise_fasthyde`), for mixed noise.
     max_iter : int, default=10
         Cyclic-descent passes (the reference uses 10 to 200).
     tol : float, default=1e-3
@@ -75,11 +74,12 @@ def denoise_otvca(cube, *, n_components=None, weight=1.0, sigma=None, robust=Fal
     weight = check_scalar(weight, "weight", lower=0.0)
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
     tol = check_scalar(tol, "tol", lower=0.0, lower_inclusive=False)
-    base = remove_outliers(xp, cube)[0] if robust else cube
-    R = gram64(xp, xp.reshape(base, (rows * cols, L)))
-    s = resolve_sigma(xp, base, sigma, R)
+    if robust:
+        cube = remove_outliers(xp, cube)[0]
+    R = gram64(xp, xp.reshape(cube, (rows * cols, L)))
+    s = resolve_sigma(xp, cube, sigma, R)
     sc = xp.astype(s, cube.dtype)
-    V = signal_subspace(xp, base / sc if n_components is None else None, R / (s[:, None] * s[None, :]),
+    V = signal_subspace(xp, cube / sc if n_components is None else None, R / (s[:, None] * s[None, :]),
                         n_components)
     Yw = cube / sc
     Y2 = xp.reshape(Yw, (rows * cols, L))
