@@ -109,7 +109,7 @@ def vca(Y, n_endmembers, *, snr=None, random_state=None):
         Z = Z[:, : p - 1]
         projected = Z @ Ud[:, : p - 1].T + mean[None, :]
         c = xp.max(xp.sqrt(xp.sum(Z * Z, axis=1)))
-        V = xp.concat([Z, xp.full((n, 1), c, dtype=Z.dtype, device=device(Z))], axis=1)
+        V = xp.concat([Z, c * xp.ones((n, 1), dtype=Z.dtype, device=device(Z))], axis=1)
     else:  # projective projection on p dimensions
         Ud = _top_eigvecs(xp, X.T @ X / n, p)
         Z = X @ Ud
@@ -204,7 +204,8 @@ def hysime(Y, *, noise=None):
     along ``e_i``). The noise correlation ``R_n`` of the regression
     residuals is scaled by ``n / (n - bands + 1)`` (their variance deficit)
     and gets HySime's ridge of ``1e-5`` times the mean signal power. The
-    estimate needs many more pixels than bands (tens of times as many).
+    estimate needs many more pixels than bands (tens of times as many);
+    ``ValueError`` when there are no more pixels than bands.
 
     Parameters
     ----------
@@ -221,7 +222,10 @@ def hysime(Y, *, noise=None):
     xp = get_namespace(Y)
     Y = check_array(Y, "Y", xp=xp, ndim=(2, 3))
     X = xp.reshape(Y, (-1, Y.shape[-1]))
-    n = X.shape[0]
+    n, L = X.shape
+    if n <= L:  # the regression residuals vanish: every direction would pass as signal
+        raise ValueError(f"hysime needs more pixels than bands (tens of times as many); Y has {n} pixels "
+                         f"and {L} bands.")
     if noise is None:
         noise, Rn = estimate_noise(X)
     else:
@@ -232,7 +236,6 @@ def hysime(Y, *, noise=None):
         Rn = noise.T @ noise / n
     S = X - noise
     Rx = S.T @ S / n
-    L = X.shape[1]
     # residuals of a regression on L - 1 bands underestimate the noise power by (n - L + 1) / n;
     # the small ridge (HySime's) keeps noiseless data from selecting rounding-error directions
     eye = xp.eye(L, dtype=Rx.dtype, device=device(Rx))

@@ -63,7 +63,8 @@ def test_array_api_device(xp):
     X = s.Y.reshape(-1, 20)
     Xx = xp.asarray(X)
     for name, fn in [("vca", lambda Z: vca(Z, 3, random_state=0)), ("nfindr", lambda Z: nfindr(Z, 3)),
-                     ("atgp", lambda Z: atgp(Z, 3))]:
+                     ("atgp", lambda Z: atgp(Z, 3)),
+                     ("vca affine", lambda Z: vca(Z, 3, snr=0.0, random_state=0))]:  # low-SNR projection
         out = fn(Xx)
         assert out.endmembers.device == Xx.device, name
         np.testing.assert_array_equal(out.indices, fn(X).indices)
@@ -78,5 +79,7 @@ def test_bad_input():
         extract_endmembers(np.ones((10, 20)), 2, method="ppi")
     with pytest.raises(ValueError, match="Y contains NaN"):
         atgp(np.full((4, 3), np.nan), 2)
+    with pytest.raises(ValueError, match="hysime needs more pixels than bands.*5 pixels and 20 bands"):
+        hysime(np.random.default_rng(0).random((5, 20)))
     with pytest.raises(ValueError, match="noise has shape"):
         hysime(np.ones((10, 4)), noise=np.ones((10, 3)))
