@@ -15,7 +15,7 @@ pixels through the library Gram ``D D^T`` (one ``m x m`` inverse per value of
 import math
 import numbers
 
-from .._backend import device, get_namespace
+from .._backend import device, get_namespace, to_namespace
 from .._validation import check_scalar
 from ..functions import L1, Function
 from ..functions._utils import check_step
@@ -139,7 +139,7 @@ def sunsal(Y, library, *, lam=0.0, sum_to_one=False, nonnegative=True, rho=None,
     if x0 is None:
         x0 = xp.zeros(B.shape, dtype=B.dtype, device=device(B))
     else:
-        x0 = xp.asarray(x0)
+        x0 = to_namespace(x0, xp, device=device(B))  # host starts move explicitly to Y's device
         if tuple(x0.shape) != shape:
             raise ValueError(f"x0 has shape {tuple(x0.shape)}, expected {shape}.")
         x0 = xp.reshape(xp.astype(x0, B.dtype), B.shape)

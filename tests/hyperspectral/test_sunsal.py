@@ -78,6 +78,8 @@ def test_array_api_path_on_the_input_device(xp):
     assert res.x.device == Yx.device and res.x.dtype == Yx.dtype
     np.testing.assert_allclose(to_numpy(res.x), sunsal(Y, D, lam=0.01, sum_to_one=True, tol=1e-6,
                                                        max_iter=2000).x, atol=1e-10)
+    start = sunsal(Yx, D, lam=0.01, x0=np.full((6, D.shape[0]), 0.1), max_iter=5)  # host x0 moved to Y's device
+    assert start.x.device == Yx.device
 
 
 def test_max_iter_warns():
