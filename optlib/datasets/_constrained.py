@@ -751,6 +751,38 @@ class PDEControlProblem(EqualityProblem):
         """Matrix-free keyword arguments: ``jac``, ``hessp``, ``constraints``."""
         return {"jac": self.grad, "hessp": self.hessp, "constraints": self.constraints}
 
+    def preconditioner(self, x, v):
+        """The exact block-diagonal KKT preconditioner ``diag(B^{-1}, S^{-1})`` for MINRES.
+
+        ``B = diag(1, 0.1)`` is the (constant) Hessian and ``S = G B^{-1} G^T =
+        L L + 10 I`` the Schur complement, applied through the sine basis that
+        diagonalises the Dirichlet Laplacian (DST-I, ``O(N^2 log N)``). The
+        preconditioned KKT matrix has the three eigenvalues ``1`` and
+        ``(1 +- sqrt(5)) / 2`` (Murphy, Golub and Wathen, 2000), whatever ``N``.
+        Pass ``preconditioner=p.preconditioner`` to
+        :func:`~optlib.optimize.minimize_eq` with ``sketch="minres"``.
+        """
+        from scipy.fft import dstn
+
+        N, n = self.N, 2 * self.N**2
+        shape = (N, N)
+        inv_schur = 1.0 / (self._laplacian_eigenvalues() ** 2 + 10.0)
+
+        def apply(u):
+            top = u[:n] / self._diag
+            rhs = np.reshape(u[n:], shape)
+            bottom = dstn(dstn(rhs, type=1, norm="ortho") * inv_schur, type=1, norm="ortho")
+            return np.concatenate([top, bottom.ravel()])
+
+        return apply
+
+    def _laplacian_eigenvalues(self):
+        """Eigenvalues of ``L`` on the ``N x N`` sine basis, as an ``(N, N)`` grid."""
+        N = self.N
+        h = 2.0 / (N + 1)
+        t = 2 - 2 * np.cos(np.arange(1, N + 1) * np.pi / (N + 1))
+        return (t[:, None] + t[None, :]) / h**2
+
     def _objective_fgh(self, x):
         return self.fun(x), self.grad(x), self.hess(x)
 
@@ -758,14 +790,17 @@ class PDEControlProblem(EqualityProblem):
         return self.cons_fun(x), self._jac, None
 
     def solution(self):
-        """The exact minimiser and its value, by a sparse direct solve of the KKT system."""
-        import scipy.sparse as sp
-        from scipy.sparse.linalg import spsolve
+        """The exact minimiser and its value.
 
-        n = 2 * self.N**2
-        K = sp.bmat([[sp.diags(self._diag), self._jac.T], [self._jac, None]]).tocsc()
-        rhs = np.concatenate([np.concatenate([self.w_target, np.zeros(self.N**2)]), np.zeros(self.N**2)])
-        x = spsolve(K, rhs)[:n]
+        Eliminating ``z = -L w`` leaves ``(I + 0.1 L^2) w = w*``, diagonal on the
+        sine basis of ``L`` (DST-I): ``O(N^2 log N)`` at any ``N``.
+        """
+        from scipy.fft import dstn
+
+        shape = (self.N, self.N)
+        target = dstn(np.reshape(self.w_target, shape), type=1, norm="ortho")
+        w = dstn(target / (1 + 0.1 * self._laplacian_eigenvalues() ** 2), type=1, norm="ortho").ravel()
+        x = np.concatenate([w, -(self.L @ w)])
         return x, self.fun(x)
 
 

@@ -193,6 +193,7 @@ def minimize_eq(
     beta=0.1,
     rho=1.5,
     psi=None,
+    preconditioner=None,
     superlinear=False,
     random_state=None,
     engine="auto",
@@ -274,6 +275,14 @@ def minimize_eq(
         ``20 max(||B||^2, 1) / (min(xi_G, 1) min(xi_B, 1))``, ``xi_G`` being
         the smallest eigenvalue of ``G G^T`` (taken as 1 when matrix-free).
         It is conservative; a smaller value makes inner solves cheaper.
+    preconditioner : callable, optional
+        ``preconditioner(x, v) -> apply`` for ``sketch="minres"``: ``apply(u)``
+        applies a symmetric positive definite approximation of ``|K|^{-1}``
+        (``K`` the KKT matrix at ``(x, v)``) to a vector of length ``n + m``,
+        typically ``diag(B^{-1}, S^{-1})`` with ``S`` (an approximation of) the
+        Schur complement ``G B^{-1} G^T``; with the exact one MINRES needs
+        three iterations per solve (Murphy, Golub and Wathen, 2000). The PDE
+        problem of :mod:`optlib.datasets` provides one.
     superlinear : bool
         Sharpen the accuracy condition with ``theta_k = min(1,
         ||(grad_x L, c)||^(1/2))`` for a superlinear local rate (the paper's
@@ -341,6 +350,9 @@ def minimize_eq(
     rho = check_scalar(rho, "rho", lower=1.0, lower_inclusive=False)
     if psi is not None:
         psi = check_scalar(psi, "psi", lower=0.0, lower_inclusive=False)
+    if preconditioner is not None and (sketch != "minres" or not callable(preconditioner)):
+        raise ValueError("preconditioner must be a callable preconditioner(x, v) and needs sketch='minres'; "
+                         f"got {type(preconditioner).__name__} with sketch={sketch!r}.")
     if block_size is not None:
         block_size = check_scalar(block_size, "block_size", kind=numbers.Integral, lower=1)
     rng = check_random_state(random_state)
@@ -426,6 +438,7 @@ def minimize_eq(
         theta = min(1.0, math.sqrt(kkt)) if superlinear else 1.0
         b = -xp.concat([gl, pt.c])
         Hgl = hess_times(gl)
+        precond = preconditioner(x, v) if preconditioner is not None else None
         z = r = None
         inner = 0
         useful = _TOL_FRACTION * tol  # a full step leaves a KKT residual ~ ||r||: below tol is enough
@@ -433,7 +446,7 @@ def minimize_eq(
             inner_tol = max(theta * delta * kkt / (norm_K * psi_k), useful)
             z, r, it, block_end = sketch_solve(K, b, sketch=sketch, tol=inner_tol, max_iter=max_inner, rng=rng,
                                                block_size=block, adaptive_block=block_size is None, z0=z, r0=r,
-                                               floor=floor, engine=engine)
+                                               floor=floor, engine=engine, precond=precond)
             block = block_end or block  # the next solve starts at the block this one needed
             inner += it
             res = float(xp.linalg.vector_norm(r))

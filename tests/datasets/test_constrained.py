@@ -111,3 +111,23 @@ def test_pde_problem_structure_and_solution():
     assert np.linalg.norm(kkt_grad) <= 1e-8
     with pytest.raises(ValueError, match="N must be a positive integer"):
         make_pde_control(0)
+
+
+@pytest.mark.parametrize("N", [5, 12])
+def test_pde_solution_and_preconditioner_match_sparse_direct_solves(N):
+    """solution() (DST-I) against a sparse LU of the KKT matrix; the preconditioner is diag(B^-1, (G B^-1 G^T)^-1)."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
+    p = make_pde_control(N)
+    B = sp.diags(p._diag)
+    K = sp.bmat([[B, p._jac.T], [p._jac, None]]).tocsc()
+    rhs = np.concatenate([p.w_target, np.zeros(N * N), np.zeros(N * N)])
+    x_ref = spsolve(K, rhs)[: p.n]
+    x, f = p.solution()
+    np.testing.assert_allclose(x, x_ref, atol=1e-10)
+    assert f == pytest.approx(p.fun(x_ref), rel=1e-12)
+    u = np.random.default_rng(0).standard_normal(p.n + p.m)
+    S = (p._jac @ sp.diags(1 / p._diag) @ p._jac.T).toarray()
+    expected = np.concatenate([u[: p.n] / p._diag, np.linalg.solve(S, u[p.n:])])
+    np.testing.assert_allclose(p.preconditioner(p.x0, p.v0)(u), expected, rtol=1e-9, atol=1e-12)

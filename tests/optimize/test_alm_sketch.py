@@ -305,3 +305,33 @@ def test_inner_solve_stops_at_useful_accuracy():
     assert loose.success and loose.nit == tight.nit == 1
     assert 1e-6 < loose.kkt <= 1e-3 and tight.kkt <= 1e-8
     assert loose.inner_iterations[0] <= 0.6 * tight.inner_iterations[0]
+
+
+@pytest.mark.parametrize("N", [12, 40])
+def test_preconditioned_minres_is_mesh_independent(N):
+    """With the PDE's exact block preconditioner MINRES needs <= 5 iterations (unpreconditioned: 310 at N=12)."""
+    p = make_pde_control(N)
+    res = _solve(p, v0=p.v0, sketch="minres", preconditioner=p.preconditioner, tol=1e-8)
+    assert res.success and res.nit == 1 and res.inner_iterations[0] <= 5
+    assert res.fun == pytest.approx(p.solution()[1], rel=1e-10)
+
+
+def test_preconditioned_minres_matches_solve_on_random_kkt():
+    K, b = _random_kkt(7, 3, seed=3)
+    B, G = K[:7, :7], K[7:, :7]
+    M = np.zeros_like(K)
+    M[:7, :7] = np.linalg.inv(B)
+    M[7:, 7:] = np.linalg.inv(G @ np.linalg.solve(B, G.T))
+    op = KKTOperator(7, 3, lambda z: K @ z, None, np, b)
+    z, r, it, _ = sketch_solve(op, b, sketch="minres", tol=1e-10, max_iter=100, rng=None, precond=lambda u: M @ u)
+    np.testing.assert_allclose(z, np.linalg.solve(K, b), rtol=1e-8, atol=1e-9)
+    assert it <= 5 and np.linalg.norm(r) <= 1e-10
+    with pytest.raises(ValueError, match="sketch='minres' only"):
+        sketch_solve(op, b, sketch="kaczmarz", tol=1e-10, max_iter=10, rng=np.random.default_rng(0),
+                     precond=lambda u: u)
+
+
+def test_preconditioner_needs_minres():
+    p = make_pde_control(3)
+    with pytest.raises(ValueError, match="preconditioner must be a callable"):
+        minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), preconditioner=p.preconditioner)
