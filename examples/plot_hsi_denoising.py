@@ -28,8 +28,18 @@ if not os.environ.get("DISPLAY"):
 import matplotlib.pyplot as plt
 import numpy as np
 
-from optlib.datasets import add_band_noise, add_impulse_noise, add_stripes, make_hyperspectral_scene
-from optlib.hyperspectral import denoise_fasthyde, denoise_hyminor, denoise_hyres, denoise_l1hymixde
+from optlib.datasets import (
+    add_band_noise,
+    add_impulse_noise,
+    add_stripes,
+    make_hyperspectral_scene,
+)
+from optlib.hyperspectral import (
+    denoise_fasthyde,
+    denoise_hyminor,
+    denoise_hyres,
+    denoise_l1hymixde,
+)
 from optlib.metrics import band_psnr
 
 QUICK = os.environ.get("OPTLIB_EXAMPLE_QUICK", "").strip().lower() in ("1", "true", "yes")

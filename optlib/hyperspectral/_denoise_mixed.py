@@ -5,8 +5,8 @@ Gaussian part with HyRes, then the sparse part by an l1 fit with spectral
 total variation, pixel by pixel. L1HyMixDe (Zhuang and Ng, IEEE JSTARS 13,
 2020) models the whitened cube as ``Y = E Z + V + N`` with ``V`` sparse and
 alternates FastHyDe's eigen-image denoising with soft thresholding of ``V``,
-the subspace being learnt from the cube with its outliers, flagged by a
-median test, replaced by median-filtered values.
+the subspace being learnt from the cube with its outliers (impulses,
+stripes) removed.
 """
 
 import numbers
@@ -145,12 +145,13 @@ def denoise_l1hymixde(cube, *, n_components=None, p=None, window=5, lam=2.0, sig
                       shifts=4, max_iter=30, tol=1e-3, return_info=False):
     """Denoise mixed Gaussian and sparse noise with L1HyMixDe (l1 subspace representation).
 
-    1. **Outliers.** Each band is median filtered (``window x window``);
-       entries far from the median (the median test, threshold ``p``) are
-       flagged as impulses and replaced by it, and columns whose median
-       residual is significant are flagged as stripes or dead lines and
-       corrected by it (:func:`remove_outliers`): a coarse cube free of
-       sparse noise.
+    1. **Outliers** (:func:`remove_outliers`): entries whose spectral
+       residual (the band minus its least-squares prediction from the other
+       bands) exceeds 3.5 robust standard deviations, or, with ``p`` given,
+       that fail HyDe's median test ``|y - median(y)| > p * range``, are
+       impulses and take the ``window x window`` median-filtered value;
+       columns with a significant median residual are stripes or dead lines
+       and lose that offset. This gives a coarse cube free of sparse noise.
     2. **Noise and subspace** from the coarse cube: per-band noise std
        (regression on the other bands) and the signal subspace ``E`` of the
        whitened cube (HySime, or ``n_components`` leading eigenvectors).
@@ -176,9 +177,10 @@ def denoise_l1hymixde(cube, *, n_components=None, p=None, window=5, lam=2.0, sig
     n_components : int, optional
         Subspace dimension; HySime on the coarse cube when omitted.
     p : float, optional
-        Threshold of the median test as a fraction of each band's range
-        (HyDe's rule, e.g. 0.05 for bands scaled to [0, 1]); default:
-        ``3.5`` robust noise standard deviations of the band.
+        Use HyDe's median test for impulses, with threshold ``p`` a fraction
+        of each band's range (0.05 in HyDe, bands scaled to [0, 1]); by
+        default impulses are found in the spectral residual (a spatial
+        median test also flags edges when the noise is weak).
     window : int, default=5
         Odd side of the median filter.
     lam : float, default=2.0
