@@ -90,7 +90,9 @@ def vca(Y, n_endmembers, *, snr=None, random_state=None):
     Bunch
         ``endmembers`` (p, bands): the selected pixels projected on the
         signal subspace (less noisy than the raw pixels), ``indices`` (p,)
-        their flat indices (host NumPy array), ``snr`` the SNR used.
+        their flat indices (host NumPy array), ``snr`` the SNR used. For
+        ``p = 1`` the pixel of largest projection on the leading
+        eigenvector of ``X^T X``.
     """
     xp, X, p = _pixels(Y, n_endmembers)
     rng = check_random_state(random_state)
@@ -105,6 +107,11 @@ def vca(Y, n_endmembers, *, snr=None, random_state=None):
         snr = 10.0 * math.log10(max(p_x - p / L * p_y, 1e-300) / max(p_y - p_x, 1e-300))
     else:
         snr = check_scalar(snr, "snr")
+    if p == 1:  # no simplex to span: the pixel reaching farthest along the leading direction
+        u = _top_eigvecs(xp, X.T @ X / n, 1)
+        Z = X @ u
+        idx = _index_array([xp.argmax(xp.abs(Z[:, 0]))])
+        return Bunch(endmembers=Z[idx[0]:idx[0] + 1, :] @ u.T, indices=idx, snr=snr)
     if snr < 15.0 + 10.0 * math.log10(p):  # affine projection on p - 1 dimensions
         Z = Z[:, : p - 1]
         projected = Z @ Ud[:, : p - 1].T + mean[None, :]
@@ -140,7 +147,8 @@ def nfindr(Y, n_endmembers, *, max_sweeps=None):
     maximises the volume, until a full sweep changes nothing. With
     ``M = [1; x_1 ... x_p]`` the volume after replacing vertex ``j`` by pixel
     ``x`` is ``|det M| |(M^{-1} [1; x])_j|`` (Cramer's rule), so one sweep
-    costs one ``p x p`` solve against all pixels per vertex.
+    costs one ``p x p`` solve against all pixels per vertex. For ``p = 1``
+    (no volume) the pixel of largest norm, as ATGP.
 
     Returns
     -------
@@ -156,7 +164,7 @@ def nfindr(Y, n_endmembers, *, max_sweeps=None):
     Xc = X - xp.mean(X, axis=0)[None, :]
     Z = Xc @ _top_eigvecs(xp, Xc.T @ Xc / n, p - 1) if p > 1 else Xc[:, :0]
     H = xp.concat([xp.ones((n, 1), dtype=X.dtype, device=dev), Z], axis=1)  # rows [1, z]
-    idx = atgp(H, p).indices
+    idx = atgp(H if p > 1 else X, p).indices  # p = 1: every pixel spans the same (empty) volume
     sweeps = 0
     for sweeps in range(1, max_sweeps + 1):
         changed = False

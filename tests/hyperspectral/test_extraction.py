@@ -1,5 +1,7 @@
 """Tests of endmember extraction (VCA, N-FINDR, ATGP) and HySime."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,19 @@ def test_bad_input():
         hysime(np.random.default_rng(0).random((5, 20)))
     with pytest.raises(ValueError, match="noise has shape"):
         hysime(np.ones((10, 4)), noise=np.ones((10, 3)))
+
+
+def test_single_endmember(xp):
+    # p = 1 has no simplex: VCA takes the pixel farthest along the leading direction, N-FINDR the largest
+    rng = np.random.default_rng(8)
+    e = rng.random(15) + 0.5
+    X = rng.uniform(0.2, 1.0, (40, 1)) * e + 1e-3 * rng.standard_normal((40, 15))
+    X[7] = 1.5 * e  # the brightest pixel
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # VCA used to divide by zero here and return pixel 0
+        for fn in (lambda Z: vca(Z, 1, random_state=0), lambda Z: vca(Z, 1, snr=0.0, random_state=0),
+                   lambda Z: nfindr(Z, 1)):
+            out = fn(xp.asarray(X))
+            np.testing.assert_array_equal(out.indices, [7])
+            assert out.endmembers.shape == (1, 15) and out.endmembers.device == xp.asarray(X).device
+            np.testing.assert_allclose(to_numpy(out.endmembers)[0], X[7], atol=1e-2)
