@@ -1,8 +1,9 @@
 """scikit-learn estimators: SpectralUnmixing (abundances as a transform) and EndmemberExtractor.
 
-Both take ``X`` of shape ``(pixels, bands)`` (reshape a cube with
-``Y.reshape(-1, bands)``); arrays of other array-API libraries stay in
-their namespace and on their device.
+Both take ``X`` of shape ``(pixels, bands)`` or a cube ``(rows, cols,
+bands)`` (its pixels, in C order; ``transform`` then returns ``(rows, cols,
+n_endmembers)``); arrays of other array-API libraries stay in their
+namespace and on their device.
 """
 
 import numbers
@@ -10,7 +11,7 @@ import numbers
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._backend import device
+from .._backend import device, get_namespace
 from .._validation import check_option, check_scalar
 from ..decomposition._sparse_coding import _as_like, _validate_X
 from ._extraction import EXTRACTORS, extract_endmembers, hysime
@@ -19,6 +20,16 @@ from ._sunsal import sunsal
 from ._unmixing import unmix
 
 __all__ = ["SpectralUnmixing", "EndmemberExtractor"]
+
+
+def _as_pixels(X):
+    """``(X, lead)``: a ``(rows, cols, bands)`` cube as ``(pixels, bands)`` with ``lead = (rows, cols)``.
+
+    Other inputs come back as they are, with ``lead = None``.
+    """
+    if getattr(X, "ndim", None) != 3:
+        return X, None
+    return get_namespace(X).reshape(X, (-1, X.shape[-1])), tuple(X.shape[:2])
 
 
 def _n_endmembers(estimator, X):
@@ -53,9 +64,9 @@ class EndmemberExtractor(BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        """Extract the endmembers of ``X`` (pixels, bands)."""
+        """Extract the endmembers of ``X`` (pixels, bands) or (rows, cols, bands)."""
         check_option(self.method, "method", tuple(EXTRACTORS))
-        X, _ = _validate_X(self, X, reset=True)
+        X, _ = _validate_X(self, _as_pixels(X)[0], reset=True)
         p = _n_endmembers(self, X)
         out = extract_endmembers(X, min(p, *X.shape), method=self.method, random_state=self.random_state)
         self.endmembers_ = out.endmembers
@@ -107,10 +118,10 @@ class SpectralUnmixing(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        """Estimate (or take) the endmembers of ``X`` (pixels, bands)."""
+        """Estimate (or take) the endmembers of ``X`` (pixels, bands) or (rows, cols, bands)."""
         check_option(self.method, "method", ("fcls", "nnls", "ucls", "sunsal", "rrlbs"))
         check_scalar(self.lam, "lam", lower=0.0)
-        X, xp = _validate_X(self, X, reset=True)
+        X, xp = _validate_X(self, _as_pixels(X)[0], reset=True)
         if self.endmembers is not None:
             E = _as_like(self.endmembers, X, xp, "endmembers")
             if E.shape[1] != X.shape[1]:
@@ -129,16 +140,19 @@ class SpectralUnmixing(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Abundances of the pixels of ``X``, shape (pixels, n_endmembers)."""
+        """Abundances of the pixels of ``X``: (pixels, n_endmembers), or (rows, cols, n_endmembers) for a cube."""
         check_is_fitted(self)
+        X, lead = _as_pixels(X)
         X, xp = _validate_X(self, X, reset=False)
         E = _as_like(self.endmembers_, X, xp, "endmembers_")
         if self.method == "sunsal":
-            return sunsal(X, E, lam=self.lam).x
-        if self.method == "rrlbs":
+            A = sunsal(X, E, lam=self.lam).x
+        elif self.method == "rrlbs":
             scale = xp.sqrt(xp.astype(self.band_weights_, X.dtype))
-            return unmix(X * scale[None, :], E * scale[None, :], method="fcls", engine=self.engine)
-        return unmix(X, E, method=self.method, engine=self.engine)
+            A = unmix(X * scale[None, :], E * scale[None, :], method="fcls", engine=self.engine)
+        else:
+            A = unmix(X, E, method=self.method, engine=self.engine)
+        return A if lead is None else xp.reshape(A, lead + (A.shape[-1],))
 
     def inverse_transform(self, A):
         """Reconstructed spectra ``A @ endmembers_``."""

@@ -64,3 +64,21 @@ def test_bad_input():
         SpectralUnmixing(n_endmembers=2, extractor="ppi").fit(X)
     with pytest.raises(ValueError, match="X has 5 features"):
         SpectralUnmixing(n_endmembers=2).fit(X).transform(X[:, :5])
+
+
+@pytest.mark.parametrize("method", ["fcls", "sunsal", "rrlbs"])
+def test_cube_layout(xp, method):
+    # fit on (pixels, bands), transform a (rows, cols, bands) cube, and fit on the cube itself
+    s = make_hyperspectral_scene(6, 5, 3, n_bands=20, n_pure_pixels=1, purity=0.9, random_state=4)
+    cube = xp.asarray(s.Y.astype(np.float32))
+    X = xp.reshape(cube, (-1, 20))
+    model = SpectralUnmixing(3, method=method, random_state=0).fit(X)
+    A = model.transform(cube)
+    assert A.shape == (6, 5, 3) and A.dtype == xp.float32 and A.device == cube.device
+    np.testing.assert_allclose(to_numpy(A).reshape(-1, 3), to_numpy(model.transform(X)), rtol=0, atol=0)
+    assert model.inverse_transform(A).shape == (6, 5, 20)
+    np.testing.assert_allclose(to_numpy(SpectralUnmixing(3, method=method, random_state=0).fit(cube).endmembers_),
+                               to_numpy(model.endmembers_))
+    extractor = EndmemberExtractor(3, random_state=0).fit(cube)
+    np.testing.assert_array_equal(extractor.indices_, EndmemberExtractor(3, random_state=0).fit(X).indices_)
+    assert np.array_equal(to_numpy(cube), s.Y.astype(np.float32))  # not modified
