@@ -15,11 +15,12 @@ so a fit on samples of total weight ``W`` uses
 ``alpha = 1 / (C * W)`` in :class:`SparseLogisticRegression`'s scaling.
 """
 
+import inspect
 import numbers
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, make_scorer
 from sklearn.model_selection import check_cv
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
@@ -87,7 +88,10 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
         As in scikit-learn (None: 5-fold stratified).
     scoring : str or callable, default=None
         Scorer of the held-out folds (``check_scoring``); None means accuracy,
-        scikit-learn's default. Samples are not weighted in the scores.
+        scikit-learn's default. As in scikit-learn, a scorer whose metric
+        takes ``labels`` gets all the classes (a held-out fold may lack
+        some), and for two classes ``pos_label`` the second class. Samples
+        are not weighted in the scores.
     class_weight : dict, "balanced" or None, default=None
         As in :class:`SparseLogisticRegression`; ``"balanced"`` weights are
         computed once from all of ``y``, as scikit-learn does.
@@ -184,6 +188,31 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
         # accuracy by default (scikit-learn's default; not self.score, which calls this)
         return check_scoring(self, scoring="accuracy" if self.scoring is None else self.scoring)
 
+    def _fold_scorer(self, classes):
+        """The scorer of the held-out folds, told all the ``classes`` (a test fold may lack some).
+
+        As scikit-learn's ``LogisticRegressionCV``: a scorer built on a metric
+        with a ``labels`` argument (log loss, Brier score, ROC AUC, F1, ...)
+        is rebuilt with ``labels=classes``, and, for two classes and a metric
+        with ``pos_label``, ``pos_label=classes[-1]`` (the positive class of
+        the model, also for string labels); arguments the scorer was made
+        with are kept.
+        """
+        scorer = self._scorer()
+        func = getattr(scorer, "_score_func", None)
+        if func is None:  # a plain callable: used as given
+            return scorer
+        params = inspect.signature(func).parameters
+        if "labels" not in params:
+            return scorer
+        kwargs = dict(getattr(scorer, "_kwargs", {}))
+        kwargs.setdefault("labels", classes)
+        if classes.shape[0] == 2 and "pos_label" in params:
+            kwargs.setdefault("pos_label", classes[-1])
+        return make_scorer(
+            func, greater_is_better=scorer._sign > 0, response_method=scorer._response_method, **kwargs
+        )
+
     def fit(self, X, y, sample_weight=None):
         """Choose C (and ``l1_ratio``) by cross-validation, then refit on all the data.
 
@@ -201,7 +230,6 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
         self
         """
         Cs, l1_ratios = self._check_params()
-        scorer = self._scorer()
         X, y = validate_data(
             self, X, y, accept_sparse="csc", dtype=[np.float64, np.float32], order="F", copy=False,
             ensure_all_finite=False,  # checked by each fit's first pass over X
@@ -216,6 +244,7 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
         sw = None
         if sample_weight is not None:
             sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        scorer = self._fold_scorer(classes)
         cw = _class_weights(self.class_weight, classes, yi, sw)
         sw = cw[yi] if sw is None else sw * cw[yi]
         if not sw.sum() > 0:
@@ -228,9 +257,12 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
                     "cv gives a training fold without samples of every class; "
                     "use fewer folds or a stratified splitter."
                 )
-        options = dict(
-            fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter, max_epochs=self.max_epochs
-        )
+        options = {
+            "fit_intercept": self.fit_intercept,
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+            "max_epochs": self.max_epochs,
+        }
         n_rows = 1 if classes.shape[0] == 2 else classes.shape[0]
         jobs = (
             delayed(_fold_path)(X, y, sw, train, test, Cs, r, n_rows, scorer, options)

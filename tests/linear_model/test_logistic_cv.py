@@ -188,3 +188,37 @@ def test_fold_without_a_class():
 @parametrize_with_checks([SparseLogisticRegressionCV(Cs=3, cv=3, tol=1e-10)])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("scoring", ["neg_log_loss", "f1", "neg_brier_score"])
+def test_scorers_told_all_classes_as_sklearn(scoring):
+    # a held-out fold without the positive class, string labels: scikit-learn gives the
+    # scorer labels=classes and pos_label=classes[-1]; the scores must be its scores
+    y = np.where(Y_BIN == 1, "yes", "no")
+    pos = np.flatnonzero(y == "yes")
+    test0 = np.setdiff1d(np.arange(30), pos)  # no "yes" in this held-out part
+    folds = [(np.setdiff1d(np.arange(90), test0), test0), (np.arange(45), np.arange(45, 90))]
+    Cs = [0.1, 1.0]
+    ours = SparseLogisticRegressionCV(Cs=Cs, cv=folds, fit_intercept=False, scoring=scoring, tol=1e-10)
+    ours.fit(X_BIN, y)
+    ref = _fit_quiet(
+        _sklearn_cv(Cs=Cs, cv=folds, l1_ratios=(1.0,), solver="liblinear", fit_intercept=False,
+                    scoring=scoring, tol=1e-8),
+        X_BIN, y,
+    )  # fmt: skip
+    np.testing.assert_allclose(ours.scores_, ref.scores_, atol=1e-6)
+    assert ours.C_ == ref.C_
+
+
+def test_multiclass_log_loss_with_a_class_missing_from_a_test_fold():
+    y = Y_MUL.copy()
+    rare = np.flatnonzero(y == 2)[:5]
+    y[y == 2] = 1
+    y[rare] = 2  # five samples of class 2, none in the first 60 samples' test fold below
+    test0 = np.setdiff1d(np.arange(60), rare)
+    folds = [(np.setdiff1d(np.arange(120), test0), test0)]
+    m = SparseLogisticRegressionCV(Cs=[1.0], cv=folds, scoring="neg_log_loss", tol=1e-10).fit(X_MUL, y)
+    fold = SparseLogisticRegression(alpha=1.0 / len(folds[0][0]), tol=1e-10).fit(X_MUL[folds[0][0]], y[folds[0][0]])
+    proba = fold.predict_proba(X_MUL[test0])
+    expected = np.mean(np.log(proba[np.arange(test0.size), np.searchsorted(m.classes_, y[test0])]))
+    assert m.scores_[0, 0, 0] == pytest.approx(expected, abs=1e-8)
