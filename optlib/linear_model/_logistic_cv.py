@@ -39,8 +39,11 @@ def _check_grid(values, name):
     return grid
 
 
-def _fold_path(X, y, sw, train, test, Cs, l1_ratio, n_rows, scorer, options):
+def _fold_path(X, y, sw, score_weight, train, test, Cs, l1_ratio, n_rows, scorer, options):
     """Warm-started path over ``Cs`` on ``train``, scored on ``test``.
+
+    ``sw`` weights the fits; ``score_weight`` (the caller's ``sample_weight``,
+    or None) the held-out scores.
 
     Returns ``(coefs, scores, n_iter)`` in the order of ``Cs``: ``coefs``
     (n_cs, n_rows, n_features + fit_intercept) in X's dtype, the intercepts last.
@@ -54,13 +57,14 @@ def _fold_path(X, y, sw, train, test, Cs, l1_ratio, n_rows, scorer, options):
     p = X.shape[1]
     coefs = np.zeros((len(Cs), n_rows, p + int(options["fit_intercept"])), dtype=X.dtype)
     scores, n_iter = np.empty(len(Cs)), np.empty(len(Cs), dtype=np.int64)
+    score_params = {} if score_weight is None else {"sample_weight": score_weight[test]}
     for k in np.argsort(Cs):  # strongest penalty first
         est.set_params(alpha=1.0 / (Cs[k] * total))
         est.fit(X_train, y[train], sample_weight=sw_train)
         coefs[k, :, :p] = est.coef_
         if options["fit_intercept"]:
             coefs[k, :, -1] = est.intercept_
-        scores[k] = scorer(est, X[test], y[test])
+        scores[k] = scorer(est, X[test], y[test], **score_params)
         n_iter[k] = est.n_iter_
     return coefs, scores, n_iter
 
@@ -90,8 +94,10 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
         Scorer of the held-out folds (``check_scoring``); None means accuracy,
         scikit-learn's default. As in scikit-learn, a scorer whose metric
         takes ``labels`` gets all the classes (a held-out fold may lack
-        some), and for two classes ``pos_label`` the second class. Samples
-        are not weighted in the scores.
+        some), and for two classes ``pos_label`` the second class. The scores
+        are weighted by ``sample_weight`` when it is given (not by the class
+        weights), as scikit-learn's ``LogisticRegressionCV`` (1.9) weights
+        them; a callable must then accept ``sample_weight``.
     class_weight : dict, "balanced" or None, default=None
         As in :class:`SparseLogisticRegression`; ``"balanced"`` weights are
         computed once from all of ``y``, as scikit-learn does.
@@ -223,7 +229,7 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the fits (not of the held-out scores).
+            Non-negative weights of the fits and of the held-out scores.
 
         Returns
         -------
@@ -241,12 +247,12 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
                 f"{type(self).__name__} needs samples of at least 2 classes in y, "
                 f"but the data contains only one class: {classes[0]!r}."
             )
-        sw = None
+        score_weight = None
         if sample_weight is not None:
-            sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            score_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         scorer = self._fold_scorer(classes)
-        cw = _class_weights(self.class_weight, classes, yi, sw)
-        sw = cw[yi] if sw is None else sw * cw[yi]
+        cw = _class_weights(self.class_weight, classes, yi, score_weight)
+        sw = cw[yi] if score_weight is None else score_weight * cw[yi]
         if not sw.sum() > 0:
             raise ValueError("sample_weight (times the class weights) must have a positive sum.")
 
@@ -265,7 +271,7 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
         }
         n_rows = 1 if classes.shape[0] == 2 else classes.shape[0]
         jobs = (
-            delayed(_fold_path)(X, y, sw, train, test, Cs, r, n_rows, scorer, options)
+            delayed(_fold_path)(X, y, sw, score_weight, train, test, Cs, r, n_rows, scorer, options)
             for train, test in folds
             for r in l1_ratios
         )

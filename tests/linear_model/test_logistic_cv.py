@@ -222,3 +222,18 @@ def test_multiclass_log_loss_with_a_class_missing_from_a_test_fold():
     proba = fold.predict_proba(X_MUL[test0])
     expected = np.mean(np.log(proba[np.arange(test0.size), np.searchsorted(m.classes_, y[test0])]))
     assert m.scores_[0, 0, 0] == pytest.approx(expected, abs=1e-8)
+
+
+@pytest.mark.parametrize("scoring", [None, "neg_log_loss"])
+def test_held_out_scores_weighted_by_sample_weight_as_sklearn(scoring):
+    # scikit-learn weights the held-out scores by sample_weight (not by the class weights)
+    sw = np.random.RandomState(7).uniform(0.0, 3.0, len(Y_BIN))
+    Cs = [0.05, 0.3, 2.0]
+    cv = StratifiedKFold(3)
+    params = {"Cs": Cs, "cv": cv, "fit_intercept": False, "scoring": scoring, "class_weight": "balanced"}
+    ours = SparseLogisticRegressionCV(tol=1e-10, **params).fit(X_BIN, Y_BIN, sample_weight=sw)
+    ref = _fit_quiet(
+        _sklearn_cv(l1_ratios=(1.0,), solver="liblinear", tol=1e-8, **params), X_BIN, Y_BIN, sample_weight=sw
+    )
+    np.testing.assert_allclose(ours.scores_, ref.scores_, atol=1e-6)
+    assert ours.C_ == ref.C_
