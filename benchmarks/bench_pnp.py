@@ -3,7 +3,8 @@
 
 Usage::
 
-    python benchmarks/bench_pnp.py [--quick] [--device gpu] [--repeats R] [--output PATH]
+    python benchmarks/bench_pnp.py [--quick] [--device gpu] [--repeats R] [--mimo-size {small,spec,none}]
+                                    [--output PATH]
 
 Problems
 --------
@@ -35,7 +36,24 @@ Methods
   started; ``Op`` is the same circular blur / mask as a PyLops operator) and
   the scikit-image TV denoiser with weight ``lam * tau``, ``tau = 1 / rho``:
   the same iteration as ``optlib TV`` up to the inexact x-update.
-* SCICO: run only when it imports (not installed here: skipped).
+* ``SCICO TV``: SCICO's ``ADMM`` on the same objective with the same
+  ``lam`` and ``rho`` (``SquaredL2Loss`` with ``CircularConvolve`` / a
+  ``Diagonal`` mask, ``lam * IsotropicTVNorm`` with its approximate prox,
+  ``CircularConvolveSolver`` / ``LinearSubproblemSolver``), float32 (JAX's
+  default), XLA's own CPU threads (all cores, like OpenBLAS here); JIT
+  compilation is excluded by the warm-up run. Skipped when SCICO does not
+  import.
+
+Near-field MIMO (``--mimo-size``)
+---------------------------------
+:func:`optlib.datasets.make_nearfield_mimo` at 30 dB SNR (seed 0,
+complex64) reconstructed by back-projection, Kirchhoff migration and C-SALSA
+(:func:`optlib.optimize.csalsa`, the spec's kappa = 500, alpha = 3.9e-2,
+magnitude-change stop 5e-4, at most 300 iterations) with l1, TV plus l1,
+and TV on the magnitude, as in ``examples/plot_mimo_pnp.py``; each timed
+once. ``small`` (default): the 9 x 9 x 9 grid, 6 x 7 antennas, 8
+frequencies of the tests; ``spec``: the spec's 25 x 25 x 49 grid, 12 x 13
+antennas, 20 frequencies (tens of minutes on 2 cores); ``none`` skips it.
 
 Parameters (lam, rho) were tuned on the 512 x 512 problems, per prior, and
 reused for every method that uses that prior; sigma = sqrt(lam / rho) is
@@ -62,12 +80,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_description
 
-from optlib.datasets import load_image
-from optlib.imaging import TVDenoiser, WaveletDenoiser
+from optlib.datasets import load_image, make_nearfield_mimo
+from optlib.functions import L1, TV3D, Magnitude
+from optlib.imaging import (
+    MagnitudeDenoiser,
+    TVDenoiser,
+    WaveletDenoiser,
+    back_projection,
+    kirchhoff_migration,
+)
 from optlib.linop import CircularConvolution, Mask
 from optlib.linop._fourier import uniform_psf
-from optlib.metrics import psnr, ssim
-from optlib.optimize import pnp_admm
+from optlib.metrics import psnr, psnr_magnitude, ssim
+from optlib.optimize import csalsa, pnp_admm
 
 N_ITER = 30
 NOISE = 0.01
@@ -82,6 +107,9 @@ PARAMS = {
 WAVELET_RULE = {"deblur": ("universal", "VisuShrink"), "inpaint": ("bayes", "BayesShrink")}
 TV_ITER_PER_CALL = 3
 SLOW_SECONDS = 20.0  # methods slower than this are timed once
+# near-field MIMO scenes and C-SALSA settings (spec: kappa, alpha, stop rule)
+MIMO_SCENES = {"small": {"grid_shape": (9, 9, 9), "n_frequencies": 8, "n_tx": 6, "n_rx": 7}, "spec": {}}
+MIMO_KAPPA, MIMO_ALPHA, MIMO_MAX_ITER = 500.0, 3.9e-2, 300
 
 
 def make_problem(name, size, seed=0):
@@ -122,6 +150,38 @@ def plain_admm(y, numpy_ops, denoise, lam, rho, n_iter):
         z = denoise(x + u, sigma)
         u += x - z
     return x
+
+
+def scico_tv(name, y, numpy_ops, lam, rho):
+    """SCICO's ADMM on ``0.5 ||A x - y||^2 + lam TV(x)``: the same splitting, lam and rho as ``optlib TV``.
+
+    ``g = lam * IsotropicTVNorm`` (circular, SCICO's closed-form approximate
+    prox) on ``C = I``; the x-update by ``CircularConvolveSolver`` (exact
+    FFT solve) for the blur and by ``LinearSubproblemSolver`` (CG, SCICO's
+    defaults) for the mask. JAX in float32 (its default), its own threads.
+    """
+    import jax.numpy as jnp
+    from scico import functional, linop, loss
+    from scico.optimize.admm import ADMM, CircularConvolveSolver, LinearSubproblemSolver
+
+    forward = numpy_ops[0]
+    y_j = jnp.asarray(y, dtype=jnp.float32)
+    if name == "deblur":
+        psf = jnp.asarray(uniform_psf(9), dtype=jnp.float32)
+        op = linop.CircularConvolve(h=psf, input_shape=y.shape, h_center=jnp.array([4, 4]))
+        solver = CircularConvolveSolver()
+    else:
+        op = linop.Diagonal(jnp.asarray(forward(np.ones_like(y)), dtype=jnp.float32))
+        solver = LinearSubproblemSolver()
+    f = loss.SquaredL2Loss(y=y_j, A=op)
+    g = lam * functional.IsotropicTVNorm(circular=True, input_shape=y.shape)
+
+    def run():
+        admm = ADMM(f=f, g_list=[g], C_list=[linop.Identity(y.shape)], rho_list=[rho], x0=op.adj(y_j),
+                    maxiter=N_ITER, subproblem_solver=solver)
+        return np.asarray(admm.solve().block_until_ready(), dtype=float)
+
+    return run
 
 
 def methods(name, y, A, numpy_ops, xp_gpu):
@@ -175,11 +235,9 @@ def methods(name, y, A, numpy_ops, xp_gpu):
     except ImportError as exc:
         notes.append(f"PyProximal unavailable ({exc}): anchor skipped")
     try:
-        import scico  # noqa: F401
-
-        notes.append("SCICO imports but its PnP run is not wired in this script yet")
-    except ImportError:
-        notes.append("SCICO not installed: anchor skipped")
+        out["SCICO TV"] = scico_tv(name, y, numpy_ops, lam_tv, rho_tv)
+    except ImportError as exc:
+        notes.append(f"SCICO unavailable ({exc}): anchor skipped")
     if xp_gpu is not None:
         y_gpu = xp_gpu.asarray(y)
 
@@ -214,8 +272,8 @@ def run(args):
             y_clip = np.clip(y, 0, 1)
             rows.append((name, "observed y", math.nan, math.nan, psnr(y_clip, x_true, 1.0), ssim(y_clip, x_true, data_range=1.0)))
             for method, fn in table.items():
-                if method.startswith("optlib"):
-                    fn()  # warm-up: numba compilation, FFT plans
+                if method.startswith(("optlib", "SCICO")):
+                    fn()  # warm-up: numba / JAX compilation, FFT plans
             # rounds over all methods, so that every method sees the same load of the shared machine
             walls, cpus, outs = {m: [] for m in table}, {m: [] for m in table}, {}
             for _ in range(repeats):
@@ -234,6 +292,48 @@ def run(args):
                       f"SSIM {row[5]:.3f}", flush=True)
                 rows.append(row)
     return rows, notes, size, repeats
+
+
+def mimo_rows(size):
+    """PSNR of the normalised magnitudes, times and iterations of the MIMO reconstructions."""
+    data = make_nearfield_mimo(**MIMO_SCENES[size], snr_db=30.0, dtype=np.complex64, random_state=0)
+    A, y, eps = data.operator, data.y, data.eps
+    tv_inner = TV3D(1.0, max_iter=10, tol=1e-3)
+
+    def sparse_tv(v, sigma):  # TV of weight sigma / 2, then soft threshold by sigma
+        return np.maximum(tv_inner.prox(v, 0.5 * sigma) - sigma, 0.0)
+
+    options = {"kappa": MIMO_KAPPA, "stop": "magnitude_change", "tol": 5e-4, "max_iter": MIMO_MAX_ITER}
+    table = {
+        "back-projection": lambda: back_projection(y, A),
+        "Kirchhoff migration": lambda: kirchhoff_migration(y, A),
+        "l1-mag (C-SALSA)": lambda: csalsa(y, A, Magnitude(L1(MIMO_ALPHA * MIMO_KAPPA)), eps, **options),
+        "TV+l1-mag (C-SALSA)": lambda: csalsa(y, A, MagnitudeDenoiser(sparse_tv), eps, sigma=MIMO_ALPHA, **options),
+        "TV-mag (C-SALSA)": lambda: csalsa(
+            y, A, Magnitude(TV3D(MIMO_ALPHA * MIMO_KAPPA, max_iter=10, tol=1e-3)), eps, **options
+        ),
+    }
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # inner TV steps and capped outer iterations
+        for method, fn in table.items():
+            w0, c0 = time.perf_counter(), time.process_time()
+            out = fn()
+            cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+            x, nit = (out.x, out.nit) if hasattr(out, "x") else (out, None)
+            rows.append((method, wall, cpu, psnr_magnitude(x, data.x_true), nit))
+            print(f"mimo     {method:22s} {wall:7.2f} s wall {cpu:7.2f} s CPU  {rows[-1][3]:6.2f} dB  it {nit}",
+                  flush=True)
+    scene = (f"grid {' x '.join(map(str, A.input_shape))}, {data.y.shape[1]} x {data.y.shape[2]} antennas, "
+             f"{data.y.shape[0]} frequencies")
+    return rows, scene
+
+
+def format_mimo_table(rows):
+    lines = ["| method | wall time (s) | CPU time (s) | PSNR (dB) | iterations |", "|---|---|---|---|---|"]
+    for method, wall, cpu, p, nit in rows:
+        lines.append(f"| {method} | {wall:.2f} | {cpu:.2f} | {p:.2f} | {'' if nit is None else nit} |")
+    return "\n".join(lines)
 
 
 def format_table(rows):
@@ -256,6 +356,8 @@ def main(argv=None):
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per method (default 3, quick 1)")
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--mimo-size", choices=("small", "spec", "none"), default="small",
+                        help="near-field MIMO scene: small (default), spec (25 x 25 x 49, slow) or none")
     args = parser.parse_args(argv)
     machine = machine_description(0)
     out = args.output or Path(__file__).resolve().parent / "results" / (
@@ -264,6 +366,20 @@ def main(argv=None):
     command = f"python benchmarks/bench_pnp.py {' '.join(argv if argv is not None else sys.argv[1:])}".strip()
     rows, notes, size, repeats = run(args)
     table = format_table(rows)
+    mimo = []
+    if args.mimo_size != "none":
+        m_rows, scene = mimo_rows(args.mimo_size)
+        mimo = [
+            "",
+            f"## Near-field MIMO ({args.mimo_size} scene: {scene}; 30 dB SNR, seed 0)",
+            "",
+            (
+                "PSNR of the normalised magnitudes; C-SALSA kappa = 500, alpha = 3.9e-2, magnitude-change stop 5e-4, "
+                f"at most {MIMO_MAX_ITER} iterations; each method timed once."
+            ),
+            "",
+            format_mimo_table(m_rows),
+        ]
     text = [
         "# bench_pnp: plug-and-play ADMM, optlib vs scikit-image loops and PyProximal",
         "",
@@ -276,6 +392,7 @@ def main(argv=None):
         table,
         "",
         *[f"- note: {n}" for n in notes],
+        *mimo,
         "",
         "## Machine",
         "",
@@ -284,6 +401,7 @@ def main(argv=None):
     ]
     out.write_text("\n".join(text))
     print(table)
+    print("\n".join(mimo))
     print(f"written to {out}")
 
 
