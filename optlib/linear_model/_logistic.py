@@ -58,8 +58,10 @@ def _class_weights(class_weight, classes, yi, sample_weight):
     ``class_weight`` is None (all ones), ``"balanced"`` (``n / (n_classes *
     count_k)`` with counts weighted by ``sample_weight`` when given, as
     scikit-learn >= 1.6) or a dict ``{label: weight}`` (missing labels get 1;
-    a key that is not a label of ``y`` is an error). ``yi`` are the class
-    indices of the samples.
+    keys that are not labels of ``y``, e.g. classes absent from a
+    cross-validation fold, are ignored when every label has a weight and an
+    error otherwise, scikit-learn's rule). ``yi`` are the class indices of
+    the samples.
     """
     n_classes = classes.shape[0]
     if class_weight is None:
@@ -78,9 +80,10 @@ def _class_weights(class_weight, classes, yi, sample_weight):
         )
     labels = set(classes.tolist())
     unknown = [k for k in class_weight if k not in labels]
-    if unknown:
+    if unknown and not labels <= set(class_weight):
         raise ValueError(
-            f"class_weight has keys that are not class labels of y: {unknown}; classes are {classes.tolist()}."
+            f"class_weight has keys that are not class labels of y: {unknown}; classes are {classes.tolist()} "
+            "(keys beyond the classes are allowed only when every class has a weight, as in scikit-learn)."
         )
     weights = np.ones(n_classes)
     for k, label in enumerate(classes.tolist()):
@@ -109,7 +112,9 @@ class SparseLogisticRegression(LinearClassifierMixin, BaseEstimator):
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, as in scikit-learn: each sample's weight is
         its ``sample_weight`` times the weight of its class. A dict maps
-        labels to weights (missing labels get 1); ``"balanced"`` uses
+        labels to weights (missing labels get 1; keys that are not labels
+        of ``y`` are ignored when every label has a weight, as in
+        scikit-learn, and an error otherwise); ``"balanced"`` uses
         ``n_samples / (n_classes * count_k)``, with the counts weighted by
         ``sample_weight`` when given. The weights are then rescaled to sum to
         ``n_samples``: ``alpha`` keeps its meaning, and ``alpha = 1 / (C *

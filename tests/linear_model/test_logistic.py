@@ -410,6 +410,17 @@ def test_class_weight_changes_the_fit():
     np.testing.assert_allclose(m2.coef_, m1.coef_, atol=1e-12)
 
 
+def test_class_weight_keys_beyond_the_classes_as_sklearn():
+    # a dict for all the labels of a data set, fitted on a part lacking one (a CV fold):
+    # scikit-learn ignores the extra key when every class present has a weight
+    cw = {0: 3.0, 1: 0.5, 2: 7.0}
+    ours = SparseLogisticRegression(alpha=0.02, class_weight=cw, tol=1e-11).fit(X_BIN, Y_BIN)
+    same = SparseLogisticRegression(alpha=0.02, class_weight={0: 3.0, 1: 0.5}, tol=1e-11).fit(X_BIN, Y_BIN)
+    np.testing.assert_array_equal(ours.coef_, same.coef_)
+    ref = sk.LogisticRegression(class_weight=cw, solver="liblinear", l1_ratio=1.0).fit(X_BIN, Y_BIN)
+    assert ref.coef_.shape == ours.coef_.shape  # scikit-learn accepts it too
+
+
 @pytest.mark.parametrize(
     "class_weight, match",
     [
