@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark: hyperspectral denoising, optlib (HyRes, FastHyDe) vs HyDe (``hyde-images``, PyTorch on CPU).
+"""Benchmark: hyperspectral denoising, optlib (HyRes, FastHyDe, HyMiNoR, L1HyMixDe, OTVCA) vs HyDe (``hyde-images``, torch CPU).
 
 Usage::
 
@@ -19,15 +19,23 @@ Methods
 -------
 * HyRes: :func:`optlib.hyperspectral.denoise_hyres` vs ``hyde.HyRes``.
 * FastHyDe: :func:`optlib.hyperspectral.denoise_fasthyde` (default
-  ``denoiser="sure"``) vs ``hyde.FastHyDe`` (BM3D on the eigen-images,
-  ``k_subspace`` set to optlib's HySime estimate); optlib with
-  ``denoiser="bm3d"`` is timed too when the ``bm3d`` package is installed.
+  ``denoiser="sure"``: cycle-spun SURE wavelet shrinkage) vs
+  ``hyde.FastHyDe`` (BM3D on the eigen-images, ``k_subspace`` set to
+  optlib's HySime estimate); on mixed noise also ``robust=True``.
+* HyMiNoR: :func:`optlib.hyperspectral.denoise_hyminor` vs ``hyde.HyMiNoR``
+  (defaults: lam=10, 50 ADMM iterations).
+* L1HyMixDe: :func:`optlib.hyperspectral.denoise_l1hymixde` vs
+  ``hyde.L1HyMixDe`` (BM3D; ``k_subspace`` set to optlib's estimate,
+  ``p=0.05`` on bands normalised to [0, 1]).
+* OTVCA (subspace + TV): :func:`optlib.hyperspectral.denoise_otvca` vs
+  ``hyde.OTVCA`` (``features`` set to optlib's estimate, ``normalize=True``
+  as its lam=0.01 default assumes, 10 iterations).
 
 Protocol
 --------
 One thread for everyone (``torch.set_num_threads(1)``, BLAS limited by
 threadpoolctl); one warm-up call each, then the median of 3 runs (HyDe's
-FastHyDe and the BM3D variants: 1 run). MPSNR: mean over bands of the PSNR
+FastHyDe and L1HyMixDe, BM3D-based: 1 run). MPSNR: mean over bands of the PSNR
 with the clean band's range (:func:`optlib.metrics.mpsnr`).
 """
 
@@ -40,7 +48,13 @@ from _common import machine_description, median_time
 from threadpoolctl import threadpool_limits
 
 from optlib.datasets import add_band_noise, add_impulse_noise, add_stripes, make_hyperspectral_scene
-from optlib.hyperspectral import denoise_fasthyde, denoise_hyres
+from optlib.hyperspectral import (
+    denoise_fasthyde,
+    denoise_hyminor,
+    denoise_hyres,
+    denoise_l1hymixde,
+    denoise_otvca,
+)
 from optlib.metrics import mpsnr
 
 
@@ -75,18 +89,30 @@ def run(sizes, noises, big, repeats=3):
         base = mpsnr(Y, clean)
         large = side >= 512
         k = denoise_fasthyde(Y, return_info=True)[1]["n_components"]
+        k_mix = denoise_l1hymixde(Y, return_info=True)[1]["n_components"]
+        T = (lambda: torch.from_numpy(Y)) if hyde else None
         entries = [
-            ("HyRes", lambda: denoise_hyres(Y), (lambda: hyde.HyRes()(torch.from_numpy(Y)).numpy()) if hyde else None),
+            ("HyRes", lambda: denoise_hyres(Y), (lambda: hyde.HyRes()(T()).numpy()) if hyde else None),
             ("FastHyDe", lambda: denoise_fasthyde(Y),
-             (lambda: hyde.FastHyDe()(torch.from_numpy(Y), k_subspace=k).numpy()) if hyde and not large else None),
+             (lambda: hyde.FastHyDe()(T(), k_subspace=k).numpy()) if hyde and not large else None),
         ]
+        if noise == "mixed":
+            entries.append(("FastHyDe (robust=True)", lambda: denoise_fasthyde(Y, robust=True), None))
+        if not large:
+            entries += [
+                ("HyMiNoR", lambda: denoise_hyminor(Y), (lambda: hyde.HyMiNoR()(T()).numpy()) if hyde else None),
+                ("L1HyMixDe", lambda: denoise_l1hymixde(Y),
+                 (lambda: hyde.L1HyMixDe()(T(), k_subspace=k_mix).numpy()) if hyde else None),
+                ("OTVCA", lambda: denoise_otvca(Y, robust=noise == "mixed"),
+                 (lambda: hyde.OTVCA()(T(), features=k, normalize=True)[0].numpy()) if hyde else None),
+            ]
         for name, ours, anchor in entries:
             ours()  # warm-up
             t_o, out_o = median_time(ours, 1 if large else repeats)
             row = {"problem": f"{side}x{side}x180 {noise}{'' if noise == 'mixed' else ' dB'}", "method": name,
                    "noisy": base, "optlib": mpsnr(out_o, clean), "t_optlib": t_o, "hyde": None, "t_hyde": None}
             if anchor is not None:
-                t_h, out_h = median_time(anchor, 1 if (name == "FastHyDe" or large) else repeats)
+                t_h, out_h = median_time(anchor, 1 if (name in ("FastHyDe", "L1HyMixDe") or large) else repeats)
                 row.update(hyde=mpsnr(out_h, clean), t_hyde=t_h)
             rows.append(row)
             print(_fmt(row), flush=True)

@@ -82,7 +82,7 @@ def spectral_l1_tv(xp, H, lam, *, mu=50.0, max_iter=300, tol=1e-4, check_every=1
     return X * scale, it, converged
 
 
-def denoise_hyminor(cube, *, lam=1.0, sigma=None, wavelet="db5", level=5, max_iter=300, tol=1e-4,
+def denoise_hyminor(cube, *, lam=1.0, sigma=None, wavelet="db5", level=5, max_iter=300, tol=1e-3,
                     return_info=False):
     """Denoise mixed Gaussian and sparse noise with HyMiNoR: HyRes, then an l1 spectral-TV fit.
 
@@ -112,8 +112,9 @@ def denoise_hyminor(cube, *, lam=1.0, sigma=None, wavelet="db5", level=5, max_it
     max_iter : int, default=300
         ADMM iterations; reaching the cap warns (``ConvergenceWarning``) and
         returns the last iterate.
-    tol : float, default=1e-4
-        Relative primal residual at which ADMM stops.
+    tol : float, default=1e-3
+        Relative primal residual at which ADMM stops (128 x 128 x 180 at
+        20 dB: 20 iterations; 1e-4 takes 60 for 0.03 dB more).
     return_info : bool, default=False
         Also return a dict with HyRes' ``rank`` and ``sigma``, ``n_iter``
         and ``converged``.
