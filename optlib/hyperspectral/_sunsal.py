@@ -16,6 +16,7 @@ import math
 import numbers
 
 from .._backend import device, get_namespace, to_namespace
+from .._result import STATUS_CONVERGED, make_result
 from .._validation import check_scalar
 from ..functions import L1, Function
 from ..functions._utils import check_step
@@ -120,7 +121,10 @@ def sunsal(Y, library, *, lam=0.0, sum_to_one=False, nonnegative=True, rho=None,
         ADMM, so they satisfy ``X >= 0`` exactly and the sum-to-one
         constraint up to the primal residual. ``fun`` (objective at ``x``),
         ``nit``, ``success``, ``status``, ``message``, ``rho``,
-        ``primal_residual``, ``dual_residual``, ``history``. At
+        ``primal_residual``, ``dual_residual``, ``history``. When
+        ``lam`` is large enough for ``X = 0`` to satisfy the optimality
+        conditions of every pixel (no sum-to-one), that exact solution comes
+        back at once (``nit=0``). At
         ``max_iter`` a ``ConvergenceWarning`` is emitted and the last
         iterate returned (``success=False``).
     """
@@ -144,6 +148,13 @@ def sunsal(Y, library, *, lam=0.0, sum_to_one=False, nonnegative=True, rho=None,
             raise ValueError(f"x0 has shape {tuple(x0.shape)}, expected {shape}.")
         x0 = xp.reshape(xp.astype(x0, B.dtype), B.shape)
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
+    if not sum_to_one and lam > 0.0 and float(xp.max(B if nonnegative else xp.abs(B))) <= lam:
+        # KKT at X = 0 (gradient -B + lam >= 0, or |B| <= lam): the exact solution, which ADMM's
+        # relative primal residual ||x - z|| / ||x|| = 1 at z = 0 would never accept
+        Z = xp.zeros(B.shape, dtype=B.dtype, device=device(B))
+        extra = {"history": {}} if history else {}
+        return make_result(xp.reshape(Z, shape), fun=f(Z), nit=0, status=STATUS_CONVERGED, solver="sunsal",
+                           rho=rho, primal_residual=0.0, dual_residual=0.0, **extra)
     res = admm(f, g, x0, rho=rho, tol=tol, max_iter=max_iter, callback=callback, history=history,
                verbose=verbose)
     Z = res.pop("z")

@@ -1,5 +1,7 @@
 """Tests of SUnSAL (sparse unmixing with a library by ADMM): references, constraints, devices, bad input."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.optimize import minimize
@@ -78,7 +80,8 @@ def test_array_api_path_on_the_input_device(xp):
     assert res.x.device == Yx.device and res.x.dtype == Yx.dtype
     np.testing.assert_allclose(to_numpy(res.x), sunsal(Y, D, lam=0.01, sum_to_one=True, tol=1e-6,
                                                        max_iter=2000).x, atol=1e-10)
-    start = sunsal(Yx, D, lam=0.01, x0=np.full((6, D.shape[0]), 0.1), max_iter=5)  # host x0 moved to Y's device
+    with pytest.warns(ConvergenceWarning):  # host x0 moved to Y's device
+        start = sunsal(Yx, D, lam=0.01, x0=np.full((6, D.shape[0]), 0.1), max_iter=5)
     assert start.x.device == Yx.device
 
 
@@ -123,3 +126,17 @@ def test_sum_to_one_and_nonnegative_is_fcls_for_any_lam():
     np.testing.assert_allclose(res.x, fcls(Y, E), atol=1e-5)
     base = sunsal(Y, E, lam=0.0, sum_to_one=True, tol=1e-8, max_iter=3000)
     assert res.fun == pytest.approx(base.fun + 1e6 * 30, rel=1e-9)
+
+
+@pytest.mark.parametrize("nonnegative", [True, False])
+def test_lam_above_the_zero_threshold_returns_zero_and_success(nonnegative):
+    D, Y = _library_problem(seed=7)
+    B = Y @ D.T
+    lam_max = B.max() if nonnegative else np.abs(B).max()  # X = 0 is optimal from here on
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # it used to run to max_iter: ||x - z|| / ||x|| stays 1 at z = 0
+        res = sunsal(Y, D, lam=1.01 * lam_max, nonnegative=nonnegative, max_iter=200)
+    assert res.success and res.nit == 0
+    np.testing.assert_array_equal(res.x, 0.0)
+    assert res.fun == pytest.approx(0.5 * np.sum(Y**2))
+    assert np.abs(sunsal(Y, D, lam=0.9 * lam_max, nonnegative=nonnegative, max_iter=5000).x).max() > 0
