@@ -11,7 +11,7 @@ any callable ``denoiser(x, sigma)`` that returns an array of ``x``'s shape,
 import math
 import numbers
 
-from .._backend import get_namespace, result_float_dtype
+from .._backend import get_namespace, is_complex, result_float_dtype
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
@@ -176,14 +176,18 @@ def _check_common(tol, max_iter, rho, rho_factor, rho_max):
 
 
 def _start(x0, f, name="x0"):
-    """Working copy of ``x0`` (new array, floating dtype of ``x0`` and the observations)."""
+    """Working copy of ``x0`` (new array in the precision of the observations, complex if ``x0`` is)."""
     datafit = _as_datafit(f)
     if datafit is not None:
         x0 = like_observations(x0, datafit.y, name)
         if tuple(x0.shape) != datafit.A.input_shape:
             raise ValueError(f"{name} has shape {tuple(x0.shape)}, but A expects arrays of shape {datafit.A.input_shape}.")
         xp = get_namespace(x0)
-        return xp.astype(x0, result_float_dtype(xp, x0, datafit.y), copy=True)
+        # float32 observations give a float32 solution whatever the start's dtype (list, int, float64)
+        dtype = result_float_dtype(xp, datafit.y)
+        if is_complex(x0, xp) and not is_complex(datafit.y, xp):
+            dtype = xp.complex64 if dtype == xp.float32 else xp.complex128
+        return xp.astype(x0, dtype, copy=True)
     x0 = like_observations(x0, x0, name)
     return _copy(get_namespace(x0), x0)
 
@@ -248,7 +252,7 @@ def admm(
     cg_tol, cg_max_iter : float, int
         Relative tolerance and iteration cap of the CG x-update.
     callback : callable, optional
-        ``callback(intermediate_result)`` with copies of ``x`` and ``z``;
+        ``callback(intermediate_result)`` with a copy of ``x`` and the recorded values;
         raising ``StopIteration`` stops the solver.
     history : bool
         Record ``primal_residual``, ``dual_residual``, ``rho`` and, when both
@@ -700,11 +704,11 @@ def red(
         if not math.isfinite(norm):
             status = STATUS_NUMERICAL
             break
+        if monitor(it, _copy(xp, x) if callback is not None else x, residual=residual):
+            status = STATUS_CALLBACK
+            break
         if residual <= tol:
             status = STATUS_CONVERGED
             break
         x = x - t * grad
-        if monitor(it, _copy(xp, x) if callback is not None else x, residual=residual):
-            status = STATUS_CALLBACK
-            break
     return make_result(x, fun=None, nit=it, status=status, monitor=monitor, solver="red", residual=residual, step=t)

@@ -264,3 +264,40 @@ def test_inputs_not_modified(blur1d):
         red(y, A, lambda x, s: x, lam=0.1, sigma=0.1, x0=x0, max_iter=5)
     np.testing.assert_array_equal(y, y0)
     np.testing.assert_array_equal(x0, 0.0)
+
+
+def test_float32_observations_give_float32_solution_whatever_x0(blur1d):
+    # the start's dtype (float64, int, list) does not promote a float32 problem
+    A, y, _ = blur1d
+    y32 = y.astype(np.float32)
+    starts = (np.zeros(y.shape), np.zeros(y.shape, dtype=int), [0.0] * y.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for x0 in starts:
+            assert pnp_admm(y32, A, TV1D(1.0), lam=0.05, x0=x0, max_iter=2).x.dtype == np.float32
+            assert csalsa(y32, A, TV1D(1.0), 0.5, x0=x0, max_iter=2).x.dtype == np.float32
+            assert pnp_pgd(y32, A, TV1D(1.0), lam=0.05, x0=x0, max_iter=2).x.dtype == np.float32
+            assert red(y32, A, lambda v, s: v, lam=0.1, sigma=0.1, x0=x0, max_iter=2).x.dtype == np.float32
+        # a complex start keeps the problem's precision and its own kind
+        x0c = np.zeros(y.shape, dtype=np.complex128)
+        assert pnp_admm(y32, A, L1(0.1), x0=x0c, max_iter=2).x.dtype == np.complex64
+
+
+def test_red_records_every_iteration_and_callback_sees_reported_x(blur1d):
+    A, y, _ = blur1d
+    seen = []
+
+    def callback(res):
+        seen.append((res.nit, res.x, res.residual))
+
+    res = red(y, A, lambda v, s: 0.5 * v, lam=0.5, sigma=0.1, tol=1e-3, max_iter=500,
+              history=True, callback=callback)
+    assert res.success
+    assert len(res.history) == res.nit == len(seen)  # the converged iteration is recorded too
+    assert res.history["residual"][-1] <= 1e-3
+    # each callback's x is the point whose residual it reports
+    nit, x, residual = seen[-1]
+    denoised = 0.5 * x
+    grad = A.adjoint(A(x) - y) + 0.5 * (x - denoised)
+    g0 = A.adjoint(A(A.adjoint(y)) - y) + 0.5 * (A.adjoint(y) - 0.5 * A.adjoint(y))
+    assert np.linalg.norm(grad) / np.linalg.norm(g0) == pytest.approx(residual, rel=1e-9)
