@@ -296,7 +296,7 @@ def test_red_records_every_iteration_and_callback_sees_reported_x(blur1d):
     assert len(res.history) == res.nit == len(seen)  # the converged iteration is recorded too
     assert res.history["residual"][-1] <= 1e-3
     # each callback's x is the point whose residual it reports
-    nit, x, residual = seen[-1]
+    _, x, residual = seen[-1]
     denoised = 0.5 * x
     grad = A.adjoint(A(x) - y) + 0.5 * (x - denoised)
     g0 = A.adjoint(A(A.adjoint(y)) - y) + 0.5 * (A.adjoint(y) - 0.5 * A.adjoint(y))
