@@ -122,7 +122,11 @@ def vca(Y, n_endmembers, *, snr=None, random_state=None):
         Z = X @ Ud
         projected = Z @ Ud.T
         u = xp.mean(Z, axis=0)
-        V = Z / (Z @ u)[:, None]
+        # pixels with no positive component along the mean (dead, all-zero pixels) cannot be vertices
+        # of the projective simplex: zero rows instead of 0/0
+        scale = Z @ u
+        ok = scale > xp.finfo(Z.dtype).eps * xp.max(xp.abs(scale))
+        V = xp.where(ok[:, None], Z / xp.where(ok, scale, 1.0)[:, None], 0.0)
     dev = device(V)
     B = xp.zeros((p, p), dtype=V.dtype, device=dev)
     B[p - 1, 0] = 1.0

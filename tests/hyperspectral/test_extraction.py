@@ -101,3 +101,17 @@ def test_single_endmember(xp):
             np.testing.assert_array_equal(out.indices, [7])
             assert out.endmembers.shape == (1, 15) and out.endmembers.device == xp.asarray(X).device
             np.testing.assert_allclose(to_numpy(out.endmembers)[0], X[7], atol=1e-2)
+
+
+def test_vca_ignores_dead_pixels(xp):
+    # an all-zero pixel has no projective scale: it used to give 0/0 and an SVD failure
+    s = make_hyperspectral_scene(10, 10, 3, n_bands=20, n_pure_pixels=1, purity=0.9, snr=60, random_state=4)
+    X = s.Y.reshape(-1, 20)
+    expected = vca(X, 3, random_state=0).indices
+    X = X.copy()
+    X[5] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = vca(xp.asarray(X), 3, random_state=0)
+    assert out.snr > 40  # the projective branch
+    np.testing.assert_array_equal(out.indices, expected)
