@@ -53,7 +53,12 @@ def load_image(name, size=None, dtype=np.float64):
         img = img / 255.0
     img = np.asarray(img, dtype=np.float64)
     if size is not None:
-        shape = (size, size) if isinstance(size, numbers.Integral) else tuple(size)
+        if isinstance(size, numbers.Integral):
+            shape = (size, size)
+        elif isinstance(size, (tuple, list)):
+            shape = tuple(size)
+        else:
+            raise TypeError(f"size must be an int or a pair of ints, got {size!r}.")
         if len(shape) != 2:
             raise ValueError(f"size must be an int or a pair of ints, got {size!r}.")
         shape = tuple(check_scalar(s, "size", kind=numbers.Integral, lower=1) for s in shape)

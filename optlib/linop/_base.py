@@ -97,9 +97,9 @@ class LinearOperator:
     # -- checks ---------------------------------------------------------------
     def _check(self, x, shape, name):
         """Floating array of ``shape`` (integers and booleans become float64)."""
-        xp = get_namespace(x)
         if not hasattr(x, "shape") or not hasattr(x, "dtype"):
             raise TypeError(f"{name} must be an array, got {type(x).__name__}.")
+        xp = get_namespace(x)
         if tuple(x.shape) != shape:
             raise ValueError(
                 f"{name} has shape {tuple(x.shape)}, but {self._name()} expects {name} of shape {shape}."

@@ -32,3 +32,5 @@ def test_bad_arguments():
         load_image("camera", size=0)
     with pytest.raises(ValueError, match="dtype"):
         load_image("camera", dtype=np.int32)
+    with pytest.raises(TypeError, match="size must be an int or a pair"):
+        load_image("camera", size=2.5)

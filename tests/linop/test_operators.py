@@ -176,6 +176,10 @@ def test_shape_mismatch_errors():
         MatrixOperator(np.array([[np.nan, 1.0]]))
     with pytest.raises(TypeError, match="must be numeric"):
         Mask(np.ones(2, bool))(np.array(["a", "b"]))
+    with pytest.raises(TypeError, match="x must be an array, got list"):
+        Mask(np.ones(2, bool))([1.0, 0.0])
+    with pytest.raises(TypeError, match="y must be an array, got str"):
+        MatrixOperator(np.ones((3, 4))).adjoint("abc")
 
 
 def test_real_only_operator_rejects_complex():
