@@ -649,11 +649,14 @@ def _split_warmstart(warmstart, k):
     if len(parts) == 2 and all(_ndim(w) == 2 for w in parts):
         wu, wv = parts
         return [(wu[:, j], wv[:, j]) for j in range(k)]
+    expected = (
+        f"warmstart for {k} target histograms must be a pair (log_u, log_v) of shapes (n, {k}) and (m, {k}), "
+        f"or a sequence of {k} pairs"
+    )
+    if any(getattr(w, "ndim", None) == 1 for w in parts):  # arrays, not pairs: one problem's potentials
+        raise ValueError(f"{expected}; got 1-D arrays (the potentials of a single target histogram).")
     if len(parts) != k:
-        raise ValueError(
-            f"warmstart for {k} target histograms must be a pair (log_u, log_v) of shapes (n, {k}) and (m, {k}), "
-            f"or a sequence of {k} pairs; got a sequence of {len(parts)}."
-        )
+        raise ValueError(f"{expected}; got a sequence of {len(parts)}.")
     return parts
 
 

@@ -300,6 +300,8 @@ def test_several_target_histograms_as_pot(solvers):
         (dict(a=np.full((1, 3), 1 / 3)), ValueError, "a must be 1-dimensional"),
         (dict(warmstart=[(np.zeros(3), np.zeros(3))] * 3), ValueError, "sequence of 3"),
         (dict(warmstart=3), TypeError, "warmstart must be a pair"),
+        # one problem's pair (1-D), not k = 2 pairs
+        (dict(warmstart=(np.zeros(3), np.zeros(3))), ValueError, r"got 1-D arrays \(the potentials of a single"),
         (dict(b=np.array([[0.5, 1 / 3], [0.6, 1 / 3], [-0.1, 1 / 3]])), ValueError, "b has negative weights"),
     ],
 )
