@@ -135,17 +135,25 @@ def abundance_rmse(abundances, ref, *, permutation=None):
     abundances, ref : arrays of shape (..., p)
         Endmember axis last.
     permutation : array of int, optional
-        Reorders the endmember axis of ``abundances`` first (the output of
-        :func:`match_endmembers`).
+        Reorders (or selects, without repetition) the endmember axis of
+        ``abundances`` first: the output of :func:`match_endmembers`.
 
     Returns
     -------
     float
     """
+    import numpy as np
+
     xp = get_namespace(abundances, ref)
     A = check_array(abundances, "abundances", xp=xp)
     if permutation is not None:
-        A = xp.take(A, xp.asarray(permutation, device=device(A)), axis=A.ndim - 1)
+        perm = np.asarray(to_host(permutation) if hasattr(permutation, "shape") else permutation)
+        q = A.shape[-1]
+        if (perm.ndim != 1 or not np.issubdtype(perm.dtype, np.integer) or len(np.unique(perm)) != perm.size
+                or perm.min(initial=0) < 0 or perm.max(initial=0) >= q):
+            raise ValueError(f"permutation must hold distinct integers in [0, {q}) (the endmember axis of "
+                             f"abundances), got {permutation!r}.")
+        A = xp.take(A, xp.asarray(perm, device=device(A)), axis=A.ndim - 1)
     xp, A, R = _pair(A, ref, names=("abundances", "ref"))
     return 100.0 * math.sqrt(float(xp.mean((A - R) ** 2)))
 

@@ -53,6 +53,12 @@ def test_bad_input():
         match_endmembers(np.ones((2, 3)), np.ones((3, 3)))
     with pytest.raises(ValueError, match="bands"):
         sad(np.ones((3, 4)), np.ones((3, 3)))
+    # a repeated index used to score a wrong RMSE silently, an index past the end raised IndexError
+    A = np.random.default_rng(0).random((5, 3))
+    for perm in ([0, 0, 1], [0, 1, 5], [[0, 1, 2]], [0.0, 1.0, 2.0]):
+        with pytest.raises(ValueError, match=r"permutation must hold distinct integers in \[0, 3\)"):
+            abundance_rmse(A, A, permutation=perm)
+    assert abundance_rmse(A, A[:, :2], permutation=np.array([0, 1])) == 0.0  # a selection of q > p
 
 
 def test_spectral_angle_zero_spectra_and_extreme_scales(xp):
