@@ -25,7 +25,7 @@ else:  # pragma: no cover - exercised in a subprocess by the tests
         return lambda func: func
 
 
-from ._cd_numba import _top_k, gap_stats
+from ._cd_numba import _top_k, dw_small, gap_stats
 
 
 @njit(cache=True, fastmath=False)
@@ -43,8 +43,13 @@ def _gap(G, xy, yy, w, q, ws, n_ws, alpha1, alpha2, positive):
 
 @njit(cache=True, fastmath=False)
 def _sweep(G, w, q, ws, n_ws, alpha1, alpha2, positive, random):
-    """One epoch of coordinate descent on ws[:n_ws]; ``q = xy - G w`` is kept up to date."""
+    """One epoch of coordinate descent on ws[:n_ws]; ``q = xy - G w`` is kept up to date.
+
+    Returns ``(d_w_max, w_max)`` as :func:`._cd_numba._sweep`.
+    """
     p = G.shape[0]
+    d_w_max = 0.0
+    w_max = 0.0
     for k in range(n_ws):
         if random:
             j = ws[np.random.randint(n_ws)]
@@ -68,17 +73,24 @@ def _sweep(G, w, q, ws, n_ws, alpha1, alpha2, positive, random):
             for i in range(p):
                 q[i] -= delta * G[j, i]  # G symmetric: row j is column j, contiguous
             w[j] = new
+            d_w_max = max(d_w_max, abs(delta))
+        w_max = max(w_max, abs(new))
+    return d_w_max, w_max
 
 
 @njit(cache=True, fastmath=False, nogil=True)
-def enet_cd_gram(G, xy, yy, w, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, p0):
+def enet_cd_gram(
+    G, xy, yy, w, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, p0, dw_tol=np.inf, entry_test=True
+):
     """Working-set coordinate descent from the Gram matrix; ``w`` is updated in place.
 
     ``G``, ``xy`` and ``w`` are float64 (``G`` is small when this kernel pays).
 
-    Returns ``(n_epochs, gap)`` as :func:`._cd_numba.enet_cd_ws` (full-problem
-    duality gap in the n-scaled units). ``max_iter`` bounds the total number of
-    epochs over the working sets.
+    Stops as :func:`._cd_numba.enet_cd_ws` (duality gap at most ``tol`` and
+    the last epoch's largest change at most ``dw_tol`` times the largest
+    coefficient; ``entry_test`` as there). Returns ``(n_epochs, gap)`` (full-problem duality gap in the
+    n-scaled units). ``max_iter`` bounds the total number of epochs over the
+    working sets.
     """
     p = G.shape[0]
     if random:
@@ -88,9 +100,10 @@ def enet_cd_gram(G, xy, yy, w, alpha1, alpha2, positive, max_iter, tol, random, 
     scores = np.empty(p)
     n_epochs = 0
     gap = np.inf
+    settled = entry_test or not np.any(w)  # as in the dense kernel
     while True:
         gap = _gap(G, xy, yy, w, q, all_idx, p, alpha1, alpha2, positive)
-        if gap <= tol or n_epochs >= max_iter:
+        if (gap <= tol and settled) or n_epochs >= max_iter:
             break
         ws_size = p
         ws = all_idx
@@ -111,11 +124,12 @@ def enet_cd_gram(G, xy, yy, w, alpha1, alpha2, positive, max_iter, tol, random, 
                 ws = _top_k(scores, ws_size)
                 tol_in = max(0.3 * gap, tol)
         while n_epochs < max_iter:
-            _sweep(G, w, q, ws, ws_size, alpha1, alpha2, positive, random)
+            d_w_max, w_max = _sweep(G, w, q, ws, ws_size, alpha1, alpha2, positive, random)
+            settled = dw_small(d_w_max, w_max, dw_tol)
             n_epochs += 1
             if ws_size == p:
                 break  # the outer loop checks the full gap
-            if _gap(G, xy, yy, w, q, ws, ws_size, alpha1, alpha2, positive) <= tol_in:
+            if (settled or tol_in > tol) and _gap(G, xy, yy, w, q, ws, ws_size, alpha1, alpha2, positive) <= tol_in:
                 break
         # refresh q against drift from the incremental updates (one O(p^2) product per outer iteration)
         q[:] = xy - np.dot(G, w)

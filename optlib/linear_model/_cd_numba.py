@@ -122,6 +122,7 @@ def gap_stats(w, grad, ws, n_ws, alpha1, alpha2, positive, r_norm2, r_y):
     usable dual point: the squared norm of the projected gradient ``X^T R``
     is returned (scikit-learn's first-order test; not in the objective's units).
     With ``positive``, ``|.|`` becomes the positive part where it applies.
+    A gap below zero (rounding at the optimum) is returned as 0.
     """
     dual_norm = 0.0
     l1 = 0.0
@@ -153,13 +154,21 @@ def gap_stats(w, grad, ws, n_ws, alpha1, alpha2, positive, r_norm2, r_y):
     if alpha2 > 0.0:
         gap_b = r_norm2 - r_y + alpha1 * l1 + 0.5 * alpha2 * w_norm2 + excess2 / (2.0 * alpha2)
         gap = min(gap, gap_b)
+    if gap < 0.0:  # rounding at the optimum (a duality gap is nonnegative); NaN is kept
+        gap = 0.0
     return gap
 
 
 @njit(cache=True, fastmath=False)
 def _sweep(X, w, R, norms2, ws, n_ws, alpha1, alpha2, positive, random):
-    """One epoch of coordinate descent on ws[:n_ws] (cyclic or random)."""
+    """One epoch of coordinate descent on ws[:n_ws] (cyclic or random).
+
+    Returns ``(d_w_max, w_max)``: the largest coefficient change of the
+    epoch and the largest coefficient (scikit-learn's primal stopping test).
+    """
     n = X.shape[0]
+    d_w_max = 0.0
+    w_max = 0.0
     for k in range(n_ws):
         if random:
             j = ws[np.random.randint(n_ws)]
@@ -183,6 +192,15 @@ def _sweep(X, w, R, norms2, ws, n_ws, alpha1, alpha2, positive, random):
             for i in range(n):
                 R[i] -= delta * X[i, j]
             w[j] = new
+            d_w_max = max(d_w_max, abs(delta))
+        w_max = max(w_max, abs(new))
+    return d_w_max, w_max
+
+
+@njit(cache=True, fastmath=False)
+def dw_small(d_w_max, w_max, dw_tol):
+    """scikit-learn's primal test: an epoch changed no coefficient by more than ``dw_tol`` times the largest."""
+    return w_max == 0.0 or d_w_max <= dw_tol * w_max
 
 
 @njit(cache=True, fastmath=False)
@@ -239,11 +257,12 @@ def anderson_point(hist, n_ws, positive):
 def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2, positive):
     """Anderson extrapolation from the K+1 stored iterates ``hist`` (rows) of w[ws].
 
-    The extrapolated point replaces ``w`` (and ``R``) only when it lowers the objective.
+    The extrapolated point replaces ``w`` (and ``R``) only when it lowers the
+    objective. Returns the largest coefficient change (0 when not kept).
     """
     w_acc = anderson_point(hist, n_ws, positive)
     if w_acc.shape[0] == 0:
-        return
+        return 0.0
     n = X.shape[0]
     R_acc = np.empty(n, dtype=R.dtype)
     for i in range(n):
@@ -263,9 +282,13 @@ def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2, positive):
     if new < old:
         for i in range(n):
             R[i] = R_acc[i]
-    else:
+        d_w_max = 0.0
         for m in range(n_ws):
-            w[ws[m]] = w_old[m]
+            d_w_max = max(d_w_max, abs(w_acc[m] - w_old[m]))
+        return d_w_max
+    for m in range(n_ws):
+        w[ws[m]] = w_old[m]
+    return 0.0
 
 
 @njit(cache=True, fastmath=False)
@@ -325,7 +348,8 @@ def _polish(X, y, w, R, ws, n_ws, alpha1, alpha2, positive):
     for on ill-conditioned designs. Without an l1 part (``alpha1 = 0``, not
     ``positive``) there is no kink at 0 and the full step is taken. The
     linear solve never raises (:func:`_solve_psd`: a rank-deficient ``X_S``
-    gets a least-squares step). Returns ``False`` when not applied.
+    gets a least-squares step). Returns the largest coefficient change (0 when
+    the step is not applied).
     """
     n = X.shape[0]
     k = 0
@@ -333,7 +357,7 @@ def _polish(X, y, w, R, ws, n_ws, alpha1, alpha2, positive):
         if w[ws[m]] != 0.0:
             k += 1
     if k == 0 or (k >= n and alpha2 == 0.0):
-        return False
+        return 0.0
     S = np.empty(k, dtype=np.int64)
     k = 0
     for m in range(n_ws):
@@ -369,7 +393,7 @@ def _polish(X, y, w, R, ws, n_ws, alpha1, alpha2, positive):
             G[a1, a1] += alpha2
         z = _solve_psd(G, b)
         if not np.all(np.isfinite(z)):
-            return False
+            return 0.0
         t = 1.0
         hit = -1
         for a1 in range(ka):
@@ -409,12 +433,14 @@ def _polish(X, y, w, R, ws, n_ws, alpha1, alpha2, positive):
     f_old = 0.5 * r2o + alpha1 * l1o + 0.5 * alpha2 * l2o
     f_new = 0.5 * r2n + alpha1 * l1n + 0.5 * alpha2 * l2n
     if not f_new < f_old:
-        return False
+        return 0.0
+    d_w_max = 0.0
     for m in range(k):
+        d_w_max = max(d_w_max, abs(wS[m] - w[S[m]]))
         w[S[m]] = wS[m]
     for i in range(n):
         R[i] = R_new[i]
-    return True
+    return d_w_max
 
 
 @njit(cache=True, fastmath=False, nogil=True)
@@ -465,13 +491,21 @@ def prep(X, y):
 @njit(cache=True, fastmath=False, nogil=True)
 def enet_cd_ws(
     X, y, w, R, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, p0, polish=True,
-    norms2=None, grad0=None,
+    norms2=None, grad0=None, dw_tol=np.inf, entry_test=True,
 ):  # fmt: skip
     """Working-set coordinate descent; ``w`` and ``R`` are updated in place.
 
     ``max_iter`` bounds the total number of epochs (sweeps over the current
-    working set). Returns ``(n_epochs, gap)`` with ``gap`` the duality gap of
-    the full problem at the returned ``w`` (in the n-scaled units above).
+    working set). Stops when the duality gap of the full problem is at most
+    ``tol`` and the last epoch changed no coefficient by more than ``dw_tol``
+    times the largest one (scikit-learn's pair of tests: :func:`dw_small`;
+    a Newton or extrapolation step counts as part of its epoch). Before any
+    epoch the gap alone decides (scikit-learn's test at entry) when
+    ``entry_test`` or ``w = 0``; a path passes ``entry_test=False``, so a
+    warm start from the previous alpha gets at least one epoch instead of
+    being kept merely because it passes the gap test. Returns
+    ``(n_epochs, gap)`` with ``gap`` the duality gap of the full problem at
+    the returned ``w`` (in the n-scaled units above).
     ``norms2`` (squared column norms) and ``grad0`` (``X^T R`` at entry,
     float64), e.g. from :func:`prep`, spare full reads of ``X`` when given;
     ``grad0`` is the gradient buffer: on return it holds ``X^T R`` at the
@@ -493,6 +527,7 @@ def enet_cd_ws(
     work = 0.0  # coordinate-descent flops since the last Newton step
     n_epochs = 0
     gap = np.inf
+    settled = entry_test or not np.any(w)  # the last epoch changed w by little (dw_small)
     if grad0 is None:
         grad = np.zeros(p)
         grad[:] = np.dot(X.T, R)  # BLAS gemv
@@ -500,7 +535,7 @@ def enet_cd_ws(
         grad = grad0
     while True:
         gap = gap_ws(y, w, R, grad, all_idx, p, alpha1, alpha2, positive)
-        if gap <= tol or n_epochs >= max_iter:
+        if (gap <= tol and settled) or n_epochs >= max_iter:
             break
         if use_ws and alpha1 > 0.0:  # without an l1 part the solution is dense: no working sets
             nnz = 0
@@ -526,7 +561,8 @@ def enet_cd_ws(
         epoch = 0
         hist = np.empty((_K + 1, ws_size))
         while n_epochs < max_iter:
-            _sweep(X, w, R, norms2, ws, ws_size, alpha1, alpha2, positive, random)
+            d_w_max, w_max = _sweep(X, w, R, norms2, ws, ws_size, alpha1, alpha2, positive, random)
+            settled = dw_small(d_w_max, w_max, dw_tol)
             n_epochs += 1
             epoch += 1
             work += 2.0 * n * ws_size
@@ -535,28 +571,31 @@ def enet_cd_ws(
                 for m in range(ws_size):
                     hist[slot, m] = w[ws[m]]
                 if slot == _K:
-                    _anderson(X, y, w, R, ws, ws_size, hist, alpha1, alpha2, positive)
-            if epoch % _CHECK == 0 or (not use_ws):
-                if use_ws and polish:
-                    stable = True
-                    nnz_ws = 0
-                    for m in range(ws_size):
-                        wm = w[ws[m]]
-                        sg = 1 if wm > 0.0 else (-1 if wm < 0.0 else 0)
-                        if sg != signs[ws[m]]:
-                            stable = False
-                            signs[ws[m]] = sg
-                        if sg != 0:
-                            nnz_ws += 1
-                    cost = float(nnz_ws) * nnz_ws * (n + nnz_ws)
-                    if stable and nnz_ws > 0 and cost <= _POLISH_RATIO * work:
-                        _polish(X, y, w, R, ws, ws_size, alpha1, alpha2, positive)
-                        work = 0.0
+                    d_w_max = max(d_w_max, _anderson(X, y, w, R, ws, ws_size, hist, alpha1, alpha2, positive))
+                    settled = dw_small(d_w_max, w_max, dw_tol)
+            check = epoch % _CHECK == 0
+            if check and use_ws and polish:
+                stable = True
+                nnz_ws = 0
+                for m in range(ws_size):
+                    wm = w[ws[m]]
+                    sg = 1 if wm > 0.0 else (-1 if wm < 0.0 else 0)
+                    if sg != signs[ws[m]]:
+                        stable = False
+                        signs[ws[m]] = sg
+                    if sg != 0:
+                        nnz_ws += 1
+                cost = float(nnz_ws) * nnz_ws * (n + nnz_ws)
+                if stable and nnz_ws > 0 and cost <= _POLISH_RATIO * work:
+                    d_w_max = max(d_w_max, _polish(X, y, w, R, ws, ws_size, alpha1, alpha2, positive))
+                    settled = dw_small(d_w_max, w_max, dw_tol)
+                    work = 0.0
+            if check or settled or not use_ws:  # an early test once w has settled
                 if ws_size == p:
                     break  # the outer loop checks the full gap
                 _grad_ws(X, R, ws, ws_size, grad)
                 gap_in = gap_ws(y, w, R, grad, ws, ws_size, alpha1, alpha2, positive)
-                if gap_in <= tol_in:
+                if gap_in <= tol_in and (settled or tol_in > tol):
                     break
         grad[:] = np.dot(X.T, R)  # BLAS gemv, full gradient for the next gap and scores
     return n_epochs, gap

@@ -32,7 +32,7 @@ else:  # pragma: no cover - exercised in a subprocess by the tests
         return lambda func: func
 
 
-from ._cd_numba import _CHECK, _top_k, anderson_point, gap_ws
+from ._cd_numba import _CHECK, _top_k, anderson_point, dw_small, gap_ws
 
 _K = 5  # Anderson memory, as in the dense kernel
 
@@ -61,8 +61,13 @@ def _grad_ws(indptr, indices, data, Rs, s, c0, cv, xo, ws, n_ws, grad):
 
 @njit(cache=True, fastmath=False)
 def _sweep(indptr, indices, data, w, Rs, state, c0, cv, xo, norms2, ws, n_ws, alpha1, alpha2, positive, random):
-    """One epoch of coordinate descent on ws[:n_ws]; ``state[0]`` is the scalar s."""
+    """One epoch of coordinate descent on ws[:n_ws]; ``state[0]`` is the scalar s.
+
+    Returns ``(d_w_max, w_max)`` as :func:`._cd_numba._sweep`.
+    """
     s = state[0]
+    d_w_max = 0.0
+    w_max = 0.0
     for k in range(n_ws):
         if random:
             j = ws[np.random.randint(n_ws)]
@@ -91,7 +96,10 @@ def _sweep(indptr, indices, data, w, Rs, state, c0, cv, xo, norms2, ws, n_ws, al
                 Rs[indices[ii]] -= delta * data[ii]
             s -= delta * xo[j]
             w[j] = new
+            d_w_max = max(d_w_max, abs(delta))
+        w_max = max(w_max, abs(new))
     state[0] = s
+    return d_w_max, w_max
 
 
 @njit(cache=True, fastmath=False)
@@ -110,10 +118,13 @@ def _primal(w, Rt, ws, n_ws, alpha1, alpha2):
 
 @njit(cache=True, fastmath=False)
 def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, hist, alpha1, alpha2, positive):
-    """Anderson extrapolation of the stored iterates; kept when it lowers the objective."""
+    """Anderson extrapolation of the stored iterates; kept when it lowers the objective.
+
+    Returns the largest coefficient change (0 when not kept).
+    """
     w_acc = anderson_point(hist, n_ws, positive)
     if w_acc.shape[0] == 0:
-        return
+        return 0.0
     n = Rs.shape[0]
     Rs_acc = np.empty(n)
     for i in range(n):
@@ -138,19 +149,25 @@ def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, 
         for i in range(n):
             Rs[i] = Rs_acc[i]
         state[0] = s_acc
-    else:
+        d_w_max = 0.0
         for m in range(n_ws):
-            w[ws[m]] = w_old[m]
+            d_w_max = max(d_w_max, abs(w_acc[m] - w_old[m]))
+        return d_w_max
+    for m in range(n_ws):
+        w[ws[m]] = w_old[m]
+    return 0.0
 
 
 @njit(cache=True, fastmath=False, nogil=True)
 def enet_cd_ws_sparse(
     indptr, indices, data, ys, yo, v, xo, w, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, p0,
-    check_finite=False,
+    check_finite=False, dw_tol=np.inf, entry_test=True,
 ):  # fmt: skip
     """Working-set coordinate descent on CSC ``Xs``; ``w`` is updated in place.
 
-    Returns ``(n_epochs, gap)``, ``gap`` being the duality gap of the full
+    Stops as :func:`._cd_numba.enet_cd_ws` (duality gap at most ``tol`` and
+    the last epoch's largest change at most ``dw_tol`` times the largest
+    coefficient; ``entry_test`` as there). Returns ``(n_epochs, gap)``, ``gap`` being the duality gap of the full
     problem at the returned ``w`` (n-scaled units, as :func:`._cd_numba.enet_cd_ws`).
     The column norms, ``Xs^T v`` and, when ``w`` is zero, the first full
     gradient are computed in one read of ``data``. With ``check_finite``,
@@ -211,13 +228,14 @@ def enet_cd_ws_sparse(
     gap = np.inf
     c0 = 0.0
     first = True
+    settled = entry_test or w_zero  # as in the dense kernel
     while True:
         c0 = _true_residual(Rs, state[0], v, Rt)
         if not (first and w_zero):  # else grad holds the gradient at w = 0 already
             _grad_ws(indptr, indices, data, Rs, state[0], c0, cv, xo, all_idx, p, grad)
         first = False
         gap = gap_ws(yt, w, Rt, grad, all_idx, p, alpha1, alpha2, positive)
-        if gap <= tol or n_epochs >= max_iter:
+        if (gap <= tol and settled) or n_epochs >= max_iter:
             break
         if use_ws and alpha1 > 0.0:  # without an l1 part the solution is dense: no working sets
             nnz = 0
@@ -243,7 +261,10 @@ def enet_cd_ws_sparse(
         epoch = 0
         hist = np.empty((_K + 1, ws_size))
         while n_epochs < max_iter:
-            _sweep(indptr, indices, data, w, Rs, state, c0, cv, xo, norms2, ws, ws_size, alpha1, alpha2, positive, random)
+            d_w_max, w_max = _sweep(
+                indptr, indices, data, w, Rs, state, c0, cv, xo, norms2, ws, ws_size, alpha1, alpha2, positive, random
+            )
+            settled = dw_small(d_w_max, w_max, dw_tol)
             n_epochs += 1
             epoch += 1
             if use_ws:
@@ -251,16 +272,17 @@ def enet_cd_ws_sparse(
                 for m in range(ws_size):
                     hist[slot, m] = w[ws[m]]
                 if slot == _K:
-                    _anderson(
+                    d_acc = _anderson(
                         indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, ws_size, hist,
                         alpha1, alpha2, positive,
                     )
-            if epoch % _CHECK == 0 or (not use_ws):
+                    settled = dw_small(max(d_w_max, d_acc), w_max, dw_tol)
+            if epoch % _CHECK == 0 or settled or not use_ws:
                 if ws_size == p:
                     break  # the outer loop checks the full gap
                 c0 = _true_residual(Rs, state[0], v, Rt)
                 _grad_ws(indptr, indices, data, Rs, state[0], c0, cv, xo, ws, ws_size, grad)
                 gap_in = gap_ws(yt, w, Rt, grad, ws, ws_size, alpha1, alpha2, positive)
-                if gap_in <= tol_in:
+                if gap_in <= tol_in and (settled or tol_in > tol):
                     break
     return n_epochs, gap

@@ -11,8 +11,14 @@ scikit-learn. The intercept is handled by centring ``X`` and ``y`` with their
 (weighted) means; a sparse ``X`` (any scipy.sparse format, used as CSC) is
 never densified nor modified: its centring and weights are implicit in the
 kernel (:mod:`._cd_sparse_numba`), as in scikit-learn's sparse solver.
-Stopping: the duality gap falls below ``tol * ||y||^2`` (``y`` centred and
-weighted), scikit-learn's rule. The gap is the smaller of scikit-learn's two
+Stopping, scikit-learn's two tests: the duality gap is below
+``tol * ||y||^2`` (``y`` centred and weighted) and the last epoch changed no
+coefficient by more than ``tol`` times the largest one. The second test is
+what makes scikit-learn's coefficients accurate well beyond the gap
+tolerance (the gap of a residual-based dual point shrinks only like the
+square root of the primal error), and its cross-validation choices depend
+on that accuracy. A warm start that already passes the gap test is returned
+without an epoch, as in scikit-learn. The gap is the smaller of scikit-learn's two
 formulations, so it stays valid for ridge (``l1_ratio = 0``); for least
 squares (``alpha = 0``) it is the squared norm of the gradient, as in
 scikit-learn. Data whose statistics overflow (entries near
@@ -356,11 +362,16 @@ class _TargetSolver:
         self.R = self.grad = None  # residual and X^T R of the dense kernel, kept between solves
         self.calls = 0
 
-    def run(self, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws):
+    def run(self, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, dw_tol, entry_test=True):
         """Solve at ``(alpha1, alpha2)`` (n-scaled) from the current ``w``; returns ``(n_epochs, gap)``.
 
-        ``tol`` is the absolute gap tolerance (n-scaled units). Raises the
-        finite-check errors of ``X`` on the first call.
+        ``tol`` is the absolute gap tolerance (n-scaled units), ``dw_tol`` the
+        relative one of scikit-learn's coefficient-change test (the user's
+        ``tol``): both must hold after the last epoch. ``entry_test``: a start
+        that passes the gap test is returned without an epoch (scikit-learn's
+        test at entry; a path turns it off for its warm starts, see
+        :func:`._cd_numba.enet_cd_ws`). Raises the finite-check errors of
+        ``X`` on the first call.
         """
         pb, k, w = self.problem, self.k, self.w
         if positive and np.any(w < 0):
@@ -372,10 +383,11 @@ class _TargetSolver:
         if pb.gram is not None:
             if first:  # the finite check of X, as the other kernels do it
                 _check_no_overflow(pb._dense_stats(), "X", pb.X)
-            return _gram_kernel()(pb.gram, pb.Xy[k], float(pb.yy[k]), w, *opts)
+            return _gram_kernel()(pb.gram, pb.Xy[k], float(pb.yy[k]), w, *opts, dw_tol, entry_test)
         if pb.sparse:
             n_ep, gap = _sparse_kernel()(
-                pb.indptr, pb.indices, pb.data, pb.Ys[k], float(pb.Y_offset[k]), pb.v, pb.xo64, w, *opts, first
+                pb.indptr, pb.indices, pb.data, pb.Ys[k], float(pb.Y_offset[k]), pb.v, pb.xo64, w, *opts, first, dw_tol,
+                entry_test,
             )
             if n_ep < 0:  # a non-finite column norm: NaN / inf in X, or an overflow
                 _raise_non_finite("X", pb.X)
@@ -387,7 +399,7 @@ class _TargetSolver:
             # at w = 0 the gradient is X^T y, already computed with the norms
             self.grad = pb.xty(k).copy() if not np.any(w) else np.dot(pb.Xc.T, self.R).astype(np.float64)
         # R and grad (X^T R) are updated in place: the next solve (path) starts from them
-        return _kernel()(pb.Xc, yk, w, self.R, *opts, True, norms2, self.grad)
+        return _kernel()(pb.Xc, yk, w, self.R, *opts, True, norms2, self.grad, dw_tol, entry_test)
 
 
 def _validate_sample_weight(sample_weight, X, n, dtype, check_input):
@@ -438,7 +450,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         float ``X`` in place (it is overwritten, as in scikit-learn); with
         ``True`` the input is never modified.
     tol : float, default=1e-4
-        Stop when the duality gap is below ``tol * ||y||^2 / n_samples``.
+        Stop when the duality gap is below ``tol * ||y||^2 / n_samples`` and
+        the last epoch changed no coefficient by more than ``tol`` times the
+        largest one (scikit-learn's tests).
     warm_start : bool, default=False
         Start from the previous ``coef_``.
     positive : bool, default=False
@@ -592,7 +606,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             solver = problem.target(k, coef[k])
             n_ep, gap = solver.run(
                 n * alpha * l1_ratio, n * alpha * (1.0 - l1_ratio), self.positive, max_iter, tol_k,
-                random, seed, self.use_working_set,
+                random, seed, self.use_working_set, tol,
             )  # fmt: skip
             coef[k] = solver.w
             n_iters.append(int(n_ep))

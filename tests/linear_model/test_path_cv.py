@@ -33,6 +33,48 @@ def test_path_matches_sklearn(path, skpath, kw, fmt, positive):
     assert np.all(coefs[:, 0] == 0)  # alpha_max: all coefficients zero
 
 
+
+def _correlated_problem(seed, n=80, p=200, rho=0.5):
+    """Equicorrelated design (rho), 10 true features, noise half the signal's std."""
+    rng = np.random.default_rng(seed)
+    X = np.sqrt(1 - rho) * rng.standard_normal((n, p)) + np.sqrt(rho) * rng.standard_normal((n, 1))
+    w = np.zeros(p)
+    w[rng.choice(p, 10, replace=False)] = rng.standard_normal(10)
+    return X, X @ w + 0.5 * np.std(X @ w) * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csc"])
+def test_path_default_tol_is_accurate_beyond_the_gap(fmt):
+    # scikit-learn's second test (the last epoch's change) makes the coefficients far more accurate than the
+    # gap tolerance alone: the previous alpha's solution used to be kept whenever it passed the gap test
+    # (objective 1.7e-4 above the optimum, relative to ||y||^2 / 2n, against 6e-7 now)
+    X, y = _correlated_problem(6)
+    X, y = X - X.mean(0), y - y.mean()
+    n = len(y)
+    Xf = X if fmt == "dense" else sp.csc_matrix(X)
+    alphas, coefs, gaps = lasso_path(Xf, y)
+    _, exact, _ = lasso_path(Xf, y, alphas=alphas, tol=1e-12, max_iter=100_000)
+
+    def objective(c):
+        return ((y[:, None] - X @ c) ** 2).sum(0) / (2 * n) + alphas * np.abs(c).sum(0)
+
+    f0 = y @ y / (2 * n)
+    assert np.all(gaps <= 2e-4 * f0)
+    assert np.max(objective(coefs) - objective(exact)) <= 1e-5 * f0
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_lassocv_default_settings_choose_sklearn_alpha(seed):
+    # default tol: the fold paths must be as accurate as scikit-learn's for the same alpha_ (it differed on
+    # these problems, adjacent grid points, when the paths stopped on the gap test alone)
+    X, y = _correlated_problem(seed)
+    ours = LassoCV(cv=5).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = sk.LassoCV(cv=5).fit(X, y)
+    assert ours.alpha_ == pytest.approx(ref.alpha_, rel=1e-10)
+
+
 def test_path_gram_matches_plain_and_given_gram():
     G = X_TALL.T @ X_TALL
     runs = [lasso_path(X_TALL, Y_TALL, precompute=pc, tol=1e-12, n_alphas=10) for pc in (False, True, G)]

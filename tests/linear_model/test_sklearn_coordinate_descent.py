@@ -8,8 +8,7 @@ Skipped, with the reason on each test:
   (X_offset, X_scale, sample_weight of the path), scikit-learn's metadata routing;
 - warning texts and deprecations of scikit-learn (n_alphas deprecation, alpha=0 advice);
 - iteration counts (optlib counts epochs over working sets, not full sweeps), and comparisons of
-  two solvers' outputs beyond the stopping tolerance (scikit-learn's solvers take identical steps);
-- xfail: three open accuracy differences at extreme or default tolerances (reasons in _OPEN below).
+  two solvers' outputs beyond the stopping tolerance (scikit-learn's solvers take identical steps).
 """
 # Authors: The scikit-learn developers (original file); adapted for optlib.
 # SPDX-License-Identifier: BSD-3-Clause
@@ -1853,18 +1852,6 @@ _SKIPS = {
     "test_warm_start": "iteration counts (max_iter=5 twice vs 10: optlib counts working-set epochs)",
     "test_warm_start_convergence_with_regularizer_decrement": "iteration counts",
 }
-# Open behaviour differences (not fixed yet; reported in issue 10): xfail, not skipped, so a fix shows up.
-_OPEN = {
-    "test_enet_path": "open: at the default tol=1e-4 with max_iter=150, ElasticNetCV's fold paths stop at the "
-    "gap tolerance with less accurate coefficients than scikit-learn's, which flips the l1_ratio choice "
-    "(the same choice at tol=1e-10)",
-    "test_enet_ridge_consistency": "open: the Gram kernel (precompute=True) stops on a gap computed with "
-    "cancellation (||R||^2 = yy - w.Xy - w.q) and misses rtol 1e-5 against Ridge at tol=1e-11",
-    "test_enet_ols_consistency": "open: alpha=0 with tol=1e-15 stops at a squared error of ~1e-11 (the "
-    "test asks <= 1e-19)",
-}
-for _name, _reason in _OPEN.items():
-    globals()[_name] = pytest.mark.xfail(reason=_reason, strict=False)(globals()[_name])
 for _name, _reason in _SKIPS.items():
     globals()[_name] = pytest.mark.skip(reason=_reason)(globals()[_name])
 # slow in the default run (process pool start-up with numba compilation; tol down to 1e-16)
