@@ -26,7 +26,7 @@ weight comes from the noise level, and the dual can be kept between calls
 
 import numbers
 
-from .._backend import device, use_numba
+from .._backend import device, get_namespace, use_numba
 from .._result import warn_convergence
 from .._validation import check_option, check_scalar
 from ..functions._tv import _grad, _grad_adjoint
@@ -169,7 +169,8 @@ class TVDenoiser:
         exactly ``max_iter`` iterations per call without warning, the
         inexact mode for PnP with ``warm_start=True``.
     warm_start : bool, default=False
-        Start each call from the dual of the previous call (same shape).
+        Start each call from the dual of the previous call (same shape,
+        array library and device; otherwise from zeros).
         Inside PnP the successive inputs are close, so a few iterations per
         call track the exact prox; the output then depends on the call
         history.
@@ -211,9 +212,11 @@ class TVDenoiser:
         if weight == 0.0 or x.size == 0:
             self.n_iter_ = 0
             return xp.asarray(x, copy=True)
-        dual = self._dual
-        if dual is not None and (tuple(dual.shape) != (ndim,) + tuple(x.shape) or not self.warm_start):
-            dual = None
+        dual = self._dual if self.warm_start else None
+        if dual is not None and (
+            tuple(dual.shape) != (ndim,) + tuple(x.shape) or get_namespace(dual) is not xp or device(dual) != device(x)
+        ):
+            dual = None  # a start only for the next image of the same shape, library and device
         out, p, nit, converged = _chambolle(xp, x, weight, ndim, self.max_iter, self.tol, dual, self.engine)
         self.n_iter_ = nit
         self._dual = p if self.warm_start else None

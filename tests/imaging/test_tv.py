@@ -109,6 +109,19 @@ def test_warm_start_continues_the_iteration(engine):
     np.testing.assert_allclose(cold(f, 0.3), tv_denoise(f, 0.09, tol=None, max_iter=5), atol=1e-12)
 
 
+def test_warm_start_dual_not_carried_across_libraries(xp):
+    # a dual kept from a NumPy call must not leak into a call on another library / device
+    # (array_api_strict on "device1"), nor back
+    if xp.__name__.endswith("numpy"):
+        pytest.skip("needs a second array library")
+    f = _noisy((12, 13), seed=7)
+    cold = tv_denoise(f, 0.09, tol=None, max_iter=5)
+    den = TVDenoiser(warm_start=True, tol=None, max_iter=5)
+    den(f, 0.3)
+    np.testing.assert_allclose(to_numpy(den(xp.asarray(f), 0.3)), cold, atol=1e-12)
+    np.testing.assert_allclose(den(f, 0.3), cold, atol=1e-12)
+
+
 def test_convergence_warning_only_with_a_tolerance():
     f = _noisy((20, 20), seed=6)
     with pytest.warns(ConvergenceWarning, match="max_iter=3"):
