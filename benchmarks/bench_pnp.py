@@ -381,7 +381,7 @@ def main(argv=None):
             format_mimo_table(m_rows),
         ]
     text = [
-        "# bench_pnp: plug-and-play ADMM, optlib vs scikit-image loops and PyProximal",
+        "# bench_pnp: plug-and-play ADMM, optlib vs scikit-image loops, PyProximal and SCICO; near-field MIMO",
         "",
         (
             f"Command: `{command}`. Cameraman {size} x {size}, {N_ITER} ADMM iterations, noise {NOISE}; "
