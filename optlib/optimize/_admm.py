@@ -203,6 +203,7 @@ def admm(
     rho_factor=1.0,
     rho_max=None,
     tol=1e-4,
+    atol=0.0,
     max_iter=200,
     cg_tol=1e-6,
     cg_max_iter=20,
@@ -248,6 +249,11 @@ def admm(
         Stop when the relative primal residual ``||C x - z|| / max(||C x||, ||z||)``
         and the relative dual residual ``rho ||C^H (z - z_prev)|| / ||rho C^H u||``
         are both below ``tol``.
+    atol : float
+        Absolute floor of both tests, as in Boyd et al.: a residual below
+        ``atol`` passes whatever its relative value. Needed when the solution
+        is ``z = 0`` (for example an l1 weight above its zero threshold),
+        where the relative primal residual stays at 1.
     max_iter : int
     cg_tol, cg_max_iter : float, int
         Relative tolerance and iteration cap of the CG x-update.
@@ -274,6 +280,7 @@ def admm(
     if C is not None and not isinstance(C, LinearOperator):
         raise TypeError(f"C must be a LinearOperator or None, got {type(C).__name__}.")
     tol, max_iter, rho, rho_factor, rho_max = _check_common(tol, max_iter, rho, rho_factor, rho_max)
+    atol = check_scalar(atol, "atol", lower=0.0)
     cg_tol = check_scalar(cg_tol, "cg_tol", lower=0.0)
     cg_max_iter = check_scalar(cg_max_iter, "cg_max_iter", kind=numbers.Integral, lower=1)
     update = _XUpdate(f, C, cg_tol, cg_max_iter)
@@ -310,7 +317,7 @@ def admm(
         if monitor(it, _copy(xp, x) if callback is not None else x, **values):
             status = STATUS_CALLBACK
             break
-        if r_rel <= tol and s_rel <= tol:
+        if (r_rel <= tol or r <= atol) and (s_rel <= tol or s <= atol):
             status = STATUS_CONVERGED
             break
         if rho_factor > 1.0 and rho < rho_max:

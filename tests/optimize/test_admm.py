@@ -51,6 +51,20 @@ def test_admm_lasso_matches_proxgrad(lasso):
     np.testing.assert_allclose(res.z, ref, atol=1e-6)
 
 
+def test_admm_zero_solution_converges_with_atol(lasso):
+    """Above the l1 zero threshold the solution is z = 0: the relative primal test stays at 1, atol ends it."""
+    M, b, _ = lasso
+    lam = 1.5 * np.max(np.abs(M.T @ b))
+    with pytest.warns(ConvergenceWarning):
+        assert not admm(LeastSquares(M, b), L1(lam), np.zeros(50), rho=50.0, tol=1e-8, max_iter=300).success
+    res = admm(LeastSquares(M, b), L1(lam), np.zeros(50), rho=50.0, tol=1e-8, atol=1e-10, max_iter=300)
+    assert res.success
+    np.testing.assert_array_equal(res.z, 0.0)
+    np.testing.assert_allclose(res.x, 0.0, atol=1e-10)
+    with pytest.raises(ValueError, match="atol"):
+        admm(LeastSquares(M, b), L1(lam), np.zeros(50), atol=-1.0)
+
+
 def test_admm_cg_x_update_with_splitting_operator(lasso):
     """z = C x with C = 2 I (no exact solve): CG x-update, same minimiser with g = L1(lam / 2)."""
     M, b, ref = lasso
