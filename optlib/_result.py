@@ -164,17 +164,18 @@ def warn_convergence(message, stacklevel=2):
     warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel + 1)
 
 
-def make_result(x, *, fun, nit, status, monitor=None, warn=True, solver="solver", **extra):
+def make_result(x, *, fun, nit, status, monitor=None, warn=True, solver="solver", returned="best", **extra):
     """Build an :class:`OptimizeResult`, warning when the solver did not converge.
 
     ``status`` is one of the ``STATUS_*`` codes; success means converged.
     A ``ConvergenceWarning`` is emitted for ``STATUS_MAX_ITER`` and
-    ``STATUS_NUMERICAL`` when ``warn`` is true.
+    ``STATUS_NUMERICAL`` when ``warn`` is true; it says which iterate the
+    solver returns (``returned="best"`` or ``"last"``).
     """
     success = status == STATUS_CONVERGED
     message = _MESSAGES[status]
     if warn and status in (STATUS_MAX_ITER, STATUS_NUMERICAL):
-        warn_convergence(f"{solver}: {message} Returning the best iterate.", stacklevel=3)
+        warn_convergence(f"{solver}: {message} Returning the {returned} iterate.", stacklevel=3)
     result = OptimizeResult(x=x, fun=fun, nit=nit, success=success, status=status, message=message, **extra)
     if monitor is not None and monitor.history is not None:
         result.history = monitor.history

@@ -324,7 +324,7 @@ def admm(
             new_rho = min(rho * rho_factor, rho_max)
             u = u * (rho / new_rho)
             rho = new_rho
-    return make_result(x, fun=objective, nit=it, status=status, monitor=monitor, solver="admm",
+    return make_result(x, fun=objective, nit=it, status=status, monitor=monitor, solver="admm", returned="last",
                        z=z, u=u, rho=rho, primal_residual=r_rel, dual_residual=s_rel)
 
 
@@ -551,7 +551,7 @@ def csalsa(
             status = STATUS_CONVERGED
             break
     fun = step.function(x) if step.has_value else None
-    return make_result(x, fun=fun, nit=it, status=status, monitor=monitor, solver="csalsa",
+    return make_result(x, fun=fun, nit=it, status=status, monitor=monitor, solver="csalsa", returned="last",
                        v1=v1, residual_norm=_norm(xp, A.forward(x) - y))
 
 
@@ -642,7 +642,8 @@ def pnp_pgd(
             momentum = next_momentum
         else:
             w = x
-    return make_result(x, fun=objective, nit=it, status=status, monitor=monitor, solver=f"pnp_pgd({method})", step=t)
+    return make_result(x, fun=objective, nit=it, status=status, monitor=monitor, solver=f"pnp_pgd({method})",
+                       returned="last", step=t)
 
 
 def red(
@@ -718,4 +719,4 @@ def red(
             status = STATUS_CONVERGED
             break
         x = x - t * grad
-    return make_result(x, fun=None, nit=it, status=status, monitor=monitor, solver="red", residual=residual, step=t)
+    return make_result(x, fun=None, nit=it, status=status, monitor=monitor, solver="red", returned="last", residual=residual, step=t)

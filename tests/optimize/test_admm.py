@@ -176,6 +176,12 @@ def test_non_convergence_warns(blur1d):
     assert not res.success and res.nit == 3
 
 
+def test_non_convergence_warning_says_the_last_iterate_is_returned(blur1d):
+    A, y, _ = blur1d
+    with pytest.warns(ConvergenceWarning, match="Returning the last iterate"):
+        pnp_admm(y, A, TV1D(0.05), rho=1.0, max_iter=2, tol=1e-12)
+
+
 def test_csalsa_feasible_and_matches_penalized_problem(blur1d):
     """min TV(x) s.t. ||Ax - y|| <= eps has the solution of the penalised problem whose residual is eps."""
     A, y, ref = blur1d
