@@ -45,6 +45,7 @@ FAMILY_MODULES = (
     "optlib.demos.pnp",
     "optlib.demos.alm",
     "optlib.demos.hyperspectral",
+    "optlib.demos.hsi_denoising",
 )
 
 COLUMNS = ("family", "problem", "optlib solver", "optlib time (s)", "reference", "reference time (s)",
