@@ -7,9 +7,8 @@ FAMILY = "hyperspectral"
 
 def hyres_demo():
     """HyRes on a 64 x 64 x 100 scene at 20 dB against scikit-image's per-band BayesShrink; MPSNR."""
-    require("skimage.restoration", "scikit-image")
+    denoise_wavelet = require("skimage.restoration", "scikit-image").denoise_wavelet
     import numpy as np
-    from skimage.restoration import denoise_wavelet
 
     from ..datasets import make_hyperspectral_scene
     from ..hyperspectral import denoise_hyres
