@@ -43,6 +43,7 @@ _CHUNK = 32  # iterations per chunk of host-drawn randomness and per residual ch
 _REFRESH = 1000  # recompute r = K z - b exactly every this many iterations
 _GROWTH_CHUNKS = 4  # block sketches double their block while the tolerance is more chunks away than this
 _STALL_CHUNKS = 4  # chunks at the largest block before the stall test
+_MINRES_STALL = 20  # preconditioned MINRES stops when its true residual has not improved for this many steps
 #: Largest adaptive block of a matrix-free operator (each column costs one product with K).
 MATRIX_FREE_MAX_BLOCK = 64
 
@@ -335,7 +336,8 @@ def _minres(K, b, z, r, tol, max_iter, floor, precond=None):
     ``M``-norm of the residual, ``|eta|``: without a preconditioner it is
     the residual norm itself, read every 10 steps; with one, the true
     residual ``K z - b`` is formed every 5 steps (one extra product) to test
-    the 2-norm tolerance.
+    the 2-norm tolerance, and the solve stops when it has not decreased for
+    20 steps (rounding level: the ``M``-norm keeps falling below it).
     """
     xp = K.xp
     apply = precond if precond is not None else (lambda u: u)
@@ -352,6 +354,7 @@ def _minres(K, b, z, r, tol, max_iter, floor, precond=None):
     c_old, s_old, c, s = 1.0, 0.0, 1.0, 0.0
     dz = xp.zeros_like(r)
     n_iter = 0
+    best, best_at = math.inf, 0  # smallest true residual (preconditioned runs) and its iteration
     while n_iter < max_iter:
         Av = K.matvec(v)
         alpha = xp.sum(v * Av)
@@ -379,7 +382,11 @@ def _minres(K, b, z, r, tol, max_iter, floor, precond=None):
             if precond is None:
                 if float(xp.abs(eta)) <= target:
                     break
-            elif float(xp.linalg.vector_norm(K.matvec(z + dz) - b)) <= target:
+                continue
+            res = float(xp.linalg.vector_norm(K.matvec(z + dz) - b))
+            if res < best:
+                best, best_at = res, n_iter
+            if res <= target or n_iter - best_at >= _MINRES_STALL:
                 break
     z = z + dz
     return z, K.matvec(z) - b, n_iter
