@@ -127,13 +127,14 @@ def run_scipy(p, method, hessp=False, cap=None, report=lambda state: None):
                        constraints=[{"type": "eq", "fun": p.cons_fun, "jac": lambda x: _dense(p.cons_jac(x))}],
                        callback=callback)
     else:
-        cons = NonlinearConstraint(p.cons_fun, 0.0, 0.0, jac=p.cons_jac,
-                                   hess=p.cons_hess if p.constraints["hess"] is not None else None)
-        if cons.hess is None:
+        if p.constraints["hess"] is None:  # linear constraints: a zero Hessian (SciPy's default is a dense BFGS)
             from scipy.sparse.linalg import LinearOperator
 
-            n = p.n
-            cons.hess = lambda x, v: LinearOperator((n, n), matvec=lambda q: np.zeros_like(q))
+            zero = LinearOperator((p.n, p.n), matvec=np.zeros_like)
+            cons_hess = lambda x, v: zero  # noqa: E731
+        else:
+            cons_hess = p.cons_hess
+        cons = NonlinearConstraint(p.cons_fun, 0.0, 0.0, jac=p.cons_jac, hess=cons_hess)
         extra = {"hessp": p.hessp} if hessp else {"hess": p.hess}
         out = minimize(p.fun, p.x0, jac=p.grad, method="trust-constr", constraints=[cons], **extra,
                        options={"gtol": 1e-10, "xtol": 1e-10, "maxiter": 3000}, callback=callback)
