@@ -103,8 +103,8 @@ def main():
         seconds = time.perf_counter() - start
     cube_gb = n_pixels * N_BANDS * 8 / 1e9
     rmse = 100 * np.sqrt(totals[:, 0].sum() / (n_pixels * N_ENDMEMBERS))
-    print(f"| pixels | bands | endmembers | chunks | cube (float64) | peak RSS | RSS above start | time | "
-          f"pixels/s | abundance RMSE (x100) | max abs error |")
+    print("| pixels | bands | endmembers | chunks | cube (float64) | peak RSS | RSS above start | time | "
+          "pixels/s | abundance RMSE (x100) | max abs error |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {n_pixels:.0e} | {N_BANDS} | {N_ENDMEMBERS} | {n_chunks} x {chunk} | {cube_gb:.2f} GB | "
           f"{memory.peak / 1e9:.2f} GB | {(memory.peak - memory.baseline) / 1e9:.2f} GB | {seconds:.1f} s | "
