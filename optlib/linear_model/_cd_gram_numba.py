@@ -25,7 +25,7 @@ else:  # pragma: no cover - exercised in a subprocess by the tests
         return lambda func: func
 
 
-from ._cd_numba import _top_k, dw_small, gap_stats
+from ._cd_numba import _top_k, dw_small, enet_coordinate, gap_stats
 
 
 @njit(cache=True, fastmath=False)
@@ -60,14 +60,7 @@ def _sweep(G, w, q, ws, n_ws, alpha1, alpha2, positive, random):
             continue
         old = w[j]
         tmp = q[j] + nrm * old
-        if positive:
-            new = max(tmp - alpha1, 0.0) / (nrm + alpha2)
-        elif tmp > alpha1:
-            new = (tmp - alpha1) / (nrm + alpha2)
-        elif tmp < -alpha1:
-            new = (tmp + alpha1) / (nrm + alpha2)
-        else:
-            new = 0.0
+        new = enet_coordinate(tmp, nrm, alpha1, alpha2, positive)
         if new != old:
             delta = new - old
             for i in range(p):

@@ -160,6 +160,18 @@ def gap_stats(w, grad, ws, n_ws, alpha1, alpha2, positive, r_norm2, r_y):
 
 
 @njit(cache=True, fastmath=False)
+def enet_coordinate(tmp, nrm, alpha1, alpha2, positive):
+    """Minimiser of ``nrm/2 w^2 - tmp w + alpha1 |w| + alpha2/2 w^2`` (``w >= 0`` when ``positive``)."""
+    if positive:
+        return max(tmp - alpha1, 0.0) / (nrm + alpha2)
+    if tmp > alpha1:
+        return (tmp - alpha1) / (nrm + alpha2)
+    if tmp < -alpha1:
+        return (tmp + alpha1) / (nrm + alpha2)
+    return 0.0
+
+
+@njit(cache=True, fastmath=False)
 def _sweep(X, w, R, norms2, ws, n_ws, alpha1, alpha2, positive, random):
     """One epoch of coordinate descent on ws[:n_ws] (cyclic or random).
 
@@ -179,14 +191,7 @@ def _sweep(X, w, R, norms2, ws, n_ws, alpha1, alpha2, positive, random):
             continue
         old = w[j]
         tmp = np.dot(X[:, j], R) + nrm * old
-        if positive:
-            new = max(tmp - alpha1, 0.0) / (nrm + alpha2)
-        elif tmp > alpha1:
-            new = (tmp - alpha1) / (nrm + alpha2)
-        elif tmp < -alpha1:
-            new = (tmp + alpha1) / (nrm + alpha2)
-        else:
-            new = 0.0
+        new = enet_coordinate(tmp, nrm, alpha1, alpha2, positive)
         if new != old:
             delta = new - old
             for i in range(n):

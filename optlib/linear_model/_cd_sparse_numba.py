@@ -32,7 +32,7 @@ else:  # pragma: no cover - exercised in a subprocess by the tests
         return lambda func: func
 
 
-from ._cd_numba import _CHECK, _top_k, anderson_point, dw_small, gap_ws
+from ._cd_numba import _CHECK, _top_k, anderson_point, dw_small, enet_coordinate, gap_ws
 
 _K = 5  # Anderson memory, as in the dense kernel
 
@@ -82,14 +82,7 @@ def _sweep(indptr, indices, data, w, Rs, state, c0, cv, xo, norms2, ws, n_ws, al
         for ii in range(start, end):
             acc += data[ii] * Rs[indices[ii]]
         tmp = acc - s * cv[j] - xo[j] * c0 + nrm * old
-        if positive:
-            new = max(tmp - alpha1, 0.0) / (nrm + alpha2)
-        elif tmp > alpha1:
-            new = (tmp - alpha1) / (nrm + alpha2)
-        elif tmp < -alpha1:
-            new = (tmp + alpha1) / (nrm + alpha2)
-        else:
-            new = 0.0
+        new = enet_coordinate(tmp, nrm, alpha1, alpha2, positive)
         if new != old:
             delta = new - old
             for ii in range(start, end):
