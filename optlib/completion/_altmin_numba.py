@@ -51,17 +51,24 @@ def _cholesky_solve(G, b, x):
             for t in range(c):
                 s -= G[r, t] * G[c, t]
             G[r, c] = s / d
+    _cholesky_substitute(G, b, x)
+    return True
+
+
+@njit(cache=True, fastmath=False)
+def _cholesky_substitute(L, b, x):
+    """Write into ``x`` the solution of ``L L^T x = b`` (lower Cholesky factor stored in ``L``)."""
+    k = L.shape[0]
     for r in range(k):
         s = b[r]
         for t in range(r):
-            s -= G[r, t] * x[t]
-        x[r] = s / G[r, r]
+            s -= L[r, t] * x[t]
+        x[r] = s / L[r, r]
     for r in range(k - 1, -1, -1):
         s = x[r]
         for t in range(r + 1, k):
-            s -= G[t, r] * x[t]
-        x[r] = s / G[r, r]
-    return True
+            s -= L[t, r] * x[t]
+        x[r] = s / L[r, r]
 
 
 @njit(cache=True, fastmath=False)
@@ -89,18 +96,8 @@ def _hash(a, seed):
 @njit(cache=True, fastmath=False)
 def _precondition(L, r):
     """Solve ``L L^T z = r`` with the lower Cholesky factor stored in ``L``."""
-    k = L.shape[0]
-    z = np.empty(k)
-    for a in range(k):
-        s = r[a]
-        for t in range(a):
-            s -= L[a, t] * z[t]
-        z[a] = s / L[a, a]
-    for a in range(k - 1, -1, -1):
-        s = z[a]
-        for t in range(a + 1, k):
-            s -= L[t, a] * z[t]
-        z[a] = s / L[a, a]
+    z = np.empty(L.shape[0])
+    _cholesky_substitute(L, r, z)
     return z
 
 
