@@ -70,11 +70,55 @@ class _LinearModelCV(RegressorMixin, BaseEstimator):
         check_scalar(self.max_iter, "max_iter", kind=numbers.Integral, lower=1)
         check_scalar(self.tol, "tol", lower=0.0)
         check_option(self.selection, "selection", SELECTIONS)
-        _check_bools(self, ("fit_intercept", "positive", "copy_X", "use_working_set"))
-        _check_precompute(self.precompute, allow_auto=True)
+        _check_bools(self, ("fit_intercept", "copy_X"))
+        self._check_solver_params()
         if self.n_jobs is not None and not isinstance(self.n_jobs, numbers.Integral):
             raise TypeError(f"n_jobs must be an int or None, got {self.n_jobs!r}.")
         return _check_alphas(self.alphas, None)
+
+    # Hooks overridden by the multi-task estimators (._multitask_path): solver
+    # parameters, data checks, alpha_max statistic, fold job and refit model.
+    def _check_solver_params(self):
+        _check_bools(self, ("positive", "use_working_set"))
+        _check_precompute(self.precompute, allow_auto=True)
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        """``X``, ``y`` (1-D, in ``X``'s dtype) and the weights rescaled to sum to ``n_samples``."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csc",
+            dtype=[np.float64, np.float32],
+            y_numeric=True,
+            multi_output=True,
+            ensure_all_finite=False,  # fused with the kernels' first read of X
+        )
+        if y.ndim > 1 and y.shape[1] > 1:
+            raise ValueError(f"{type(self).__name__} fits one target; y has shape {y.shape}.")
+        y = column_or_1d(y, warn=True).astype(X.dtype, copy=False)
+        return X, y, _validate_sample_weight(sample_weight, X, X.shape[0], X.dtype, True)
+
+    def _grid_xty(self, X, y, sw):
+        """``X^T y`` of the centred, weighted full data: the grids' ``alpha_max`` (see ``_path._alpha_grid``)."""
+        return _CDProblem(X, y[:, None], sw, self.fit_intercept, False).xty(0)
+
+    def _fold_job(self, X, y, sw, train, test, l1_ratio, alphas):
+        """Test errors of one (``l1_ratio``, fold) path, per alpha."""
+        options = dict(
+            positive=self.positive, tol=self.tol, max_iter=self.max_iter, random_state=self.random_state,
+            selection=self.selection, use_working_set=self.use_working_set,
+        )  # fmt: skip
+        return _fold_mse(X, y, sw, train, test, self.fit_intercept, self.precompute, l1_ratio, alphas, options)
+
+    def _refit_model(self):
+        """The estimator refitted at ``alpha_`` / ``l1_ratio_`` on all the data."""
+        return ElasticNet(  # l1_ratio=1 for LassoCV: Lasso's objective
+            alpha=self.alpha_, l1_ratio=self.l1_ratio_, fit_intercept=self.fit_intercept,
+            precompute=False if isinstance(self.precompute, str) else self.precompute, max_iter=self.max_iter,
+            copy_X=self.copy_X, tol=self.tol, positive=self.positive, random_state=self.random_state,
+            selection=self.selection, use_working_set=self.use_working_set,
+        )  # fmt: skip
 
     def fit(self, X, y, sample_weight=None):
         """Choose alpha (and ``l1_ratio``) by cross-validation, then refit on all the data.
@@ -96,34 +140,17 @@ class _LinearModelCV(RegressorMixin, BaseEstimator):
         """
         grid_size, given_alphas = self._check_params()
         l1_ratios = self._l1_ratios()
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csc",
-            dtype=[np.float64, np.float32],
-            y_numeric=True,
-            multi_output=True,
-            ensure_all_finite=False,  # fused with the kernels' first read of X
-        )
-        if y.ndim > 1 and y.shape[1] > 1:
-            raise ValueError(f"{type(self).__name__} fits one target; y has shape {y.shape}.")
-        y = column_or_1d(y, warn=True).astype(X.dtype, copy=False)
+        X, y, sw = self._validate_fit_data(X, y, sample_weight)
         n = X.shape[0]
-        sw = _validate_sample_weight(sample_weight, X, n, X.dtype, True)
         if given_alphas is None:
-            # X^T y of the centred, weighted full data: the grids' alpha_max
-            xty = _CDProblem(X, y[:, None], sw, self.fit_intercept, False).xty(0)
-            alphas = [_alpha_grid(xty, n, r, self.eps, grid_size, self.positive) for r in l1_ratios]
+            xty = self._grid_xty(X, y, sw)
+            positive = getattr(self, "positive", False)  # not a multi-task parameter
+            alphas = [_alpha_grid(xty, n, r, self.eps, grid_size, positive) for r in l1_ratios]
         else:
             alphas = [given_alphas] * len(l1_ratios)
         folds = list(check_cv(self.cv).split(X, y))
-        options = dict(
-            positive=self.positive, tol=self.tol, max_iter=self.max_iter, random_state=self.random_state,
-            selection=self.selection, use_working_set=self.use_working_set,
-        )  # fmt: skip
         jobs = (
-            delayed(_fold_mse)(X, y, sw, train, test, self.fit_intercept, self.precompute, r, a, options)
+            delayed(self._fold_job)(X, y, sw, train, test, r, a)
             for r, a in zip(l1_ratios, alphas)
             for train, test in folds
         )
@@ -137,12 +164,7 @@ class _LinearModelCV(RegressorMixin, BaseEstimator):
         # one grid per l1_ratio when generated; given alphas are shared (1-D), as in scikit-learn
         self.alphas_ = np.asarray(alphas)[0] if len(l1_ratios) == 1 or given_alphas is not None else np.asarray(alphas)
 
-        model = ElasticNet(  # l1_ratio=1 for LassoCV: Lasso's objective
-            alpha=self.alpha_, l1_ratio=self.l1_ratio_, fit_intercept=self.fit_intercept,
-            precompute=False if isinstance(self.precompute, str) else self.precompute, max_iter=self.max_iter,
-            copy_X=self.copy_X, tol=self.tol, positive=self.positive, random_state=self.random_state,
-            selection=self.selection, use_working_set=self.use_working_set,
-        )  # fmt: skip
+        model = self._refit_model()
         model.fit(X, y, sample_weight=sw)
         self.coef_, self.intercept_ = model.coef_, model.intercept_
         self.dual_gap_, self.n_iter_ = model.dual_gap_, model.n_iter_
