@@ -26,11 +26,17 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._result import warn_convergence
 from .._validation import check_option, check_random_state, check_scalar
-from ._coordinate_descent import SELECTIONS, _check_no_overflow, _initial_ws_size
+from ._coordinate_descent import (
+    SELECTIONS,
+    _check_no_overflow,
+    _initial_ws_size,
+    _sparse_coef,
+    _validate_sample_weight,
+)
 
 __all__ = ["MultiTaskElasticNet", "MultiTaskLasso"]
 
@@ -39,6 +45,74 @@ def _kernel():
     from . import _multitask_numba  # numba, when enabled, is imported here only
 
     return _multitask_numba.multitask_cd_ws
+
+
+class _MTProblem:
+    """Multi-task data as the kernel takes it: centred (when ``fit_intercept``) and weighted, once.
+
+    Shared by :class:`MultiTaskElasticNet`, the multi-task paths and the
+    cross-validation folds (:mod:`._multitask_path`). ``sw`` are weights
+    already rescaled to sum to ``n_samples`` (or None). A sparse ``X`` is
+    densified; ``X`` and ``Y`` are never modified.
+
+    Attributes
+    ----------
+    Xc : ndarray of shape (n_samples, n_features), Fortran-ordered
+    Yt : ndarray of shape (n_tasks, n_samples)
+        Centred, weighted targets, task-major (the kernel's layout).
+    X_offset, Y_offset : ndarray
+        Weighted means (zeros without intercept).
+    norms2 : ndarray of shape (n_features,), float64
+        Squared column norms of ``Xc``.
+    yy : float
+        ``||Yt||_F^2`` (the gap tolerance is ``tol * yy``).
+    """
+
+    def __init__(self, X, Y, sw, fit_intercept):
+        if sp.issparse(X):
+            X = np.asfortranarray(X.toarray())
+        self.n, p = X.shape
+        self.dtype = dtype = X.dtype
+        Y = np.asarray(Y, dtype=dtype)
+        if fit_intercept:
+            n = self.n
+            self.X_offset = X.mean(axis=0) if sw is None else (sw @ X) / n
+            self.Y_offset = Y.mean(axis=0) if sw is None else (sw @ Y) / n
+            _check_no_overflow(self.X_offset, "X", X)
+            _check_no_overflow(self.Y_offset, "y", Y)
+            Xc, Yc = X - self.X_offset, Y - self.Y_offset
+        else:
+            self.X_offset, self.Y_offset = np.zeros(p, dtype=dtype), np.zeros(Y.shape[1], dtype=dtype)
+            Xc, Yc = X, Y
+        if sw is not None:
+            s = np.sqrt(sw)[:, None]
+            Xc, Yc = Xc * s, Yc * s
+        self.Xc = np.asfortranarray(Xc, dtype=dtype)
+        self.Yt = np.ascontiguousarray(Yc.T, dtype=dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.norms2 = np.einsum("ij,ij->j", self.Xc, self.Xc, dtype=np.float64)
+            self.yy = float(np.einsum("ij,ij->", self.Yt, self.Yt, dtype=np.float64))
+        _check_no_overflow(self.norms2, "X", X)
+        _check_no_overflow(self.yy, "y", Y)
+
+    def residual(self, W):
+        """``Yt - (Xc W)^T``, task-major and C-ordered, for coefficients ``W`` of shape (n_features, n_tasks)."""
+        return np.ascontiguousarray(self.Yt - (self.Xc @ W).T) if np.any(W) else self.Yt.copy()
+
+    def xty_row_norms(self):
+        """Row norms of ``Xc^T Yc`` (float64): the multi-task ``alpha_max`` is their max / (n * l1_ratio)."""
+        return np.linalg.norm(np.dot(self.Xc.T, self.Yt.T).astype(np.float64), axis=1)
+
+    def solve(self, W, R, alpha, l1_ratio, max_iter, tol, random, seed):
+        """Run the kernel at ``alpha`` from ``W`` (residual ``R``), both updated in place.
+
+        ``tol`` is absolute (n-scaled units). Returns ``(n_epochs, gap)``, the gap in n-scaled units.
+        """
+        n = self.n
+        return _kernel()(
+            self.Xc, self.Yt, W, R, self.norms2, n * alpha * l1_ratio, n * alpha * (1.0 - l1_ratio), max_iter, tol,
+            random, seed, _initial_ws_size(self.Xc.shape[1]),
+        )  # fmt: skip
 
 
 class MultiTaskElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -119,9 +193,9 @@ class MultiTaskElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     @property
     def sparse_coef_(self):
-        """``coef_`` as a scipy.sparse CSR matrix."""
+        """``coef_`` as a scipy.sparse CSR array (CSR matrix under ``sparse_interface="spmatrix"``), as scikit-learn."""
         check_is_fitted(self)
-        return sp.csr_matrix(self.coef_)
+        return _sparse_coef(self.coef_)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
@@ -152,53 +226,18 @@ class MultiTaskElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if y.ndim == 1:
             name = "ElasticNet" if type(self)._l1_ratio is MultiTaskElasticNet._l1_ratio else "Lasso"
             raise ValueError(f"y must be 2-D (n_samples, n_tasks); for mono-task outputs, use {name}.")
-        if sp.issparse(X):
-            X = np.asfortranarray(X.toarray())
-        n, p = X.shape
-        dtype = X.dtype
-        Y = np.asarray(y, dtype=dtype)
-        T = Y.shape[1]
-
-        if isinstance(sample_weight, numbers.Number):
-            sample_weight = None  # a constant weight changes nothing (scikit-learn's rule)
-        sw = None
-        if sample_weight is not None:
-            sw = _check_sample_weight(sample_weight, X, dtype=dtype)
-            if np.any(sw < 0) or sw.sum() <= 0:
-                raise ValueError("sample_weight must be nonnegative with a positive sum.")
-            sw = sw * (n / sw.sum())
-        if self.fit_intercept:
-            X_offset = X.mean(axis=0) if sw is None else (sw @ X) / n
-            Y_offset = Y.mean(axis=0) if sw is None else (sw @ Y) / n
-            _check_no_overflow(X_offset, "X", X)
-            _check_no_overflow(Y_offset, "y", Y)
-            Xc, Yc = X - X_offset, Y - Y_offset
-        else:
-            X_offset, Y_offset = np.zeros(p, dtype=dtype), np.zeros(T, dtype=dtype)
-            Xc, Yc = X, Y
-        if sw is not None:
-            s = np.sqrt(sw)[:, None]
-            Xc, Yc = Xc * s, Yc * s
-        Xc = np.asfortranarray(Xc, dtype=dtype)
-        Yt = np.ascontiguousarray(Yc.T, dtype=dtype)  # (T, n)
-        with np.errstate(over="ignore", invalid="ignore"):
-            norms2 = np.einsum("ij,ij->j", Xc, Xc, dtype=np.float64)
-            yy = float(np.einsum("ij,ij->", Yt, Yt, dtype=np.float64))
-        _check_no_overflow(norms2, "X", X)
-        _check_no_overflow(yy, "y", Y)
-
-        W = np.zeros((p, T), dtype=dtype)  # row j: feature j's coefficients
+        T = y.shape[1]
+        sw = _validate_sample_weight(sample_weight, X, X.shape[0], X.dtype, True)
+        problem = _MTProblem(X, y, sw, self.fit_intercept)
+        p = problem.Xc.shape[1]
+        W = np.zeros((p, T), dtype=problem.dtype)  # row j: feature j's coefficients
         if self.warm_start and hasattr(self, "coef_") and np.shape(self.coef_) == (T, p):
-            W[:] = np.asarray(self.coef_, dtype=dtype).T
-        R = Yt - (Xc @ W).T if np.any(W) else Yt.copy()
-        R = np.ascontiguousarray(R)
+            W[:] = np.asarray(self.coef_, dtype=problem.dtype).T
+        R = problem.residual(W)
         random = self.selection == "random"
         seed = int(check_random_state(self.random_state).integers(np.iinfo(np.int32).max)) if random else 0
-        eps = tol * yy
-        n_ep, gap = _kernel()(
-            Xc, Yt, W, R, norms2, n * alpha * l1_ratio, n * alpha * (1.0 - l1_ratio), max_iter, eps, random, seed,
-            _initial_ws_size(p),
-        )  # fmt: skip
+        eps = tol * problem.yy
+        n_ep, gap = problem.solve(W, R, alpha, l1_ratio, max_iter, eps, random, seed)
         if not gap <= eps:  # NaN included
             warn_convergence(
                 f"{type(self).__name__}: Objective did not converge. You might want to increase the number "
@@ -208,9 +247,9 @@ class MultiTaskElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         coef = np.ascontiguousarray(W.T)
         _check_no_overflow(coef, "X", X)
         self.coef_ = coef
-        self.intercept_ = (Y_offset - coef @ X_offset).astype(dtype) if self.fit_intercept else np.zeros(T, dtype)
+        self.intercept_ = (problem.Y_offset - coef @ problem.X_offset).astype(problem.dtype)
         self.n_iter_ = int(n_ep)
-        self.dual_gap_ = float(gap) / n
+        self.dual_gap_ = float(gap) / problem.n
         self.eps_ = float(eps)
         return self
 
