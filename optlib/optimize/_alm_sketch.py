@@ -42,6 +42,9 @@ _ATTAINABLE = 64  # inner residuals below 64 eps ||K|| ||z|| are rounding noise
 _ROUNDING = 10  # the Armijo test tolerates a merit increase of 10 eps |merit| (rounding noise)
 _INEXACT_MAX = 0.5  # an inner solve that misses its accuracy is still a step if ||r|| <= this ||(grad_x L, c)||
 _TOL_FRACTION = 0.1  # inner solves need not reach ||r|| below this fraction of the outer tol
+_RANK_TOL = 1e-6  # singular values of G below this times max(1, ||G||) count as zero
+_REG_MAX = 1.0  # regularisation of a rank-deficient Jacobian: -min(this, KKT residual) I in the (2, 2) block
+_INFEASIBLE_RUN = 2  # stop after this many consecutive rank-deficient iterates with G^T c = 0, c != 0
 
 
 class _Constraints:
@@ -312,17 +315,30 @@ def minimize_eq(
         (gradient), ``ncev``, ``ncjev`` (constraints, Jacobian), ``nhev``
         (Hessians or Hessian products). ``status`` 0: converged; 1: maximum
         iterations; 2: stopped by the callback; 3: numerical failure, with
-        the reason in ``message``: a singular constraint Jacobian
-        (``lambda_min(G G^T)`` below ``1e-12 max(1, ||G||^2)``, dense
-        Jacobians), a failed line search, or non-finite values from the
-        user's functions along the way. Failures warn ``ConvergenceWarning``
-        and return the last iterate.
+        the reason in ``message``: a local infeasibility (a rank-deficient
+        constraint Jacobian at two consecutive iterates where ``G^T c = 0``
+        with ``c != 0``, e.g. inconsistent constraints), a failed line
+        search, or non-finite values from the user's functions along the
+        way. Failures warn ``ConvergenceWarning`` and return the last
+        iterate. A rank-deficient Jacobian alone is not a failure: see Notes.
 
     Raises
     ------
     ValueError
         Inconsistent shapes of ``x0``, the gradient, ``c``, its Jacobian or the
         Hessians; non-finite values at ``x0``; bad options.
+
+    Notes
+    -----
+    When a dense Jacobian ``G`` is rank deficient (a singular value below
+    ``1e-6 max(1, ||G||)``, or ``m > n``) the KKT matrix is singular, and the
+    step solves the regularised system ``[[B, G^T], [G, -r I]]`` with
+    ``r = min(1, ||(grad_x L, c)||)`` (a Levenberg-Marquardt / inertia
+    correction perturbation, as in IPOPT's ``delta_c``); eliminating ``dv``,
+    ``(B + G^T G / r) dx = -(grad_x L + G^T c / r)``, a quadratic-penalty
+    step towards ``c = 0`` that needs no full-rank ``G``. Iterates with a
+    full-rank Jacobian use ``r = 0``. Matrix-free Jacobians are not tested
+    for rank.
     """
     xp = get_namespace(x0, v0)
     x0 = check_array(x0, "x0", xp=xp, ndim=1)
@@ -383,6 +399,7 @@ def minimize_eq(
     kkt = float(xp.linalg.vector_norm(xp.concat([gl, pt.c])))
     kkt_hist, inner_hist, alphas, mu_hist, nu_hist = [kkt], [], [], [mu], [nu]
     status, reason, nit = STATUS_MAX_ITER, None, 0
+    infeasible_run = 0  # consecutive rank-deficient iterates where ||c||^2 is stationary
     while nit < max_iter:
         if kkt <= tol:
             status = STATUS_CONVERGED
@@ -392,25 +409,38 @@ def minimize_eq(
         dense = H is not None and _is_dense(G)
         if dense:
             G = xp.asarray(G)
-            GGt_eigs = xp.linalg.eigvalsh(G @ xp.matrix_transpose(G))
-            norm_G2 = float(GGt_eigs[-1])
-            xi_G = float(GGt_eigs[0])
-            if xi_G <= 1e-12 * max(1.0, norm_G2):
-                status = STATUS_NUMERICAL
-                reason = (f"the constraint Jacobian is singular at iterate {nit} "
-                          f"(smallest eigenvalue of G G^T: {xi_G:.2e}); the KKT system has no unique solution.")
-                break
+            sv = xp.linalg.svd(G, full_matrices=True)
+            sigma, Vt = sv[1], sv[2]
+            norm_G2 = float(sigma[0]) ** 2
+            tol_rank = _RANK_TOL * max(1.0, norm_G2**0.5)
+            rank = int(xp.sum(xp.astype(sigma > tol_rank, xp.int64)))
+            xi_G = float(sigma[m - 1]) ** 2 if m <= n else 0.0
+            reg = 0.0
+            if rank < m:
+                norm_c = float(xp.linalg.vector_norm(pt.c))
+                stationary = float(xp.linalg.vector_norm(xp.matrix_transpose(G) @ pt.c)) <= tol_rank * norm_c
+                infeasible_run = infeasible_run + 1 if stationary else 0
+                if infeasible_run >= _INFEASIBLE_RUN:
+                    status = STATUS_NUMERICAL
+                    reason = (f"the constraint Jacobian is singular (rank {rank} < m = {m}) at iterates "
+                              f"{nit - _INFEASIBLE_RUN + 1} to {nit}, where the constraint violation ||c|| = "
+                              f"{norm_c:.2e} is stationary (G^T c = 0): the constraints are inconsistent near "
+                              "this point (a local infeasibility).")
+                    break
+                reg = min(_REG_MAX, kkt)  # Levenberg-style: the (2, 2) block -reg I makes K nonsingular
+                xi_G = reg  # the Schur complement G B^{-1} G^T + reg I has eigenvalues >= reg
+            else:
+                infeasible_run = 0
             norm_H = float(xp.max(xp.abs(xp.linalg.eigvalsh(H))))
             t = 0.0
-            if m < n:
-                Vt = xp.linalg.svd(G, full_matrices=True)[2]
-                Z = xp.matrix_transpose(Vt[m:, :])
+            if rank < n:
+                Z = xp.matrix_transpose(Vt[rank:, :])  # a basis of the null space of G
                 if float(xp.linalg.eigvalsh(xp.matrix_transpose(Z) @ H @ Z)[0]) < _CURVATURE_MIN:
                     t = xi_B + norm_H
             B = H + t * xp.eye(n, dtype=dtype, device=device(x)) if t else H
             norm_B = norm_H + t
             upper = xp.concat([B, xp.matrix_transpose(G)], axis=1)
-            lower = xp.concat([G, xp.zeros((m, m), dtype=dtype, device=device(x))], axis=1)
+            lower = xp.concat([G, -reg * xp.eye(m, dtype=dtype, device=device(x))], axis=1)
             K = KKTOperator(n, m, None, xp.concat([upper, lower], axis=0), xp, x)
 
             def hess_times(p, H=H):

@@ -12,16 +12,13 @@ from optlib.optimize import minimize_eq
 from optlib.optimize._sketching import SKETCHES, KKTOperator, sketch_solve
 from tests.conftest import to_numpy
 
-_SINGULAR_AT_START = ("HS61",)  # its Jacobian at the standard start x0 = 0 has rank 1
-
-
 def _solve(p, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), random_state=0, **kw)
+        return minimize_eq(p.fun, p.x0, **{**p.minimize_kwargs(), "random_state": 0, **kw})
 
 
-@pytest.mark.parametrize("name", [n for n in CONSTRAINED_PROBLEMS if n not in _SINGULAR_AT_START])
+@pytest.mark.parametrize("name", CONSTRAINED_PROBLEMS)
 def test_collection_solved_to_known_optimum(name):
     p = load_constrained_problem(name)
     res = _solve(p)
@@ -46,12 +43,14 @@ def test_median_newton_iterations_on_collection():
     assert np.median(its) <= 6
 
 
-def test_singular_jacobian_is_a_documented_failure():
-    p = load_constrained_problem("HS61")  # rank-one Jacobian at x0
-    with pytest.warns(Warning, match="constraint Jacobian is singular"):
-        res = minimize_eq(p.fun, p.x0, **p.minimize_kwargs())
-    assert not res.success and res.status == 3 and "singular" in res.message
-    np.testing.assert_array_equal(res.x, p.x0)
+def test_hs61_rank_deficient_start_is_regularised():
+    """HS61's Jacobian has rank one at its standard start x0 = 0 (was status 3 at iterate 0): the first
+    step solves the regularised KKT system and the run converges to the published optimum."""
+    p = load_constrained_problem("HS61")
+    assert np.linalg.matrix_rank(p.cons_jac(p.x0)) == 1
+    res = minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), random_state=0)
+    assert res.success and res.status == 0 and res.kkt <= 1e-6 and res.nit <= 8
+    assert abs(res.fun - p.f_opt) <= 1e-6 * abs(p.f_opt)
 
 
 def test_started_away_from_singular_point_hs61_is_solved():
@@ -128,7 +127,7 @@ def test_stalled_sketch_stops_early():
 def test_pde_gaussian_block_solved_at_small_n():
     """The gaussian_block sketch on the PDE ran for hours at N=3 (fixed block of 8): now one Newton step."""
     p = make_pde_control(3)
-    res = _solve(p, v0=p.v0, sketch="gaussian_block")
+    res = _solve(p, v0=p.v0, sketch="gaussian_block", preconditioner=None)
     assert res.success and res.nit <= 2 and res.fun == pytest.approx(p.solution()[1], rel=1e-6)
 
 
@@ -137,7 +136,8 @@ def test_pde_sketch_too_ill_conditioned_fails_cleanly(sketch, N):
     """Sketches that cannot solve the PDE's KKT systems stop with status 3 and a remedy, never a hang."""
     p = make_pde_control(N)
     with pytest.warns(Warning, match="no usable Newton step"):
-        res = minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), v0=p.v0, sketch=sketch, random_state=0)
+        res = minimize_eq(p.fun, p.x0, **p.minimize_kwargs(preconditioned=False), v0=p.v0, sketch=sketch,
+                          random_state=0)
     assert res.status == 3 and not res.success and "sketch='minres'" in res.message
     assert res.nit <= 2 and res.kkt == res.kkt_history[-1]
 
@@ -157,7 +157,7 @@ def test_logistic_within_ten_iterations_and_matches_slsqp(dataset):
 def test_pde_matrix_free_with_sparse_jacobian(sketch, N):
     p = make_pde_control(N)
     calls = []
-    kwargs = p.minimize_kwargs()
+    kwargs = p.minimize_kwargs(preconditioned=False)
     hessp = kwargs.pop("hessp")
     res = minimize_eq(p.fun, p.x0, hessp=lambda x, v: calls.append(1) or hessp(x, v), v0=p.v0, sketch=sketch,
                       random_state=0, **kwargs)
@@ -206,6 +206,14 @@ def test_dense_path_on_array_api_namespace(xp):
                       random_state=0)
     assert res.success and res.x.device == dev
     np.testing.assert_allclose(to_numpy(res.x), [1.0, 1.0], atol=1e-6)
+    # the unit circle from the origin, where its Jacobian is zero (the regularised path): the closest point
+    target = xp.asarray([1.0, 2.0], device=dev)
+    res = minimize_eq(lambda x: float(xp.sum((x - target) ** 2)), xp.zeros(2, device=dev),
+                      jac=lambda x: 2 * (x - target), hess=lambda x: 2 * xp.eye(2, device=dev), random_state=0,
+                      constraints={"fun": lambda x: xp.reshape(xp.sum(x * x) - 1, (1,)),
+                                   "jac": lambda x: 2 * x[None, :], "hess": lambda x, v: 2 * v[0] * xp.eye(2, device=dev)})
+    assert res.success and res.x.device == dev
+    np.testing.assert_allclose(to_numpy(res.x), np.array([1.0, 2.0]) / np.sqrt(5), atol=1e-6)
 
 
 def test_input_not_modified_and_callback_history():
@@ -278,14 +286,44 @@ def test_nan_along_the_way_backtracks():
     assert res.success and abs(res.fun) <= 1e-10
 
 
-def test_dependent_constraints_fail_cleanly():
-    """Two copies of the same constraint: singular Jacobian status, no hang."""
-    p, kw = _hs6_parts()
-    cons = {"fun": lambda x: np.repeat(p.cons_fun(x), 2), "jac": lambda x: np.repeat(p.cons_jac(x), 2, axis=0),
+def _hs6_twice(shift):
+    """HS6's constraint twice, the copy shifted by ``shift``: a Jacobian of rank one everywhere."""
+    p, _ = _hs6_parts()
+    return {"fun": lambda x: np.concatenate([p.cons_fun(x), p.cons_fun(x) + shift]),
+            "jac": lambda x: np.repeat(p.cons_jac(x), 2, axis=0),
             "hess": lambda x, v: p.cons_hess(x, v[:1] + v[1:])}
-    with pytest.warns(Warning, match="singular"):
-        res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints=cons)
-    assert res.status == 3
+
+
+def test_dependent_consistent_constraints_are_solved():
+    """Two copies of the same constraint (rank one everywhere; was status 3): HS6's solution and multiplier."""
+    p, _ = _hs6_parts()
+    res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints=_hs6_twice(0.0), random_state=0)
+    single = minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), random_state=0)
+    assert res.success and res.kkt <= 1e-6 and res.nit <= single.nit + 3
+    np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-7)
+    assert res.v[0] + res.v[1] == pytest.approx(single.v[0], rel=1e-6)
+
+
+def test_inconsistent_constraints_fail_cleanly():
+    """c and c + 1 (singular Jacobian, no feasible point): status 3 at the least-squares point, no hang."""
+    p, _ = _hs6_parts()
+    with pytest.warns(Warning, match="constraint Jacobian is singular.*inconsistent"):
+        res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints=_hs6_twice(1.0), random_state=0)
+    assert res.status == 3 and not res.success and res.nit <= 20 and "local infeasibility" in res.message
+    assert np.linalg.norm(p.cons_fun(res.x) + 0.5) <= 1e-6  # the least-squares value c = -1/2 of both
+    with pytest.warns(Warning, match="singular"):  # a zero Jacobian everywhere
+        res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess,
+                          constraints={"fun": lambda x: np.ones(1), "jac": lambda x: np.zeros((1, 2)), "hess": None})
+    assert res.status == 3 and res.nit == 1
+
+
+def test_jacobian_vanishing_at_the_solution_terminates():
+    """c = x2^2: the Jacobian is zero at the solution (no LICQ); the regularised steps converge, no hang."""
+    p, _ = _hs6_parts()
+    res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, random_state=0,
+                      constraints={"fun": lambda x: x[1:] ** 2, "jac": lambda x: np.array([[0.0, 2 * x[1]]]),
+                                   "hess": lambda x, v: np.diag([0.0, 2 * v[0]])})
+    assert res.success and res.nit <= 15 and abs(res.x[0] - 1) <= 1e-6 and abs(res.x[1]) <= 1e-3
 
 
 def test_line_search_tolerates_merit_rounding_near_the_solution():
@@ -300,8 +338,8 @@ def test_inner_solve_stops_at_useful_accuracy():
     """The inner tolerance is floored at 0.1 tol: a QP (PDE, N=8) with tol=1e-2 stops MINRES at ||r|| ~ 1e-4
     after 60 iterations (140 iterations and a residual of 3e-11 when the paper's condition alone decides)."""
     p = make_pde_control(8)
-    loose = _solve(p, v0=p.v0, sketch="minres", tol=1e-2)
-    tight = _solve(p, v0=p.v0, sketch="minres", tol=1e-8)
+    loose = _solve(p, v0=p.v0, preconditioner=None, tol=1e-2)
+    tight = _solve(p, v0=p.v0, preconditioner=None, tol=1e-8)
     assert loose.success and loose.nit == tight.nit == 1
     assert 1e-6 < loose.kkt <= 1e-3 and tight.kkt <= 1e-8
     assert loose.inner_iterations[0] <= 0.6 * tight.inner_iterations[0]
@@ -311,7 +349,7 @@ def test_inner_solve_stops_at_useful_accuracy():
 def test_preconditioned_minres_is_mesh_independent(N):
     """With the PDE's exact block preconditioner MINRES needs <= 5 iterations (unpreconditioned: 310 at N=12)."""
     p = make_pde_control(N)
-    res = _solve(p, v0=p.v0, sketch="minres", preconditioner=p.preconditioner, tol=1e-8)
+    res = _solve(p, v0=p.v0, tol=1e-8)  # the problem's default keywords: MINRES and its preconditioner
     assert res.success and res.nit == 1 and res.inner_iterations[0] <= 5
     assert res.fun == pytest.approx(p.solution()[1], rel=1e-10)
 
@@ -334,7 +372,16 @@ def test_preconditioned_minres_matches_solve_on_random_kkt():
                      precond=lambda u: u)
 
 
+def test_pde_problem_carries_its_preconditioner():
+    p = make_pde_control(6)
+    kwargs = p.minimize_kwargs()
+    assert kwargs["sketch"] == "minres" and kwargs["preconditioner"] == p.preconditioner
+    assert not {"sketch", "preconditioner"} & set(p.minimize_kwargs(preconditioned=False))
+    res = minimize_eq(p.fun, p.x0, **kwargs, v0=p.v0, random_state=0)
+    assert res.success and res.inner_iterations[0] <= 5
+
+
 def test_preconditioner_needs_minres():
     p = make_pde_control(3)
     with pytest.raises(ValueError, match="preconditioner must be a callable"):
-        minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), preconditioner=p.preconditioner)
+        minimize_eq(p.fun, p.x0, **p.minimize_kwargs(preconditioned=False), preconditioner=p.preconditioner)
