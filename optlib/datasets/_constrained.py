@@ -696,7 +696,9 @@ class PDEControlProblem(EqualityProblem):
     ``(4 w_ij - w_{i+-1,j} - w_{i,j+-1}) / h^2``, ``h = 2 / (N + 1)``, zero
     boundary; objective ``0.5 (||w - w*||^2 + 0.1 ||z||^2)``. ``hess``
     returns a sparse diagonal matrix, ``hessp`` its product, ``cons_jac`` the
-    sparse Jacobian ``[L, I]``; the constraints are linear.
+    sparse Jacobian ``[L, I]``; the constraints are linear. The problem
+    carries its KKT preconditioner (:meth:`preconditioner`), which
+    :meth:`minimize_kwargs` hands to the solver by default.
     """
 
     def __init__(self, N):
@@ -747,9 +749,28 @@ class PDEControlProblem(EqualityProblem):
     def constraints(self):
         return {"fun": self.cons_fun, "jac": self.cons_jac, "hess": None}
 
-    def minimize_kwargs(self):
-        """Matrix-free keyword arguments: ``jac``, ``hessp``, ``constraints``."""
-        return {"jac": self.grad, "hessp": self.hessp, "constraints": self.constraints}
+    def minimize_kwargs(self, preconditioned=True):
+        """Matrix-free keyword arguments of :func:`~optlib.optimize.minimize_eq`.
+
+        Parameters
+        ----------
+        preconditioned : bool
+            Add ``sketch="minres"`` and ``preconditioner=self.preconditioner``
+            (the default: MINRES then needs about 5 iterations per Newton step
+            at any ``N``). With False only ``jac``, ``hessp`` and
+            ``constraints``: the caller picks the inner solver, and plain
+            MINRES or a sketch needs ``O(N^2)`` iterations or more.
+
+        Returns
+        -------
+        dict
+            ``jac``, ``hessp``, ``constraints`` and, when ``preconditioned``,
+            ``sketch`` and ``preconditioner``.
+        """
+        kwargs = {"jac": self.grad, "hessp": self.hessp, "constraints": self.constraints}
+        if preconditioned:
+            kwargs.update(sketch="minres", preconditioner=self.preconditioner)
+        return kwargs
 
     def preconditioner(self, x, v):
         """The exact block-diagonal KKT preconditioner ``diag(B^{-1}, S^{-1})`` for MINRES.
@@ -759,8 +780,8 @@ class PDEControlProblem(EqualityProblem):
         diagonalises the Dirichlet Laplacian (DST-I, ``O(N^2 log N)``). The
         preconditioned KKT matrix has the three eigenvalues ``1`` and
         ``(1 +- sqrt(5)) / 2`` (Murphy, Golub and Wathen, 2000), whatever ``N``.
-        Pass ``preconditioner=p.preconditioner`` to
-        :func:`~optlib.optimize.minimize_eq` with ``sketch="minres"``.
+        :meth:`minimize_kwargs` passes it to :func:`~optlib.optimize.minimize_eq`
+        (with ``sketch="minres"``) by default.
         """
         from scipy.fft import dstn
 
@@ -815,7 +836,9 @@ def make_pde_control(N=50):
     Returns
     -------
     PDEControlProblem
-        Start ``x0 = 1``, ``v0 = 1``; ``solution()`` gives the exact optimum.
+        Start ``x0 = 1``, ``v0 = 1``; ``solution()`` gives the exact optimum;
+        ``minimize_kwargs()`` includes the exact KKT preconditioner:
+        ``minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), v0=p.v0)``.
     """
     N = int(N)
     if N < 1:
