@@ -13,6 +13,7 @@ from ._label_propagation import LabelPropagation
 from ._logistic import SparseLogisticRegression
 from ._logistic_cv import SparseLogisticRegressionCV
 from ._multitask import MultiTaskElasticNet, MultiTaskLasso
+from ._multitask_path import MultiTaskElasticNetCV, MultiTaskLassoCV
 from ._path import enet_path, lasso_path
 
 __all__ = [
@@ -22,7 +23,9 @@ __all__ = [
     "Lasso",
     "LassoCV",
     "MultiTaskElasticNet",
+    "MultiTaskElasticNetCV",
     "MultiTaskLasso",
+    "MultiTaskLassoCV",
     "SparseLogisticRegression",
     "SparseLogisticRegressionCV",
     "enet_path",

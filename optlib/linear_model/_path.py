@@ -116,9 +116,9 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, precom
     ----------
     X : {ndarray, scipy.sparse matrix} of shape (n_samples, n_features)
         Design (float32 or float64 kept; others become float64). Never modified.
-    y : ndarray of shape (n_samples,)
-        Target. Multi-output paths (scikit-learn's multi-task l2,1 penalty)
-        are not provided: a 2-D ``y`` raises ``ValueError``.
+    y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        Target; a 2-D ``y`` gives scikit-learn's multi-task (l2,1) path
+        (:mod:`._multitask_path`: no ``positive``, no Gram matrix).
     l1_ratio : float, default=0.5
         Mix of l1 and l2 penalties, in [0, 1] (0 needs explicit ``alphas``).
     eps : float, default=1e-3
@@ -136,7 +136,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, precom
         ``X^T y``, used with a given Gram matrix.
     copy_X : bool, default=True
         Accepted for scikit-learn compatibility: the path never modifies ``X``.
-    coef_init : array-like of shape (n_features,), default=None
+    coef_init : array-like of shape (n_features,) or (n_tasks, n_features), default=None
         Starting coefficients of the first alpha.
     verbose : bool or int, default=False
         Print one line per alpha.
@@ -160,7 +160,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, precom
     -------
     alphas : ndarray of shape (n_alphas,)
         The alphas, decreasing.
-    coefs : ndarray of shape (n_features, n_alphas)
+    coefs : ndarray of shape (n_features, n_alphas) or (n_tasks, n_features, n_alphas)
         Coefficients along the path, in ``X``'s dtype.
     dual_gaps : ndarray of shape (n_alphas,)
         Duality gap at each alpha, in the units of the objective above.
@@ -185,11 +185,14 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, precom
     elif not _is_sparse(X):
         X = np.asfortranarray(X)
     y = np.asarray(y, dtype=X.dtype)
-    if y.ndim != 1:
-        raise ValueError(
-            f"y must be 1-D (one target), got shape {y.shape}: multi-output paths (the multi-task l2,1 penalty) "
-            "are not provided; solve one path per column."
-        )
+    if y.ndim != 1:  # several targets: the multi-task (l2,1) path
+        from ._multitask_path import multitask_enet_path
+
+        return multitask_enet_path(
+            X, y, l1_ratio=l1_ratio, eps=eps, grid_size=grid_size, alphas=alphas, Xy=Xy, coef_init=coef_init,
+            verbose=verbose, return_n_iter=return_n_iter, positive=positive, tol=tol, max_iter=max_iter,
+            random_state=params.get("random_state"), selection=selection,
+        )  # fmt: skip
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"y has {y.shape[0]} samples, X has {X.shape[0]}.")
     if positive and not isinstance(positive, (bool, np.bool_)):

@@ -91,8 +91,8 @@ def test_path_options_and_errors():
         lasso_path(X_WIDE, Y_WIDE, foo=1)
     with pytest.raises(ValueError, match="l1_ratio=0"):
         enet_path(X_WIDE, Y_WIDE, l1_ratio=0.0)
-    with pytest.raises(ValueError, match="multi-output"):
-        lasso_path(X_WIDE, np.c_[Y_WIDE, Y_WIDE])
+    with pytest.raises(ValueError, match="multi-output"):  # a 2-D y is the multi-task path: no positive
+        lasso_path(X_WIDE, np.c_[Y_WIDE, Y_WIDE], positive=True)
     with pytest.raises(ValueError, match="coef_init"):
         lasso_path(X_WIDE, Y_WIDE, coef_init=np.zeros(3))
 
