@@ -9,8 +9,17 @@ import pytest
 import scipy.sparse as sp
 import sklearn
 from sklearn import linear_model as sklm
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from optlib.linear_model import MultiTaskElasticNet, MultiTaskLasso
+from optlib.linear_model import (
+    MultiTaskElasticNet,
+    MultiTaskElasticNetCV,
+    MultiTaskLasso,
+    MultiTaskLassoCV,
+    enet_path,
+    lasso_path,
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +47,6 @@ def test_sparse_coef_type_matches_sklearn(problem, ours, ref, interface):
 
 
 # -- multi-task paths ------------------------------------------------------------------------------------------
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
-
-from optlib.linear_model import MultiTaskElasticNetCV, MultiTaskLassoCV, enet_path, lasso_path  # noqa: E402
-
 TIGHT = {"tol": 1e-12, "max_iter": 100_000}
 
 
@@ -63,7 +67,7 @@ def test_path_matches_sklearn(problem, l1_ratio, sparse_X):
 
 def test_path_options(problem):
     X, Y = problem
-    alphas, coefs, gaps, n_iter = lasso_path(X, Y, alphas=[0.05, 0.5, 0.1], return_n_iter=True, **TIGHT)
+    alphas, coefs, _, n_iter = lasso_path(X, Y, alphas=[0.05, 0.5, 0.1], return_n_iter=True, **TIGHT)
     np.testing.assert_array_equal(alphas, [0.5, 0.1, 0.05])
     assert len(n_iter) == 3
     ref = sklm.lasso_path(X, Y, alphas=[0.05, 0.5, 0.1], **TIGHT)[1]
