@@ -55,8 +55,11 @@ def init_vca_fcls(X, p, random_state):
 
 
 def _start(X, p, init, random_state):
-    """``(E, A)`` by ``init``: ``"vca"`` (VCA + FCLS) or ``"random"`` (uniform E, Dirichlet-like A)."""
+    """``(E, A)`` by ``init``: ``"vca"`` (VCA + FCLS), ``"random"`` (uniform E, Dirichlet-like A) or given arrays."""
     xp = get_namespace(X)
+    if not isinstance(init, str):
+        return check_init(xp, X, p, init)
+    check_option(init, "init", ("vca", "random"))
     if init == "vca":
         return init_vca_fcls(X, p, random_state)
     rng = check_random_state(random_state)
@@ -96,8 +99,10 @@ def l_half_nmf(Y, n_endmembers, *, lam=None, delta=15.0, init="vca", max_iter=10
         default (the authors' rule, in the units of reflectances near 1).
     delta : float > 0
         Weight of the sum-to-one band (larger: the ASC is closer to exact).
-    init : {"vca", "random"}
-        VCA + FCLS, or random ``E`` and ``A`` (``random_state``).
+    init : {"vca", "random"} or tuple (endmembers, abundances)
+        VCA + FCLS, random ``E`` and ``A`` (``random_state``), or given
+        arrays of shapes (p, bands) and (pixels, p) (e.g. the start of
+        :func:`rrlbs`, for a comparison from the same point).
     max_iter : int
     tol : float
         Stop when the objective decreased by less than ``tol`` (relative)
@@ -119,7 +124,6 @@ def l_half_nmf(Y, n_endmembers, *, lam=None, delta=15.0, init="vca", max_iter=10
     """
     xp, Y, X, p, max_iter, tol = _check_blind(Y, n_endmembers, max_iter, tol)
     X = xp.clip(X, 0.0, None)
-    check_option(init, "init", ("vca", "random"))
     delta = check_scalar(delta, "delta", lower=0.0, lower_inclusive=False)
     check_every = check_scalar(check_every, "check_every", kind=numbers.Integral, lower=1)
     lam = sparseness_lambda(X) if lam is None else check_scalar(lam, "lam", lower=0.0)
@@ -156,3 +160,18 @@ def l_half_nmf(Y, n_endmembers, *, lam=None, delta=15.0, init="vca", max_iter=10
     abundances = xp.reshape(A, tuple(Y.shape[:-1]) + (p,))
     return make_result(abundances, fun=value, nit=it, status=status, monitor=monitor, solver="l_half_nmf",
                        endmembers=E, abundances=abundances, lam=lam)
+
+
+def check_init(xp, X, p, init):
+    """Validated ``(E, A)`` starting point in ``X``'s namespace, device and dtype (``E`` clipped at zero)."""
+    from ..decomposition._sparse_coding import _as_like
+
+    if not isinstance(init, (tuple, list)) or len(init) != 2:
+        raise TypeError("init must be a tuple (endmembers, abundances).")
+    E = _as_like(init[0], X, xp, "init endmembers")
+    A = _as_like(init[1], X, xp, "init abundances")
+    if tuple(E.shape) != (p, X.shape[1]):
+        raise ValueError(f"init endmembers has shape {tuple(E.shape)}, expected {(p, X.shape[1])}.")
+    if tuple(A.shape) != (X.shape[0], p):
+        raise ValueError(f"init abundances has shape {tuple(A.shape)}, expected {(X.shape[0], p)}.")
+    return xp.clip(E, 0.0, None), A

@@ -25,17 +25,24 @@ ones free. Each iteration decreases ``J`` (block majorisation-minimisation):
 3. ``h``: ``min_{h in H} sum h_n phi_n + mu/2 ||h||^2`` is the projection of
    ``-phi / mu`` on the capped simplex ``H`` (a threshold found by bisection):
    ``h_n = clip(t - phi_n / mu, 0, 1)``.
+
+Blank bands (constant over all pixels, e.g. a dead channel set to zero)
+carry no information on ``E``: they are left out of the model and the
+endmembers there are interpolated linearly along the band index from the
+nearest informative bands (``blank_bands="interpolate"``).
 """
 
 import math
 import numbers
 
-from .._backend import device, get_namespace
+import numpy as np
+
+from .._backend import device, get_namespace, to_host
 from .._result import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, STATUS_NUMERICAL, IterationMonitor, \
     make_result
 from .._validation import check_option, check_random_state, check_scalar
 from ._extraction import vca
-from ._nmf import _check_blind, init_vca_fcls
+from ._nmf import _check_blind, check_init, init_vca_fcls
 from ._unmixing import _DEFAULT_TOL, _active_set, unmix
 
 __all__ = ["rrlbs"]
@@ -74,6 +81,23 @@ def init_vca_ensemble(X, p, n_runs, random_state):
     return E, unmix(X, E, method="fcls")
 
 
+def _blank_band_mask(X):
+    """Host boolean mask of the bands of ``X`` that are constant over the pixels (to rounding)."""
+    xp = get_namespace(X)
+    ptp = xp.max(X, axis=0) - xp.min(X, axis=0)
+    scale = xp.max(xp.abs(X))
+    return to_host(ptp <= 8.0 * xp.finfo(X.dtype).eps * scale).copy()
+
+
+def _band_interpolation(blank):
+    """Matrix ``P`` (informative bands, bands): ``E_informative @ P`` copies the informative bands of ``E``
+    and fills each blank band linearly along the band index from its nearest informative neighbours
+    (the nearest one beyond either end)."""
+    bands = np.arange(blank.size)
+    good = bands[~blank]
+    return np.stack([np.interp(bands, good, row) for row in np.eye(good.size)])
+
+
 class _Model:
     """The RRLbS objective, its pieces and the three block updates."""
 
@@ -109,7 +133,6 @@ class _Model:
 
     def update_A(self, E, A, h):
         """Exact minimiser of the IRLS / tangent surrogate at ``A``, under ANC and ASC."""
-        xp = self.xp
         w = 0.5 / self.band_norms(E, A)
         EW = E * w[None, :]
         C = self.q * (A + self.eps_p) ** (self.q - 1.0)
@@ -121,8 +144,8 @@ class _Model:
 
 
 def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, eps=1e-4, eps_p=1e-3,
-          init="vca", n_vca_runs=30, max_iter=200, tol=1e-5, engine="auto", callback=None, history=False, verbose=False,
-          random_state=None):
+          init="vca", n_vca_runs=30, blank_bands="interpolate", max_iter=200, tol=1e-5, engine="auto", callback=None,
+          history=False, verbose=False, random_state=None):
     """Blind unmixing by RRLbS: l2,1 loss over bands and lp sparsity weighted by a learned guidance map.
 
     Minimises the objective of the module docstring (see also the
@@ -157,6 +180,14 @@ def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, ep
         ``random_state`` seeds VCA.
     n_vca_runs : int >= 1
         Number of VCA runs averaged by ``init="vca-ensemble"``.
+    blank_bands : {"interpolate", "fit"}
+        Bands that are constant over all pixels (dead or blank channels)
+        say nothing about the endmembers. ``"interpolate"``: they are left
+        out of the model (and of VCA), and ``E`` there is interpolated
+        linearly along the band index from the nearest informative bands
+        (spectra are smooth at the scale of a few bands); their
+        ``band_weights`` are zero. ``"fit"``: they are fitted like the
+        others (a zero band gives ``E_b = 0``).
     max_iter : int
     tol : float
         Stop when one iteration decreases the objective by less than ``tol``
@@ -174,9 +205,11 @@ def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, ep
         ``endmembers`` (p, bands), ``abundances`` (``Y.shape[:-1] + (p,)``,
         nonnegative, summing to one), ``guidance`` (``Y.shape[:-1]``, the
         map ``h``), ``band_weights`` (bands,) the final IRLS weights
-        ``1 / (2 sqrt(||r_b||^2 + eps^2))`` (small on outlier bands),
-        ``x`` (the abundances), ``fun``, ``nit``, ``success``,
-        ``status``, ``message``, ``lam``, ``history``. Reaching ``max_iter``
+        ``1 / (2 sqrt(||r_b||^2 + eps^2))`` (small on outlier bands, zero on
+        interpolated blank bands), ``blank_bands`` (sorted indices of the
+        interpolated bands; empty with ``"fit"``), ``x`` (the abundances),
+        ``fun``, ``nit``, ``success``, ``status``, ``message``, ``lam``,
+        ``history``. Reaching ``max_iter``
         warns (``ConvergenceWarning``) and returns the last iterate.
     """
     xp, Y, X, p, max_iter, tol = _check_blind(Y, n_endmembers, max_iter, tol)
@@ -187,12 +220,27 @@ def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, ep
     eps = check_scalar(eps, "eps", lower=0.0, lower_inclusive=False)
     eps_p = check_scalar(eps_p, "eps_p", lower=0.0, lower_inclusive=False)
     n_vca_runs = check_scalar(n_vca_runs, "n_vca_runs", kind=numbers.Integral, lower=1)
+    check_option(blank_bands, "blank_bands", ("interpolate", "fit"))
     if isinstance(init, str):
         check_option(init, "init", ("vca", "vca-ensemble"))
-        E, A = (init_vca_fcls(X, p, random_state) if init == "vca"
-                else init_vca_ensemble(X, p, n_vca_runs, random_state))
     else:
-        E, A = _check_init(xp, X, p, init)
+        init = check_init(xp, X, p, init)
+    blank = _blank_band_mask(X) if blank_bands == "interpolate" else np.zeros(L, dtype=bool)
+    if L - int(blank.sum()) < p:
+        raise ValueError(f"Y has {L - int(blank.sum())} non-constant bands; n_endmembers={p} needs at least {p} "
+                         "(or blank_bands='fit').")
+    if blank.any():  # the model lives on the informative bands; E is interpolated on the blank ones at the end
+        select = xp.asarray(np.flatnonzero(~blank), device=device(X))
+        X = xp.take(X, select, axis=1)
+        L = X.shape[1]
+        if not isinstance(init, str):
+            init = (xp.take(init[0], select, axis=1), init[1])
+    if init == "vca":
+        E, A = init_vca_fcls(X, p, random_state)
+    elif init == "vca-ensemble":
+        E, A = init_vca_ensemble(X, p, n_vca_runs, random_state)
+    else:
+        E, A = init
     rms_band = math.sqrt(float(xp.sum(X * X)) / L)
     tol_kkt = _DEFAULT_TOL[8 if X.dtype == xp.float64 else 4]
     model = _Model(X, 0.0, q, mu, frac * n, eps * max(rms_band, 1e-300), eps_p, tol_kkt, engine)
@@ -224,21 +272,11 @@ def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, ep
             break
     shape = tuple(Y.shape[:-1])
     abundances = xp.reshape(A, shape + (p,))
+    weights = 0.5 / model.band_norms(E, A)
+    if blank.any():
+        E = E @ xp.asarray(_band_interpolation(blank), dtype=X.dtype, device=device(X))
+        weights = weights @ xp.asarray(np.eye(blank.size)[~blank], dtype=X.dtype, device=device(X))
     return make_result(abundances, fun=value, nit=it, status=status, monitor=monitor, solver="rrlbs",
-                       endmembers=E, abundances=abundances, guidance=xp.reshape(h, shape), band_weights=0.5 / model.band_norms(E, A),
-                       lam=model.lam)
+                       endmembers=E, abundances=abundances, guidance=xp.reshape(h, shape), band_weights=weights,
+                       blank_bands=np.flatnonzero(blank), lam=model.lam)
 
-
-def _check_init(xp, X, p, init):
-    """Validated ``(E, A)`` starting point in ``X``'s namespace, device and dtype (``E`` clipped at zero)."""
-    from ..decomposition._sparse_coding import _as_like
-
-    if not isinstance(init, (tuple, list)) or len(init) != 2:
-        raise TypeError("init must be a tuple (endmembers, abundances).")
-    E = _as_like(init[0], X, xp, "init endmembers")
-    A = _as_like(init[1], X, xp, "init abundances")
-    if tuple(E.shape) != (p, X.shape[1]):
-        raise ValueError(f"init endmembers has shape {tuple(E.shape)}, expected {(p, X.shape[1])}.")
-    if tuple(A.shape) != (X.shape[0], p):
-        raise ValueError(f"init abundances has shape {tuple(A.shape)}, expected {(X.shape[0], p)}.")
-    return xp.clip(E, 0.0, None), A

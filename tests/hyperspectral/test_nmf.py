@@ -64,3 +64,22 @@ def test_bad_input(scene):
         l_half_nmf(scene.Y, 3, delta=0.0)
     with pytest.raises(ValueError, match="Y"):
         l_half_nmf(scene.Y[0, 0], 3)
+
+
+def test_given_start(scene):
+    """A given (E, A) start is the VCA + FCLS start when it is that start (same iterates); bad shapes raise."""
+    from optlib.hyperspectral._nmf import init_vca_fcls
+
+    X = scene.Y.reshape(-1, scene.Y.shape[-1])
+    E0, A0 = init_vca_fcls(np.clip(X, 0.0, None), 3, 0)
+    kw = dict(max_iter=20, tol=0.0)
+    with pytest.warns(ConvergenceWarning):
+        ref = l_half_nmf(scene.Y, 3, random_state=0, **kw)
+    with pytest.warns(ConvergenceWarning):
+        res = l_half_nmf(scene.Y, 3, init=(E0, A0), **kw)
+    np.testing.assert_allclose(res.endmembers, ref.endmembers, rtol=1e-12)
+    np.testing.assert_allclose(res.abundances, ref.abundances, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="init endmembers"):
+        l_half_nmf(scene.Y, 3, init=(E0[:, :-1], A0))
+    with pytest.raises(TypeError, match="init"):
+        l_half_nmf(scene.Y, 3, init=E0)

@@ -186,3 +186,70 @@ def test_vca_ensemble_init_averages_matched_runs():
         rrlbs(X, 3, init="random")
     with pytest.raises(ValueError, match="n_vca_runs"):
         rrlbs(X, 3, init="vca-ensemble", n_vca_runs=0)
+
+
+def test_band_interpolation_matrix():
+    from optlib.hyperspectral._rrlbs import _band_interpolation
+
+    blank = np.array([True, False, False, True, True, False, True])
+    E = np.array([[1.0, 4.0, 7.0]])  # the informative bands 1, 2, 5
+    np.testing.assert_allclose(E @ _band_interpolation(blank), [[1.0, 1.0, 4.0, 5.0, 6.0, 7.0, 7.0]])
+
+
+def test_blank_bands_are_left_out_and_interpolated():
+    """Zero bands: RRLbS fits the other bands as if they were absent and fills E there from the neighbours.
+
+    Measured on this scene (bands 0, 4, 14 blank; 14 iterations): SAD 0.020 against 0.289 when the blank bands are
+    fitted (E = 0 there); on the informative bands both give 0.019, and the abundances agree to 5e-5.
+    """
+    s = make_hyperspectral_scene(12, 12, 3, n_bands=30, snr=30, purity=0.9, corruption="blank", random_state=0)
+    kw = dict(max_iter=30, tol=1e-4, random_state=0)
+    res = rrlbs(s.Y, 3, **kw)
+    fit = rrlbs(s.Y, 3, blank_bands="fit", **kw)
+    np.testing.assert_array_equal(res.blank_bands, [0, 4, 14])
+    np.testing.assert_array_equal(res.blank_bands, s.corrupted_bands)
+    assert fit.blank_bands.size == 0 and np.all(fit.endmembers[:, [0, 4, 14]] == 0.0)
+    E = res.endmembers
+    np.testing.assert_allclose(E[:, 0], E[:, 1])  # nearest informative band beyond the edge
+    np.testing.assert_allclose(E[:, 4], 0.5 * (E[:, 3] + E[:, 5]))
+    np.testing.assert_allclose(E[:, 14], 0.5 * (E[:, 13] + E[:, 15]))
+    good = np.setdiff1d(np.arange(30), s.corrupted_bands)
+    w = res.band_weights
+    assert np.all(w[[0, 4, 14]] == 0.0) and np.all(w[good] > 0)
+    assert sad(E, s.endmembers) < 0.03 and sad(fit.endmembers, s.endmembers) > 0.25
+    assert sad(E[:, good], s.endmembers[:, good]) == pytest.approx(
+        sad(fit.endmembers[:, good], s.endmembers[:, good]), abs=1e-3)
+    np.testing.assert_allclose(res.abundances, fit.abundances, atol=1e-4)
+    # a given start is cut to the informative bands; without blank bands nothing changes
+    again = rrlbs(s.Y, 3, init=(fit.endmembers, fit.abundances.reshape(-1, 3)), max_iter=1, tol=1.0)
+    assert again.endmembers.shape == (3, 30) and np.all(again.band_weights[[0, 4, 14]] == 0.0)
+    clean = make_hyperspectral_scene(12, 12, 3, n_bands=30, snr=30, purity=0.9, random_state=0)
+    a, b = rrlbs(clean.Y, 3, **kw), rrlbs(clean.Y, 3, blank_bands="fit", **kw)
+    assert a.blank_bands.size == 0
+    np.testing.assert_array_equal(a.endmembers, b.endmembers)
+
+
+def test_blank_bands_on_the_input_device(xp):
+    s = make_hyperspectral_scene(8, 8, 3, n_bands=20, snr=30, purity=0.9, corruption="blank",
+                                 corrupted_fraction=0.15, random_state=4)
+    X = s.Y.reshape(-1, 20)
+    Xx = xp.asarray(X)
+    kw = dict(max_iter=3, tol=0.0, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        res = rrlbs(Xx, 3, engine="xp", **kw)
+    with pytest.warns(ConvergenceWarning):
+        ref = rrlbs(X, 3, **kw)
+    assert ref.blank_bands.size == 3
+    assert res.endmembers.device == Xx.device and res.band_weights.device == Xx.device
+    np.testing.assert_array_equal(res.blank_bands, ref.blank_bands)
+    np.testing.assert_allclose(to_numpy(res.endmembers), ref.endmembers, atol=1e-8)
+    np.testing.assert_allclose(to_numpy(res.band_weights), ref.band_weights, rtol=1e-8)
+
+
+def test_blank_bands_bad_input(scene):
+    with pytest.raises(ValueError, match="blank_bands"):
+        rrlbs(scene.Y, 3, blank_bands="drop")
+    Y = scene.Y.copy()
+    Y[..., 2:] = 0.5  # 2 informative bands left for 3 endmembers
+    with pytest.raises(ValueError, match="2 non-constant bands"):
+        rrlbs(Y, 3)
