@@ -16,7 +16,10 @@ Problems
   at N = 50, 100, 200 (``n = 2 N^2``), solved matrix-free: Hessian-vector
   products and the sparse Jacobian, inner solver MINRES, with the problem's
   block-diagonal preconditioner (exact Schur complement by DST-I) and, up to
-  n = 20000, without it. The reference objective is the closed-form
+  n = 20000, without it. The preconditioned run uses the problem's default
+  keywords, ``p.minimize_kwargs()`` (which carry ``sketch="minres"`` and
+  ``preconditioner=p.preconditioner``); the plain one overrides
+  ``preconditioner=None``. The reference objective is the closed-form
   solution ``make_pde_control(N).solution()`` (DST-I).
 
 Solvers
@@ -39,7 +42,9 @@ A run counts as *solved* when the objective matches the reference
 elsewhere) to 1e-6 relative (``|f - f*| <= 1e-6 max(1, |f*|)``), the
 constraint violation is at most 1e-6 and, for optlib, the KKT residual is at
 most 1e-6. Times are medians over ``--repeats`` runs, after one warm-up run
-(numba compilation).
+(numba compilation): wall time and CPU time of the process (of the child
+process for the capped SciPy runs), with BLAS limited to one thread
+(threadpoolctl), since other jobs may load the machine.
 """
 
 import argparse
@@ -52,7 +57,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_description, median_time  # noqa: E402
+from _common import machine_description  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from optlib.datasets import (  # noqa: E402
     CONSTRAINED_PROBLEMS,
@@ -78,9 +84,10 @@ def _quiet(fn):
     return run
 
 
-def run_optlib(p, sketch="gaussian_block", matrix_free=False, **kw):
-    kwargs = p.minimize_kwargs()
-    out = minimize_eq(p.fun, p.x0, **kwargs, sketch=sketch, tol=TOL, random_state=0, **kw)
+def run_optlib(p, **kw):
+    """``minimize_eq`` with the problem's keywords (``p.minimize_kwargs()``), overridden by ``kw``."""
+    kwargs = {"sketch": "gaussian_block", **p.minimize_kwargs(), "tol": TOL, "random_state": 0, **kw}
+    out = minimize_eq(p.fun, p.x0, **kwargs)
     viol = float(np.max(np.abs(p.cons_fun(out.x))))
     return dict(f=out.fun, viol=viol, kkt=out.kkt, nit=out.nit, nfev=out.nfev, njev=out.njev,
                 inner=int(np.sum(out.inner_iterations)), ok_kkt=out.kkt <= TOL)
@@ -121,7 +128,7 @@ def run_scipy(p, method, hessp=False, cap=None, report=lambda state: None):
     from scipy.optimize import NonlinearConstraint, minimize
 
     callback = _wall_cap(p, method, cap, report) if cap is not None else None
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if method == "SLSQP":
         out = minimize(p.fun, p.x0, jac=p.grad, method="SLSQP", options={"ftol": 1e-12, "maxiter": 1000},
                        constraints=[{"type": "eq", "fun": p.cons_fun, "jac": lambda x: _dense(p.cons_jac(x))}],
@@ -138,10 +145,10 @@ def run_scipy(p, method, hessp=False, cap=None, report=lambda state: None):
         extra = {"hessp": p.hessp} if hessp else {"hess": p.hess}
         out = minimize(p.fun, p.x0, jac=p.grad, method="trust-constr", constraints=[cons], **extra,
                        options={"gtol": 1e-10, "xtol": 1e-10, "maxiter": 3000}, callback=callback)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     viol = float(np.max(np.abs(p.cons_fun(out.x))))
     return dict(f=float(p.fun(out.x)), viol=viol, nit=int(out.nit), nfev=int(out.nfev),
-                njev=int(getattr(out, "njev", 0)), elapsed=elapsed, capped=cap is not None and elapsed > cap,
+                njev=int(getattr(out, "njev", 0)), elapsed=elapsed, cpu=cpu, capped=cap is not None and elapsed > cap,
                 optimality=getattr(out, "optimality", None))
 
 
@@ -156,15 +163,21 @@ def run_capped(p, method, cap, hessp=False):
     """``run_scipy`` in a child process, ended after ``cap`` seconds of wall time even inside an iteration.
 
     Returns the run's result, or, when it had to be ended, the last iterate
-    its callback reported (``capped=True``; ``nit=0`` and ``x0`` if none).
+    its callback reported (``capped=True``; ``nit=0`` and ``x0`` if none);
+    ``cpu`` is the child's CPU time (user + system, from ``getrusage``).
     """
     import multiprocessing
     import queue as queue_module
+    import resource
+
+    def children_cpu():
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
 
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_capped_worker, args=(queue, p, method, hessp, cap))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), children_cpu()
     proc.start()
     x0 = np.asarray(p.x0)
     last = {"nit": 0, "f": float(p.fun(x0)), "viol": float(np.max(np.abs(p.cons_fun(x0)))), "optimality": None}
@@ -175,11 +188,12 @@ def run_capped(p, method, cap, hessp=False):
             break
         if kind == "done":
             proc.join()
-            return payload
+            return dict(payload, cpu=children_cpu() - cpu_start)
         last = payload
     proc.terminate()
     proc.join()
-    return dict(last, nfev=0, njev=0, elapsed=time.perf_counter() - start, capped=True)
+    return dict(last, nfev=0, njev=0, elapsed=time.perf_counter() - start, cpu=children_cpu() - cpu_start,
+                capped=True)
 
 
 def _solved(r, f_ref):
@@ -187,59 +201,69 @@ def _solved(r, f_ref):
     return ok and r.get("ok_kkt", True)
 
 
-def _time(fn, repeats):
+def _once(fn):
+    """Wall and CPU (process) seconds of one quiet call of ``fn``, and its output."""
     fn = _quiet(fn)
-    fn()  # warm-up
-    return median_time(fn, repeats)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - start, time.process_time() - cpu_start, out
+
+
+def _time(fn, repeats):
+    """Median wall and CPU seconds over ``repeats`` calls after a warm-up call, and the last output."""
+    _quiet(fn)()  # warm-up
+    runs = [_once(fn) for _ in range(repeats)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), runs[-1][2]
 
 
 def bench_collection(repeats, sketches):
-    lines = ["| problem | n | m | solver | solved | iterations | nfev | njev | time (s) |", "|---|---:|---:|---|---|---:|---:|---:|---:|"]
+    lines = ["| problem | n | m | solver | solved | iterations | nfev | njev | wall (s) | CPU (s) |",
+             "|---|---:|---:|---|---|---:|---:|---:|---:|---:|"]
     summary = {}
     for name in CONSTRAINED_PROBLEMS:
         p = load_constrained_problem(name)
-        solvers = [(f"optlib {s}", lambda s=s: run_optlib(p, s)) for s in sketches]
+        solvers = [(f"optlib {s}", lambda s=s: run_optlib(p, sketch=s)) for s in sketches]
         solvers += [("SciPy trust-constr", lambda: run_scipy(p, "trust-constr")), ("SciPy SLSQP", lambda: run_scipy(p, "SLSQP"))]
         for label, fn in solvers:
-            t, r = _time(fn, repeats)
+            t, cpu, r = _time(fn, repeats)
             ok = _solved(r, p.f_opt)
-            summary.setdefault(label, []).append((ok, r["nit"], t))
+            summary.setdefault(label, []).append((ok, r["nit"], t, cpu))
             lines.append(f"| {name} | {p.n} | {p.m} | {label} | {'yes' if ok else 'NO'} | {r['nit']} | {r['nfev']} | "
-                         f"{r['njev']} | {t:.4f} |")
+                         f"{r['njev']} | {t:.4f} | {cpu:.4f} |")
         print(lines[-len(solvers)], flush=True)
-    lines += ["", "| solver | solved | median iterations | median time (s) |", "|---|---:|---:|---:|"]
+    lines += ["", "| solver | solved | median iterations | median wall (s) | median CPU (s) |", "|---|---:|---:|---:|---:|"]
     for label, rows in summary.items():
         lines.append(f"| {label} | {sum(r[0] for r in rows)}/{len(rows)} | {statistics.median(r[1] for r in rows):g} | "
-                     f"{statistics.median(r[2] for r in rows):.4f} |")
+                     f"{statistics.median(r[2] for r in rows):.4f} | {statistics.median(r[3] for r in rows):.4f} |")
     return lines
 
 
 def bench_logistic(repeats):
-    lines = ["| data set | n | m | solver | solved | iterations | nfev | time (s) | objective |",
-             "|---|---:|---:|---|---|---:|---:|---:|---|"]
+    lines = ["| data set | n | m | solver | solved | iterations | nfev | wall (s) | CPU (s) | objective |",
+             "|---|---:|---:|---|---|---:|---:|---:|---:|---|"]
     for ds in ("synthetic", "breast_cancer", "digits", "wine"):
         p = make_constrained_logistic(ds, random_state=0)
         runs = [("optlib gaussian_block", lambda: run_optlib(p, v0=p.v0)),
                 ("SciPy trust-constr", lambda: run_scipy(p, "trust-constr")), ("SciPy SLSQP", lambda: run_scipy(p, "SLSQP"))]
         results = [(label, *_time(fn, repeats)) for label, fn in runs]
-        f_ref = min(r["f"] for _, _, r in results if r["viol"] <= 1e-6)
-        for label, t, r in results:
+        f_ref = min(r["f"] for *_, r in results if r["viol"] <= 1e-6)
+        for label, t, cpu, r in results:
             lines.append(f"| {ds} | {p.n} | {p.m} | {label} | {'yes' if _solved(r, f_ref) else 'NO'} | {r['nit']} | "
-                         f"{r['nfev']} | {t:.3f} | {r['f']:.10g} |")
+                         f"{r['nfev']} | {t:.3f} | {cpu:.3f} | {r['f']:.10g} |")
         print("\n".join(lines[-3:]), flush=True)
     return lines
 
 
 def bench_pde(sizes, repeats, device, cap):
-    lines = ["| N | n | m | solver | solved | iterations | inner iterations | time (s) | objective rel. error |",
-             "|---:|---:|---:|---|---|---:|---:|---:|---:|"]
+    lines = ["| N | n | m | solver | solved | iterations | inner iterations | wall (s) | CPU (s) | objective rel. error |",
+             "|---:|---:|---:|---|---|---:|---:|---:|---:|---:|"]
     notes = []
     for N in sizes:
         p = make_pde_control(N)
         _, f_star = p.solution()
-        runs = [(PRECONDITIONED, lambda: run_optlib(p, "minres", v0=p.v0, preconditioner=p.preconditioner))]
+        runs = [(PRECONDITIONED, lambda: run_optlib(p, v0=p.v0))]  # the problem's keywords carry the preconditioner
         if p.n <= PLAIN_MINRES_MAX_N:
-            runs.append(("optlib minres, matrix-free", lambda: run_optlib(p, "minres", v0=p.v0)))
+            runs.append(("optlib minres, matrix-free", lambda: run_optlib(p, v0=p.v0, preconditioner=None)))
         if device == "gpu":
             runs.append(("optlib minres, matrix-free, cupy", lambda: _run_pde_cupy(p)))
         runs.append(("SciPy trust-constr (hessp)", lambda: run_capped(p, "trust-constr", cap, hessp=True)))
@@ -249,14 +273,12 @@ def bench_pde(sizes, repeats, device, cap):
         for label, fn in runs:
             if label.startswith("SciPy"):  # one capped run: no warm-up (nothing to compile), no repeats
                 r = _quiet(fn)()
-                t = r["elapsed"]
+                t, cpu = r["elapsed"], r["cpu"]
             elif N < 100:
-                t, r = _time(fn, repeats)
+                t, cpu, r = _time(fn, repeats)
             else:  # large sizes: one run, no warm-up (MINRES has nothing to compile)
-                start = time.perf_counter()
-                r = _quiet(fn)()
-                t = time.perf_counter() - start
-            times[label] = t
+                t, cpu, r = _once(fn)
+            times[label] = (t, cpu)
             rel = abs(r["f"] - f_star) / abs(f_star)
             if r.get("capped"):
                 opt = "" if r["optimality"] is None else f"Lagrangian gradient {r['optimality']:.1e}, "
@@ -265,12 +287,13 @@ def bench_pde(sizes, repeats, device, cap):
             else:
                 cell = f"{t:.2f}"
             lines.append(f"| {N} | {p.n} | {p.m} | {label} | {'yes' if _solved(r, f_star) else 'NO'} | {r['nit']} | "
-                         f"{r.get('inner', '-')} | {cell} | {rel:.1e} |")
+                         f"{r.get('inner', '-')} | {cell} | {cpu:.2f} | {rel:.1e} |")
             print(lines[-1], flush=True)
             if label.startswith("SciPy"):
                 bound = ">" if r.get("capped") else "="
-                ratios = ", ".join(f"{bound} {t / times[o]:.3g} against {o}" for o in times if o.startswith("optlib"))
-                notes.append(f"- N = {N}: {label} time / optlib time: {ratios}")
+                ratios = ", ".join(f"{bound} {t / times[o][0]:.3g} (CPU {cpu / times[o][1]:.3g}) against {o}"
+                                   for o in times if o.startswith("optlib"))
+                notes.append(f"- N = {N}: {label} time / optlib time, wall (CPU): {ratios}")
         if p.n > PLAIN_MINRES_MAX_N:
             notes.append(f"- N = {N}: plain MINRES not run (n > {PLAIN_MINRES_MAX_N}): its iterations grow as N^2 "
                          "(cond(K) ~ 2 (N + 1)^2); at N = 200 it took 458 s and 70940 iterations (earlier run).")
@@ -327,7 +350,9 @@ def main():
         sizes = tuple(int(s) for s in args.sizes.split(","))
     parts = args.parts.split(",")
     start = time.perf_counter()
-    out = ["# AdaSketch-Newton (minimize_eq) vs SciPy", "", machine_description(None), ""]
+    threadpool_limits(1, user_api="blas")  # one BLAS thread: CPU time is the work, whatever the load
+    out = ["# AdaSketch-Newton (minimize_eq) vs SciPy", "", machine_description(1), "",
+           f"Command: `python benchmarks/bench_alm.py {' '.join(sys.argv[1:])}`", ""]
     if "collection" in parts:
         out += ["## Hock-Schittkowski / Boggs-Tolle collection", ""] + bench_collection(repeats, args.sketches.split(","))
     if "logistic" in parts:
