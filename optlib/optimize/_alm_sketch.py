@@ -285,7 +285,10 @@ def minimize_eq(
         typically ``diag(B^{-1}, S^{-1})`` with ``S`` (an approximation of) the
         Schur complement ``G B^{-1} G^T``; with the exact one MINRES needs
         three iterations per solve (Murphy, Golub and Wathen, 2000). The PDE
-        problem of :mod:`optlib.datasets` provides one.
+        problem of :mod:`optlib.datasets` carries one (its
+        ``minimize_kwargs()`` pass it); the user guide shows how to build
+        one for another PDE. Without one, MINRES on a discretised PDE
+        needs ``O(cond(K))`` iterations (``cond(K) ~ h^-2``).
     superlinear : bool
         Sharpen the accuracy condition with ``theta_k = min(1,
         ||(grad_x L, c)||^(1/2))`` for a superlinear local rate (the paper's
