@@ -7,6 +7,7 @@ float64 whatever the cube's dtype; the large products run in the cube's
 floating dtype (float32 stays float32).
 """
 
+import math
 import numbers
 
 from .._backend import device, get_namespace, is_numpy_namespace
@@ -198,7 +199,27 @@ def _robust_std(xp, r):
     return 1.4826 * xp.sort(xp.reshape(xp.abs(r), (n, r.shape[2])), axis=0)[n // 2, :]
 
 
-def remove_outliers(xp, cube, *, p=None, window=5):
+# two-sided Gaussian tail beyond 3.5 standard deviations: the false-alarm rate of each outlier test
+_TAIL = math.erfc(3.5 / math.sqrt(2.0))
+
+
+def _clear_excess(counts, trials):
+    """Bands whose ``counts`` of flagged tests (out of ``trials`` each) are far above Gaussian noise's.
+
+    Under Gaussian noise each test fires with probability ``_TAIL``, so a
+    band's count is about Poisson with mean ``trials * _TAIL``; the mean is
+    raised by 25% (the robust std and the residual are themselves
+    estimates: on Gaussian cubes the rates measured 5-12% above
+    ``_TAIL``) and a band is flagged when its count is beyond that Poisson
+    law's ``1 - 1e-6`` quantile. ``counts`` is an integer array; returns a
+    boolean array of its shape.
+    """
+    from scipy.stats import poisson
+
+    return counts > int(poisson.isf(1e-6, 1.25 * trials * _TAIL))
+
+
+def remove_outliers(xp, cube, *, p=None, window=5, detect=False):
     """A coarse cube free of impulses and column stripes, and the mask of the entries it changed.
 
     Outliers are found in the spectral residual ``r`` (each band minus its
@@ -216,24 +237,56 @@ def remove_outliers(xp, cube, *, p=None, window=5):
       Stripes are taken along columns, the along-track direction of
       push-broom sensors.
 
+    With ``detect=True`` (``p`` must be None) a band is cleaned of impulses,
+    and separately of stripes, only when the number of entries (columns)
+    its test flags is far above what Gaussian noise gives (each 3.5-sigma
+    test fires with probability 4.65e-4 on Gaussian noise; a band is
+    flagged with probability about 1e-6; see :func:`_clear_excess`): a cube with Gaussian noise only, white or not,
+    comes back unchanged with an empty mask, and the median filter is then
+    not computed.
+
     A spatial median test alone flags edges and textures as outliers when
     the noise is weak; the spectral residual does not.
     """
     if p is not None:
         p = check_scalar(p, "p", lower=0.0, lower_inclusive=False)
+        if detect:
+            raise ValueError("p and detect=True are exclusive: the detection counts the 3.5-sigma residual test.")
     window = check_scalar(window, "window", kind=numbers.Integral, lower=3)
     if window % 2 == 0:
         raise ValueError(f"window must be odd, got {window}.")
-    rows = cube.shape[0]
-    med = median_filter(xp, cube, window)
+    rows, cols, _ = cube.shape
     r = _spectral_residual(xp, cube)
     s = _robust_std(xp, r)
-    if p is None:
-        mask = xp.abs(r) > 3.5 * s
-    else:
-        mask = xp.abs(cube - med) > p * (xp.max(med, axis=(0, 1)) - xp.min(med, axis=(0, 1)))
     offset = xp.sort(r, axis=0)[rows // 2, :, :]  # (cols, bands): median residual of each column
     stripe = xp.abs(offset) > 3.5 * 1.2533 * s / rows**0.5
+    if detect:
+        stripe = stripe & _clear_excess(xp.count_nonzero(stripe, axis=0), cols)
     offset = xp.where(stripe, offset, xp.zeros_like(offset))
-    coarse = xp.where(mask, med, cube - offset[None, :, :])
+    coarse = cube - offset[None, :, :]
+    if p is None:
+        mask = xp.abs(r) > 3.5 * s
+        if detect:
+            mask = mask & _clear_excess(xp.count_nonzero(mask, axis=(0, 1)), rows * cols)
+    if p is not None or bool(xp.any(mask)):
+        med = median_filter(xp, cube, window)
+        if p is not None:
+            mask = xp.abs(cube - med) > p * (xp.max(med, axis=(0, 1)) - xp.min(med, axis=(0, 1)))
+        coarse = xp.where(mask, med, coarse)
     return coarse, mask | stripe[None, :, :]
+
+
+def clean_outliers(xp, cube, robust):
+    """``cube`` cleaned of impulses and stripes as the ``robust`` option of the denoisers asks.
+
+    ``False``: unchanged; ``True``: :func:`remove_outliers` in every band;
+    ``"auto"``: only in the bands where they are detected
+    (``remove_outliers(..., detect=True)``; Gaussian noise leaves the cube as is).
+    Any other value raises ``ValueError`` naming ``robust``.
+    """
+    auto = isinstance(robust, str) and robust == "auto"
+    if not auto and (isinstance(robust, str) or robust not in (True, False)):
+        raise ValueError(f"robust must be True, False or 'auto', got {robust!r}.")
+    if not auto and not robust:
+        return cube
+    return remove_outliers(xp, cube, detect=auto)[0]

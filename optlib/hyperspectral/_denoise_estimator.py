@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._backend import get_namespace
 from .._validation import check_option, check_scalar
-from ._denoise_common import check_cube, remove_outliers
+from ._denoise_common import check_cube, clean_outliers
 from ._denoise_fasthyde import fit_fasthyde
 from ._denoise_hyres import fit_hyres
 from ._denoise_mixed import denoise_hyminor, denoise_l1hymixde
@@ -72,10 +72,12 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
     shifts : int, optional
         Cycle spinning (see :func:`denoise_fasthyde`); default 1 for HyRes,
         4 for FastHyDe. The tile overlap grows by ``shifts - 1``.
-    robust : bool, default=False
+    robust : {"auto", True, False}, default="auto"
         FastHyDe and OTVCA: impulses and column stripes removed from each
-        cube first (see :func:`denoise_fasthyde`); in memory only (Dask
-        cubes raise ``TypeError``).
+        cube first, in the bands where they are detected (``"auto"``) or
+        in every band (``True``); see :func:`denoise_fasthyde`. In memory
+        only: with Dask cubes ``True`` raises ``TypeError`` and ``"auto"``
+        removes nothing (the tiles are denoised as with ``False``).
     params : dict, optional
         Further keyword arguments of :func:`denoise_hyminor`,
         :func:`denoise_l1hymixde` or :func:`denoise_otvca` (e.g. ``lam``).
@@ -96,7 +98,7 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, method="hyres", *, sigma=None, n_components=None, noise="additive", wavelet="db5",
-                 level=5, overlap=None, fit_size=512, shifts=None, robust=False, params=None):
+                 level=5, overlap=None, fit_size=512, shifts=None, robust="auto", params=None):
         self.method = method
         self.sigma = sigma
         self.n_components = n_components
@@ -118,9 +120,11 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
             self.model_ = None
             self.n_features_in_ = X.shape[2]
             return self
+        robust = self.robust
         if _is_dask(X):
-            if self.robust:
+            if not isinstance(self.robust, str) and self.robust:
                 self._check_dask(X)
+            robust = False
             size = check_scalar(self.fit_size, "fit_size", kind=numbers.Integral, lower=8)
             r0 = max(0, (X.shape[0] - size) // 2)
             c0 = max(0, (X.shape[1] - size) // 2)
@@ -133,7 +137,7 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
                                     max_rank=self.n_components, shifts=1 if self.shifts is None else self.shifts)
             self.n_components_ = info["rank"]
         else:
-            model, info = fit_fasthyde(self._clean(X), n_components=self.n_components, noise=self.noise,
+            model, info = fit_fasthyde(self._clean(X, robust), n_components=self.n_components, noise=self.noise,
                                        sigma=self.sigma, wavelet=self.wavelet, level=self.level,
                                        shifts=4 if self.shifts is None else self.shifts)
             self.n_components_ = info["n_components"]
@@ -152,7 +156,7 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
             self._check_bands(X)
             return _PER_CUBE[self.method](X, **self._method_kwargs())
         if _is_dask(X):
-            if self.robust:
+            if not isinstance(self.robust, str) and self.robust:
                 self._check_dask(X)
             if X.ndim != 3:
                 raise ValueError(f"X must be a 3-D cube (rows, cols, bands), got shape {tuple(X.shape)}.")
@@ -160,24 +164,24 @@ class HyperspectralDenoiser(TransformerMixin, BaseEstimator):
             return self.model_.apply_tiled(X, overlap=self.overlap)
         X, _ = check_cube(X, "X")
         self._check_bands(X)
-        return self.model_.apply(self._clean(X))
+        return self.model_.apply(self._clean(X, self.robust))
 
     def _check_bands(self, X):
         if X.shape[2] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[2]} bands, but HyperspectralDenoiser was fitted on "
                              f"{self.n_features_in_}.")
 
-    def _clean(self, X):
-        """FastHyDe with ``robust=True``: ``X`` without impulses and stripes."""
-        if self.method != "fasthyde" or not self.robust:
+    def _clean(self, X, robust):
+        """FastHyDe: ``X`` without impulses and stripes as ``robust`` asks (see :func:`clean_outliers`)."""
+        if self.method != "fasthyde":
             return X
-        return remove_outliers(get_namespace(X), X)[0]
+        return clean_outliers(get_namespace(X), X, robust)
 
     def _check_dask(self, X):
         if _is_dask(X):
-            raise TypeError(f"method={self.method!r} (robust={self.robust}) is global and does not run tile by "
-                            "tile; compute the cube first, or use method='hyres' or 'fasthyde' (robust=False) for "
-                            "tiled Dask processing.")
+            raise TypeError(f"method={self.method!r} (robust={self.robust!r}) is global and does not run tile by "
+                            "tile; compute the cube first, or use method='hyres' or 'fasthyde' (robust='auto' or "
+                            "False) for tiled Dask processing.")
 
     def _method_kwargs(self):
         kwargs = {"sigma": self.sigma}

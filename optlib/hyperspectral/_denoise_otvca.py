@@ -12,8 +12,8 @@ from .._validation import check_scalar
 from ._denoise_common import (
     check_cube,
     check_rank,
+    clean_outliers,
     gram64,
-    remove_outliers,
     resolve_sigma,
     spectral_project,
 )
@@ -21,7 +21,7 @@ from ._denoise_common import (
 __all__ = ["denoise_otvca"]
 
 
-def denoise_otvca(cube, *, n_components=None, weight=1.0, sigma=None, robust=False, max_iter=10, tol=1e-3,
+def denoise_otvca(cube, *, n_components=None, weight=1.0, sigma=None, robust="auto", max_iter=10, tol=1e-3,
                   return_info=False):
     """Denoise a hyperspectral cube by OTVCA: TV-regularized low-rank model with an orthonormal spectral basis.
 
@@ -46,9 +46,10 @@ def denoise_otvca(cube, *, n_components=None, weight=1.0, sigma=None, robust=Fal
         TV weight in units of the noise std (whitened units).
     sigma : float or array of shape (bands,), optional
         Noise std, per band or common; estimated per band when omitted.
-    robust : bool, default=False
-        First remove impulses and column stripes (see
-        :func:`denoise_fasthyde`), for mixed noise.
+    robust : {"auto", True, False}, default="auto"
+        First remove impulses and column stripes, for mixed noise: in the
+        bands where they are detected (``"auto"``), in every band
+        (``True``) or not at all (see :func:`denoise_fasthyde`).
     max_iter : int, default=10
         Cyclic-descent passes (the reference uses 10 to 200).
     tol : float, default=1e-3
@@ -74,8 +75,7 @@ def denoise_otvca(cube, *, n_components=None, weight=1.0, sigma=None, robust=Fal
     weight = check_scalar(weight, "weight", lower=0.0)
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
     tol = check_scalar(tol, "tol", lower=0.0, lower_inclusive=False)
-    if robust:
-        cube = remove_outliers(xp, cube)[0]
+    cube = clean_outliers(xp, cube, robust)
     R = gram64(xp, xp.reshape(cube, (rows * cols, L)))
     s = resolve_sigma(xp, cube, sigma, R)
     sc = xp.astype(s, cube.dtype)
