@@ -92,10 +92,14 @@ def make_irs_channel(n_ms=6, n_irs=256, n_bs=16, *, grid=18, n_pilots=3, n_patte
     angles; path gains are ``CN(0, 1)`` and the channels are scaled as
     ``sqrt(n_tx n_rx / spread)``. The cascaded channel ``G[m, n, b] =
     H_1[n, m] H_2[b, n]`` is then exactly ``x`` multiplied by the steering
-    dictionaries ``D_i`` (``grid`` sines ``-1 + 2 i / grid``) along each mode,
-    with ``x = x_MS kron x_IRS kron x_BS``: one nonzero for the MS, a
-    cyclic block of ``spread`` for the IRS difference angle, a block of
-    ``spread`` for the BS (the block sparsity PC-KroSBL exploits).
+    dictionaries ``D_i`` (``grid`` sines ``-1 + 2 i / grid``) along each mode
+    (unit-norm columns for the MS and BS; for the IRS the element-wise
+    product of the arrival and departure steering vectors, columns of norm
+    ``1 / sqrt(n_irs)`` as in the paper's code, so that KroSBL's unit
+    initial prior meets the same data scale as there), with
+    ``x = x_MS kron x_IRS kron x_BS``: one nonzero for the MS, a cyclic block
+    of ``spread`` for the IRS difference angle, a block of ``spread`` for
+    the BS (the block sparsity PC-KroSBL exploits).
 
     Training: ``n_pilots`` QPSK pilot vectors from the MS (power
     ``1 / n_ms`` per antenna), ``n_patterns`` random ``+-1 / sqrt(n_irs)``
@@ -124,14 +128,15 @@ def make_irs_channel(n_ms=6, n_irs=256, n_bs=16, *, grid=18, n_pilots=3, n_patte
     spread = int(check_scalar(spread, "spread", kind=int, lower=1, upper=grid))
     snr_db = check_scalar(snr_db, "snr_db")
     sines = -1.0 + 2.0 * np.arange(grid) / grid
-    dictionaries = [_steering(n, sines) for n in sizes]
+    # IRS mode: conj(a(u_d)) * a(u_i) = a(u_i - u_d) / sqrt(n_irs), the product of two unit-norm steering
+    # vectors; the IRS block sits at the (cyclic) difference angles u_i - u_d.
+    dictionaries = [_steering(n, sines) / (math.sqrt(n) if i == 1 else 1.0) for i, n in enumerate(sizes)]
     qpsk = np.exp(1j * np.pi * (2 * rng.integers(0, 4, (n_pilots, n_ms)) + 1) / 4)
     patterns = (2.0 * rng.integers(0, 2, (n_patterns, n_irs)) - 1.0) / math.sqrt(n_irs)
     training = [qpsk / math.sqrt(n_ms), patterns.astype(complex), np.eye(n_bs, dtype=complex)]
     x_ms = np.zeros(grid, dtype=complex)
     x_ms[rng.integers(grid)] = 1.0
-    # conj(a(u_d)) * a(u_i) = a(u_i - u_d) / sqrt(n_irs): the IRS block sits at the (cyclic) difference angles.
-    scale = math.sqrt(n_ms * n_irs / spread) * math.sqrt(n_bs * n_irs / spread) / math.sqrt(n_irs)
+    scale = math.sqrt(n_ms * n_irs / spread) * math.sqrt(n_bs * n_irs / spread)
     parts = [x_ms, scale * _block(grid, spread, rng, cyclic=True), _block(grid, spread, rng, cyclic=False)]
     x = reduce(np.kron, parts)
     X = x.reshape((grid,) * 3)

@@ -124,7 +124,7 @@ class KroneckerSBL(BaseEstimator):
     factors : sequence of arrays (M_i, N_i)
         The dictionary factors.
     method : {"svd", "am", "pc"}, default="svd"
-    noise_var, max_iter, tol, prune_threshold, coupling, verbose
+    noise_var, max_iter, tol, prune_threshold, coupling, gamma_init, verbose
         As in :func:`optlib.sbl.kron_sbl`.
 
     Attributes
@@ -138,7 +138,7 @@ class KroneckerSBL(BaseEstimator):
     """
 
     def __init__(self, factors, *, method="svd", noise_var=None, max_iter=150, tol=1e-4, prune_threshold=None,
-                 coupling=0.8, verbose=False):
+                 coupling=0.8, gamma_init=1.0, verbose=False):
         self.factors = factors
         self.method = method
         self.noise_var = noise_var
@@ -146,13 +146,14 @@ class KroneckerSBL(BaseEstimator):
         self.tol = tol
         self.prune_threshold = prune_threshold
         self.coupling = coupling
+        self.gamma_init = gamma_init
         self.verbose = verbose
 
     def fit(self, y):
         """Recover the sparse vector from measurements ``y`` (length ``M_1 ... M_I``)."""
         result = kron_sbl(self.factors, y, method=self.method, noise_var=self.noise_var, max_iter=self.max_iter,
                           tol=self.tol, prune_threshold=self.prune_threshold, coupling=self.coupling,
-                          verbose=self.verbose)
+                          gamma_init=self.gamma_init, verbose=self.verbose)
         self.coef_ = result.x
         self.support_ = result.support
         self.gammas_ = result.gammas

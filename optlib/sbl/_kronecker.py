@@ -191,7 +191,7 @@ def _pc_step(L, coupled, couplings, xp):
 
 
 def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4, prune_threshold=None,
-             coupling=0.8, callback=None, history=False, verbose=False):
+             coupling=0.8, gamma_init=1.0, callback=None, history=False, verbose=False):
     """Kronecker-structured sparse Bayesian learning (AM-, SVD- or PC-KroSBL).
 
     Parameters
@@ -219,6 +219,15 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
         ``alpha`` of the PC coupling ``C_alpha`` (``method="pc"`` only), one
         for all factors or one per factor; ``0`` leaves a factor uncoupled
         (AM update), e.g. a factor expected to hold isolated nonzeros.
+    gamma_init : float, default=1.0
+        Initial prior variance of every coefficient (constant factors whose
+        product is ``gamma_init``; for PC the coupled ``C_alpha 1`` scaled
+        by it), as in the paper's code. EM is not invariant to it: the
+        iterates depend on ``gamma_init`` relative to the data scale
+        ``||y||^2 / ||H||_F^2`` (``||H||_F^2 = prod ||A_i||_F^2``). Well
+        below that scale the first E-steps act as a matched filter and the
+        irrelevant variances fall fast; far above it they shrink slowly and
+        AM/PC can stop at ``max_iter`` with a dense ``gamma``.
     callback, history, verbose
         As in :func:`optlib.sbl.sbl`.
 
@@ -250,6 +259,7 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
     noise_var = check_noise_var(noise_var)
     max_iter = check_scalar(max_iter, "max_iter", kind=int, lower=1)
     tol = check_scalar(tol, "tol", lower=0.0)
+    gamma_init = check_scalar(gamma_init, "gamma_init", lower=0.0, lower_inclusive=False)
     prunes = _per_factor(_DEFAULT_PRUNE[method] if prune_threshold is None else prune_threshold,
                          "prune_threshold", len(factors), upper=1.0)
     couplings = _per_factor(coupling, "coupling", len(factors))
@@ -266,6 +276,7 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
     if method == "pc":
         gammas = [g if C is None else xp.astype(to_namespace(C.sum(axis=1), xp, device=dev), rdt)
                   for g, C in zip(gammas, C_host)]
+    gammas[-1] = gammas[-1] * gamma_init
     status, it = STATUS_MAX_ITER, 0
     for it in range(1, max_iter + 1):
         post = kron_estep(cur, Y, gammas, s2, xp, complex_)

@@ -1,9 +1,12 @@
-"""IRS-MIMO channel estimation (He and Joseph's setup): the KroSBL variants recover the channel.
+"""IRS-MIMO channel estimation (He and Joseph's setup) and the initial prior of KroSBL.
 
-Measured (4 seeds, classical 3; effective-channel NMSE, 4 / 12 / 20 dB): SVD-KroSBL 0.020 / 0.0031 / 0.0004,
-AM-KroSBL 0.12 / 0.074 / 0.085, PC-KroSBL 0.25 / 0.17 / 0.0085, classical EM-SBL 0.079 / 0.012 / 0.0013.
-The paper's ordering PC < AM ~ SVD < classical holds only for PC < AM at 20 dB: here SVD-KroSBL
-(pruning 1e-3) and classical EM-SBL are far better than the paper reports (0.105 and 0.144 at 20 dB).
+The paper's code starts every variant from unit prior variances on its IRS dictionary, whose columns (the
+product of two unit-norm steering vectors) have norm ``1 / sqrt(n_irs)``. EM is not invariant to that start:
+from a prior far above the data scale the irrelevant variances shrink slowly and AM-/PC-KroSBL stopped at
+150 iterations with dense factors (NMSE 0.07 / 0.12 at 12 dB, seed 0, when the generator used unit-norm IRS
+columns); from the paper's start they converge in about 100 iterations. ``gamma_init=256`` reproduces the old
+start on the current generator.
+Measured ordering: benchmarks/results/bench_sbl_irs.md.
 """
 
 from functools import reduce
@@ -21,21 +24,37 @@ SETTINGS = {"svd": dict(method="svd"),
 
 
 def _nmse(c, x):
-    est = mode_product(np.reshape(x, (18, 18, 18)), c.effective_dictionaries, np)
-    return float(np.sum(np.abs(est - c.effective) ** 2) / np.sum(np.abs(c.effective) ** 2))
+    """The paper's NMSE: per training IRS pattern, averaged over the patterns."""
+    est = mode_product(np.reshape(x, (c.grid.size,) * 3), c.effective_dictionaries, np)
+    err = np.sum(np.abs(est - c.effective) ** 2, axis=(0, 2)) / np.sum(np.abs(c.effective) ** 2, axis=(0, 2))
+    return float(np.mean(err))
 
 
-@pytest.mark.slow
-def test_irs_krosbl_recovers_channel_at_20db():
-    errors = {name: [] for name in SETTINGS}
-    for seed in (0, 1):
-        c = make_irs_channel(snr_db=20, random_state=seed)
-        for name, kw in SETTINGS.items():
-            errors[name].append(_nmse(c, kron_sbl(c.factors, c.y, noise_var=c.noise_var, **kw).x))
-    mean = {name: np.mean(v) for name, v in errors.items()}
-    assert max(mean.values()) < 0.15, mean
-    assert mean["pc"] < mean["am"], mean
-    assert mean["svd"] < 1e-2, mean
-    c = make_irs_channel(snr_db=20, random_state=0)
-    em = sbl(reduce(np.kron, c.factors), c.y, method="em", noise_var=c.noise_var, max_iter=150)
-    assert errors["svd"][0] < _nmse(c, em.x) < 1e-2
+def test_irs_dictionaries_scaled_as_in_the_paper():
+    c = make_irs_channel(snr_db=12, random_state=0)
+    norms = [np.linalg.norm(D, axis=0) for D in c.dictionaries]
+    np.testing.assert_allclose(norms[0], 1.0)
+    np.testing.assert_allclose(norms[1], 1 / 16)
+    np.testing.assert_allclose(norms[2], 1.0)
+    np.testing.assert_allclose(mode_product(c.x.reshape(18, 18, 18), c.dictionaries, np), c.channel)
+
+
+@pytest.mark.parametrize("method", ["am", "pc"])
+def test_am_and_pc_converge_on_irs(method):
+    c = make_irs_channel(snr_db=12, random_state=0)
+    res = kron_sbl(c.factors, c.y, noise_var=c.noise_var, **SETTINGS[method])
+    assert res.success and res.nit < 120  # was 150 (the cap), success False
+    assert _nmse(c, res.x) < 5e-2  # was 0.15 (AM), 0.22 (PC)
+    assert res.support.sum() <= 24  # 9 true nonzeros; was 3888 (AM), 4212 (PC)
+
+
+def test_gamma_init_is_relative_to_the_data_scale():
+    c = make_irs_channel(snr_db=12, random_state=0)
+    s = 7.0
+    ref = kron_sbl(c.factors, c.y, noise_var=c.noise_var, method="am", gamma_init=0.3, max_iter=30)
+    scaled = kron_sbl(c.factors, c.y * s, noise_var=c.noise_var * s**2, method="am", gamma_init=0.3 * s**2,
+                      max_iter=30)
+    np.testing.assert_allclose(scaled.x, ref.x * s, rtol=1e-6, atol=1e-9 * s * np.abs(ref.x).max())
+    assert scaled.nit == ref.nit
+    with pytest.raises(ValueError, match="gamma_init"):
+        kron_sbl(c.factors, c.y, gamma_init=0.0)
