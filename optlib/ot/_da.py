@@ -20,6 +20,14 @@ Design notes
   marginals is below float32 resolution. ``transform`` and
   ``inverse_transform`` return arrays in the namespace and floating dtype of
   the samples they are given (float32 in, float32 out).
+* Labels (``ys``, ``yt``, ``-1`` for unlabelled) give POT's semi-supervised
+  cost: pairs of labelled samples with different labels cost at least
+  ``limit_max`` times the largest cost; with ``limit_max=inf`` (POT's default
+  for ``SinkhornTransport``) no mass moves between them. The solvers take
+  finite costs only, so such pairs are solved with a finite stand-in large
+  enough that the plan is exactly zero there
+  (:meth:`_BaseTransport._solve_forbidding`); ``cost_`` holds POT's value
+  (the largest float).
 * :class:`SNSTransport` maps samples, by default, with the entropic map of
   its dual potentials (POT's ``out_of_sample_map="continuous"``, defined for
   any point), or, with ``out_of_sample_map="ferradans"``, as follows.
@@ -34,7 +42,9 @@ Design notes
   the roles of source and target swapped (columns of the coupling).
 """
 
+import math
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -53,6 +63,13 @@ _XP_METRICS = ("sqeuclidean", "euclidean")
 _CDIST_METRICS = ("cityblock", "chebyshev", "minkowski", "cosine", "correlation", "braycurtis", "canberra")
 _METRICS = _XP_METRICS + _CDIST_METRICS
 _NORMS = (None, "median", "max", "log", "loglog")
+#: POT's label of an unlabelled sample (``ot.da``'s semi-supervised convention).
+_MISSING_LABEL = -1
+#: Margin, in units of the regularisation and above the range of the allowed costs, of the finite
+#: cost that stands in for an infinite one: the plan's entries there, ~exp(-750), underflow to 0.
+_FORBID_MARGIN = 750.0
+#: Attempts (the margin doubled each time) before the forbidden pairs are declared not emptied.
+_FORBID_ATTEMPTS = 3
 
 
 # --------------------------------------------------------------------------- helpers
@@ -151,6 +168,38 @@ def _barycentric(xp, P, Y, axis):
     return (P @ Y) / safe[:, None], has_mass
 
 
+def _check_labels(y, name, n, xp, dev):
+    """Labels ``y`` as a 1-D array of namespace ``xp`` on device ``dev``, one per sample."""
+    y = xp.asarray(y, device=dev)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(f"{name} must hold one label per sample, shape ({n},); got shape {tuple(y.shape)}.")
+    return y
+
+
+def _check_limit_max(limit_max):
+    """``limit_max`` as a float: ``inf`` or a finite value > 0."""
+    if isinstance(limit_max, numbers.Real) and not isinstance(limit_max, bool) and limit_max == math.inf:
+        return math.inf
+    return check_scalar(limit_max, "limit_max", lower=0.0, lower_inclusive=False)
+
+
+def _label_cost(xp, C, ys, yt, limit_max):
+    """POT's semi-supervised cost: ``(cost_, forbidden)``.
+
+    A pair of labelled samples (label not ``_MISSING_LABEL``) with different
+    labels costs at least ``limit_max * max(C)``; with ``limit_max = inf``,
+    ``cost_`` holds the largest float there (POT's value) and ``forbidden``
+    is the mask of those pairs, solved with no mass on them
+    (:meth:`_BaseTransport._solve_forbidding`); otherwise ``forbidden`` is None.
+    """
+    labelled = (ys != _MISSING_LABEL)[:, None] & (yt != _MISSING_LABEL)[None, :]
+    mismatch = labelled & (ys[:, None] != yt[None, :])
+    if limit_max == math.inf:
+        return xp.where(mismatch, xp.full_like(C, xp.finfo(C.dtype).max), C), mismatch
+    floor = xp.full_like(C, limit_max * float(xp.max(C)))
+    return xp.where(mismatch, xp.maximum(C, floor), C), None
+
+
 # --------------------------------------------------------------------------- base class
 
 
@@ -171,12 +220,16 @@ class _BaseTransport(BaseEstimator):
         Xs : array of shape (n_source_samples, n_features)
             Source samples (required).
         ys : array of shape (n_source_samples,), optional
-            Source labels. Accepted for compatibility with POT's signature and
-            ignored (no label-aware cost correction).
+            Source labels, ``-1`` for an unlabelled sample (POT's
+            semi-supervised convention: ``-1`` cannot be a class).
         Xt : array of shape (n_target_samples, n_features)
             Target samples (required), with the same number of features.
         yt : array of shape (n_target_samples,), optional
-            Target labels; ignored, as ``ys``.
+            Target labels, ``-1`` for unlabelled. When both ``ys`` and ``yt``
+            are given, a labelled source and a labelled target sample with
+            different labels cost at least ``limit_max * max(cost)`` (POT's
+            correction, after the normalisation); with ``limit_max=inf``
+            (default) no mass moves between them. Otherwise labels are ignored.
         a, b : arrays of shape (n_source_samples,) and (n_target_samples,), optional
             Keyword-only sample weights of the source and target samples,
             each normalised to sum 1 (uniform by default, as POT's
@@ -203,7 +256,11 @@ class _BaseTransport(BaseEstimator):
         Xs64, Xt64 = xp.astype(Xs, xp.float64), xp.astype(Xt, xp.float64)
         C = _pairwise_cost(xp, Xs64, Xt64, self.metric)
         C, norm_value = _normalize_cost(xp, C, self.norm)
-        coupling, log, n_iter = self._solve(mu_s, mu_t, C, params)
+        forbidden = None
+        if ys is not None and yt is not None:
+            ys, yt = _check_labels(ys, "ys", n_s, xp, device(Xs)), _check_labels(yt, "yt", n_t, xp, device(Xs))
+            C, forbidden = _label_cost(xp, C, ys, yt, params["limit_max"])
+        coupling, log, n_iter = self._solve_forbidding(mu_s, mu_t, C, forbidden, params)
         self.cost_ = C
         self.norm_cost_ = norm_value
         self.mu_s, self.mu_t = mu_s, mu_t
@@ -215,6 +272,41 @@ class _BaseTransport(BaseEstimator):
         self.log_ = log if self.log else {}
         self.n_features_in_ = int(Xs.shape[1])
         return self
+
+    def _solve_forbidding(self, a, b, C, forbidden, params):
+        """``_solve`` with no mass on the pairs ``forbidden`` (infinite cost; None: plain ``_solve``).
+
+        The solvers take finite costs only, so the forbidden pairs get a
+        finite stand-in, ``_FORBID_MARGIN`` regularisation units (plus the
+        range of the allowed costs, which bounds that of the potentials in
+        practice) above the largest allowed cost: the plan's entries there
+        underflow to zero. The margin is doubled while some remain nonzero;
+        when that does not empty them (labels whose masses no plan can match)
+        a ``UserWarning`` says how much mass they carry.
+        """
+        if forbidden is None:
+            return self._solve(a, b, C, params)
+        xp = get_namespace(C)
+        if bool(xp.all(forbidden)):
+            raise ValueError("ys and yt leave no pair of samples to transport: every labelled pair differs.")
+        hi = float(xp.max(xp.where(forbidden, xp.full_like(C, -math.inf), C)))
+        lo = float(xp.min(xp.where(forbidden, xp.full_like(C, math.inf), C)))
+        reg = params["reg"]
+        margin = _FORBID_MARGIN + (hi - lo) / reg
+        for _ in range(_FORBID_ATTEMPTS):
+            coupling, log, n_iter = self._solve(a, b, xp.where(forbidden, xp.full_like(C, hi + reg * margin), C), params)
+            leaked = float(xp.sum(xp.where(forbidden, coupling, xp.zeros_like(coupling))))
+            if leaked == 0.0:
+                break
+            margin *= 2.0
+        else:
+            warnings.warn(
+                f"{type(self).__name__}: the plan keeps {leaked:.3g} of mass between samples with different "
+                "labels (the labelled masses of some class cannot be matched); consider a finite limit_max.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return coupling, log, n_iter
 
     def fit_transform(self, Xs=None, ys=None, Xt=None, yt=None, *, a=None, b=None):
         """Fit on ``(Xs, Xt)`` and return ``transform(Xs)``: the barycentric images of ``Xs``."""
@@ -313,7 +405,7 @@ class _BaseTransport(BaseEstimator):
         tol = check_scalar(self.tol, "tol", lower=0.0)
         if not isinstance(self.log, (bool, np.bool_)):
             raise TypeError(f"log must be a bool, got {self.log!r}.")
-        return dict(max_iter=max_iter, tol=tol)
+        return {"max_iter": max_iter, "tol": tol, "limit_max": _check_limit_max(self.limit_max)}
 
 
 # --------------------------------------------------------------------------- estimators
@@ -374,7 +466,15 @@ class SNSTransport(_BaseTransport):
         coupling. ``"ferradans"``: barycentric map of the training samples,
         other samples displaced like their nearest training sample.
         :meth:`inverse_transform` is the mirror image (``log_u``, source
-        samples).
+        samples). As POT's, the map uses the cost without the label
+        correction of ``fit``: with labels, it is not the barycentric map of
+        the coupling on the training samples.
+    limit_max : float, default=inf
+        Semi-supervised mode, POT's parameter: when ``fit`` gets both ``ys``
+        and ``yt``, a labelled source and a labelled target sample with
+        different labels (``-1``: unlabelled) cost at least ``limit_max``
+        times the largest cost; ``inf`` forbids any mass between them
+        (``cost_`` holds the largest float there, as POT's).
 
     Attributes
     ----------
@@ -384,7 +484,7 @@ class SNSTransport(_BaseTransport):
         Dual potentials divided by ``reg_e`` (POT's ``log_["log_u"]``,
         ``log_["log_v"]``), float64; ``-inf`` where a sample weight is 0.
     cost_ : array of shape (n_source_samples, n_target_samples)
-        Normalised cost matrix.
+        Normalised cost matrix (with the label correction when ``fit`` got labels).
     norm_cost_ : float or None
         Value the cost was divided by (``norm="median"`` or ``"max"``).
     mu_s, mu_t : arrays of shape (n_source_samples,) and (n_target_samples,)
@@ -428,6 +528,7 @@ class SNSTransport(_BaseTransport):
         verbose=False,
         log=False,
         out_of_sample_map="continuous",
+        limit_max=np.inf,
     ):
         self.reg_e = reg_e
         self.metric = metric
@@ -439,6 +540,7 @@ class SNSTransport(_BaseTransport):
         self.verbose = verbose
         self.log = log
         self.out_of_sample_map = out_of_sample_map
+        self.limit_max = limit_max
 
     def _check_params(self):
         params = self._check_common()
@@ -570,6 +672,8 @@ class SparsityConstrainedTransport(_BaseTransport):
         Solver progress printing.
     log : bool, default=False
         Keep the solver's log dict in ``log_`` (empty dict otherwise).
+    limit_max : float, default=inf
+        Semi-supervised cost correction from the labels, as in :class:`SNSTransport`.
 
     Attributes
     ----------
@@ -595,6 +699,7 @@ class SparsityConstrainedTransport(_BaseTransport):
         tol=1e-9,
         verbose=False,
         log=False,
+        limit_max=np.inf,
     ):
         self.reg = reg
         self.max_nz = max_nz
@@ -605,6 +710,7 @@ class SparsityConstrainedTransport(_BaseTransport):
         self.tol = tol
         self.verbose = verbose
         self.log = log
+        self.limit_max = limit_max
 
     def _check_params(self):
         params = self._check_common()

@@ -235,7 +235,7 @@ def test_clone_and_params():
     params = est.get_params()
     assert params == dict(
         reg_e=0.3, metric="sqeuclidean", norm="max", max_iter=100, tol=1e-9, n_sinkhorn=5,
-        sparsity=None, verbose=False, log=False, out_of_sample_map="continuous",
+        sparsity=None, verbose=False, log=False, out_of_sample_map="continuous", limit_max=np.inf,
     )
     c = clone(est)
     assert c is not est and c.get_params() == params
@@ -243,7 +243,7 @@ def test_clone_and_params():
     assert c.reg_e == 0.7 and est.reg_e == 0.3
     sc = SparsityConstrainedTransport(max_nz=3)
     assert clone(sc).get_params() == sc.get_params()
-    expected = {"reg", "max_nz", "formulation", "metric", "norm", "max_iter", "tol", "verbose", "log"}
+    expected = {"reg", "max_nz", "formulation", "metric", "norm", "max_iter", "tol", "verbose", "log", "limit_max"}
     assert set(sc.get_params()) == expected
     # Parameters are stored untouched; validation happens in fit.
     assert SNSTransport(reg_e=-1.0).reg_e == -1.0
