@@ -167,15 +167,27 @@ def _gram(X, Y, cnt, G):
 
 
 @njit(cache=True, fastmath=_FAST)
-def _residuals(A, values, start, cnt, x, resid):
-    """``resid[p] = y_p - <A[:, q], x>`` for row entries ``p = start + q`` (skipped when ``resid`` is empty)."""
+def _residuals(A, values, weights, weighted, start, cnt, x, resid):
+    """``resid[p] = y_p - <A[:, q], x>`` for row entries ``p = start + q`` (skipped when ``resid`` is empty).
+
+    Returns the sums of ``resid[p]^2`` and ``y_p^2`` over the inliers (entries
+    of weight 1; all entries when not ``weighted``).
+    """
+    kept = 0.0
+    norm = 0.0
     if resid.shape[0] == 0:
-        return
+        return kept, norm
     for q in range(cnt):
         s = 0.0
         for r in range(x.shape[0]):
             s += A[r, q] * x[r]
-        resid[start + q] = values[start + q] - s
+        y = values[start + q]
+        e = y - s
+        resid[start + q] = e
+        if not weighted or weights[start + q] >= 1.0:
+            kept += e * e
+            norm += y * y
+    return kept, norm
 
 
 @njit(cache=True, fastmath=False)
@@ -194,13 +206,17 @@ def solve_exact(ptr, idx, values, weights, weighted, F, alpha, out, resid):
 
     ``weighted=False`` takes every weight as 1 (``weights`` is not read). A
     non-empty ``resid`` receives the residuals ``y - <out_i, F_j>`` of the new
-    rows, from the gathered rows still in cache.
+    rows, from the gathered rows still in cache. Returns the sums of the
+    squared residuals and of the squared values over the inliers (see
+    :func:`_residuals`), and the sum of the touched values (to be ignored).
     """
     k = F.shape[1]
     n = ptr.shape[0] - 1
     width = _max_count(ptr)
     n_blocks = _blocks(n)
     sink = 0.0
+    kept = 0.0
+    norm = 0.0
     for blk in prange(n_blocks):
         A = np.empty((k, width))
         WA = np.empty((k, width))
@@ -214,8 +230,10 @@ def solve_exact(ptr, idx, values, weights, weighted, F, alpha, out, resid):
             _rhs(WA, values, start, cnt, b)
             _gram(WA, A, cnt, G)
             _solve_one(G, b, x, alpha, out[i])
-            _residuals(A, values, start, cnt, out[i], resid)
-    return sink
+            rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
+            kept += rk
+            norm += rn
+    return kept, norm, sink
 
 
 @njit(cache=True, fastmath=False, parallel=True)
@@ -228,13 +246,16 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, X0, alpha, sketch_siz
     gradients on the normal equations, warm-started at ``X0[i]``, run at most
     ``n_inner`` iterations or until the residual drops by ``rtol``. Each
     iteration costs ``O(|Omega_i| k)`` on the gathered rows; shorter rows are
-    solved exactly. ``weighted`` and ``resid`` as in :func:`solve_exact`.
+    solved exactly. ``weighted``, ``resid`` and the returned sums as in
+    :func:`solve_exact`.
     """
     k = F.shape[1]
     n = ptr.shape[0] - 1
     width = _max_count(ptr)
     n_blocks = _blocks(n)
     sink = 0.0
+    kept = 0.0
+    norm = 0.0
     for blk in prange(n_blocks):
         A = np.empty((k, width))
         WA = np.empty((k, width))
@@ -251,7 +272,9 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, X0, alpha, sketch_siz
             if cnt <= sketch_size:
                 _gram(WA, A, cnt, G)
                 _solve_one(G, b, x, alpha, out[i])
-                _residuals(A, values, start, cnt, out[i], resid)
+                rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
+                kept += rk
+                norm += rn
                 continue
             SA[:, :] = 0.0
             for q in range(cnt):
@@ -267,8 +290,10 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, X0, alpha, sketch_siz
                 out[i, :] = 0.0
             elif _cholesky_solve(G, b.copy(), x):  # factor G once (x discarded)
                 _pcg(A, WA, cnt, G, b, X0[i], alpha, n_inner, rtol, t, out[i])
-            _residuals(A, values, start, cnt, out[i], resid)
-    return sink
+            rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
+            kept += rk
+            norm += rn
+    return kept, norm, sink
 
 
 @njit(cache=True, fastmath=False)
@@ -313,6 +338,34 @@ def _normal_product(A, WA, cnt, x, alpha, t):
             s += WA[r, q] * t[q]
         y[r] += s
     return y
+
+
+@njit(cache=True)
+def counting_sort(keys, size, ints, floats):
+    """Stable sort of integer ``keys`` in ``[0, size)`` by counting, in ``O(len(keys) + size)``.
+
+    Returns ``ptr`` (``size + 1`` bucket boundaries), ``order`` (the
+    permutation that sorts ``keys``; equal keys keep their input order), and
+    the companion arrays ``ints[order]``, ``floats[order]``, written in the
+    same pass (scattered writes instead of a second pass of random reads).
+    """
+    ptr = np.zeros(size + 1, dtype=np.int64)
+    for p in range(keys.shape[0]):
+        ptr[keys[p] + 1] += 1
+    for c in range(size):
+        ptr[c + 1] += ptr[c]
+    nxt = ptr[:-1].copy()
+    order = np.empty(keys.shape[0], dtype=np.int64)
+    ints_s = np.empty_like(ints)
+    floats_s = np.empty_like(floats)
+    for p in range(keys.shape[0]):
+        c = keys[p]
+        q = nxt[c]
+        order[q] = p
+        ints_s[q] = ints[p]
+        floats_s[q] = floats[p]
+        nxt[c] = q + 1
+    return ptr, order, ints_s, floats_s
 
 
 @njit(cache=True, fastmath=False, parallel=True)

@@ -106,6 +106,18 @@ def _segment_sums(x, starts, xp):
     return xp.take(c, ends) - xp.take(c, starts)
 
 
+def _row_major_order(rows, cols, values, shape):
+    """Stable permutation sorting host entries by row, then column, and the values in that order.
+
+    Two counting sorts, least significant key first.
+    """
+    from ._altmin_numba import counting_sort
+
+    _, by_col, rows_c, values_c = counting_sort(cols, shape[1], rows, values)
+    _, _, order, values_s = counting_sort(rows_c, shape[0], by_col, values_c)
+    return order, values_s
+
+
 def _padded_table(keys_sorted, positions, size, sentinel, xp):
     """``(size, max count)`` table of ``positions`` grouped by their sorted ``keys``, padded with ``sentinel``."""
     dev = device(keys_sorted)
@@ -131,26 +143,35 @@ class Observations:
         self.xp, self.shape = xp, shape
         self.dtype = values.dtype
         self.host = host
-        m, n = shape
-        keys = rows * n + cols
-        order = xp.argsort(keys, stable=True)
-        keys_s = xp.take(keys, order)
-        values_s = xp.take(values, order)
+        n = shape[1]
         dev = device(values)
-        new = xp.concat([xp.ones(1, dtype=xp.bool, device=dev), keys_s[1:] != keys_s[:-1]])
-        group = xp.cumulative_sum(xp.astype(new, xp.int64)) - 1  # canonical index of each sorted entry
-        nnz = int(group[-1]) + 1
-        inverse = xp.take(group, xp.argsort(order))  # inverse permutation without a scatter
-        if nnz < keys.shape[0]:  # duplicates: average them
-            starts = xp.nonzero(new)[0]
-            counts = xp.concat([starts[1:], xp.asarray([keys.shape[0]], dtype=starts.dtype, device=dev)]) - starts
-            values_s = _segment_sums(values_s, starts, xp) / xp.astype(counts, values.dtype)
-            keys_s = xp.take(keys_s, starts)
-        self.rows = keys_s // n
-        self.cols = keys_s % n
-        self.values = values_s
-        self.inverse = inverse
-        self.nnz = nnz
+        keys = rows * n + cols
+        if host and bool(np.all(keys[1:] > keys[:-1])):  # already row-major without duplicates (CSR order)
+            self.rows, self.cols, self.values, self.nnz = rows, cols, values, keys.shape[0]
+            self.inverse = np.arange(self.nnz)
+        else:
+            if host:
+                order, values_s = _row_major_order(rows, cols, values, shape)
+            else:
+                order = xp.argsort(keys, stable=True)
+                values_s = xp.take(values, order)
+            keys_s = xp.take(keys, order)
+            new = xp.concat([xp.ones(1, dtype=xp.bool, device=dev), keys_s[1:] != keys_s[:-1]])
+            group = xp.cumulative_sum(xp.astype(new, xp.int64)) - 1  # canonical index of each sorted entry
+            self.nnz = int(group[-1]) + 1
+            if host:
+                self.inverse = np.empty_like(group)
+                self.inverse[order] = group
+            else:
+                self.inverse = xp.take(group, xp.argsort(order))  # inverse permutation without a scatter
+            if self.nnz < keys.shape[0]:  # duplicates: average them
+                starts = xp.nonzero(new)[0]
+                counts = xp.concat([starts[1:], xp.asarray([keys.shape[0]], dtype=starts.dtype, device=dev)]) - starts
+                values_s = _segment_sums(values_s, starts, xp) / xp.astype(counts, values.dtype)
+                keys_s = xp.take(keys_s, starts)
+            self.rows = keys_s // n
+            self.cols = keys_s % n
+            self.values = values_s
         if self.host:
             self._build_host()
         else:
@@ -159,15 +180,13 @@ class Observations:
     # -- structures ---------------------------------------------------------
 
     def _build_host(self):
+        from ._altmin_numba import counting_sort
+
         m, n = self.shape
-        rows, cols = np.asarray(self.rows), np.asarray(self.cols)
-        self.row_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=m))]).astype(np.int64)
-        self.row_idx = cols
-        order = np.argsort(cols, kind="stable")
-        self.col_ptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))]).astype(np.int64)
-        self.col_idx = rows[order]
-        self.col_pos = order.astype(np.int64)
-        self.col_values = self.values[self.col_pos]  # the values in the column order, for the column kernels
+        self.row_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.rows, minlength=m))])
+        self.row_idx = self.cols
+        # stable: the rows stay sorted within each column; the values in the column order, for the column kernels
+        self.col_ptr, self.col_pos, self.col_idx, self.col_values = counting_sort(self.cols, n, self.rows, self.values)
         self.row_counts = np.diff(self.row_ptr)
         self.col_counts = np.diff(self.col_ptr)
 

@@ -102,6 +102,27 @@ def test_duplicates_are_averaged_and_inputs_untouched():
     np.testing.assert_array_equal(vals, kept)
 
 
+def test_host_structures_from_unsorted_input_with_duplicates():
+    """Counting sorts on the host give the canonical order, averages, inverse and column view of the generic sort."""
+    rng = np.random.default_rng(1)
+    m, n = 40, 30
+    rows, cols = rng.integers(0, m, 600), rng.integers(0, n, 600)  # shuffled, with duplicates
+    vals = rng.standard_normal(600)
+    host = check_observations((rows, cols, vals), (m, n), host=True)
+    ref = check_observations((rows, cols, vals), (m, n), host=False)
+    assert host.nnz == ref.nnz < 600
+    for name in ("rows", "cols", "values", "inverse"):
+        np.testing.assert_array_equal(getattr(host, name), getattr(ref, name), err_msg=name)
+    by_col = np.argsort(host.cols, kind="stable")
+    np.testing.assert_array_equal(host.col_pos, by_col)
+    np.testing.assert_array_equal(host.col_idx, host.rows[by_col])
+    np.testing.assert_array_equal(host.col_values, host.values[by_col])
+    np.testing.assert_array_equal(host.col_ptr, np.searchsorted(host.cols[by_col], np.arange(n + 1)))
+    sorted_input = check_observations((host.rows, host.cols, host.values), (m, n), host=True)  # no-sort path
+    np.testing.assert_array_equal(sorted_input.inverse, np.arange(host.nnz))
+    np.testing.assert_array_equal(sorted_input.col_idx, host.col_idx)
+
+
 def test_empty_row_gets_zero_factor():
     """A row with no observation: zero factor row (documented), others unaffected."""
     P = _problem(m=100, k=3, p=0.4)
@@ -172,12 +193,15 @@ def test_numba_half_step_matches_dense_weighted_least_squares(solver):
     rows, cols = np.nonzero(mask)
     vals = rng.standard_normal(rows.size)
     obs = check_observations((rows, cols, vals), (m, n), host=True)
-    weights = rng.uniform(0.1, 1.0, obs.nnz)
+    weights = np.minimum(rng.uniform(0.1, 2.0, obs.nnz), 1.0)  # about half the entries are inliers (weight 1)
     V = rng.standard_normal((n, k))
     solve = dict(alpha=0.0, solver=solver, sketch_size=2 * k, n_inner=50, rtol=1e-14, rng=rng)
     for w in (None, weights):
-        U, r = _half_step(obs, 0, V, np.zeros((m, k)), obs.values, w, residuals=True, **solve)
+        U, r, kept_sq, norm_sq = _half_step(obs, 0, V, np.zeros((m, k)), obs.values, w, residuals=True, **solve)
         ww = np.ones(obs.nnz) if w is None else w
+        inliers = ww >= 1
+        np.testing.assert_allclose([kept_sq, norm_sq], [r[inliers] @ r[inliers], vals[inliers] @ vals[inliers]],
+                                   rtol=1e-12)
         for i in (0, 5, 17, 149):
             sel = obs.rows == i
             A, y, wi = V[obs.cols[sel]], obs.values[sel], ww[sel]
