@@ -5,7 +5,7 @@
     argmin_x 0.5 * ||x - f||^2 + weight * TV(x),
 
 with the isotropic ``TV`` and the finite differences of
-:mod:`optlib.functions._tv` (forward differences, Neumann boundary), computed
+:mod:`optlib.functions._tv` (forward differences), computed
 by A. Chambolle's semi-implicit dual iteration ("An algorithm for total
 variation minimization and applications", JMIV 20, 2004) on the unit dual
 ``p``::
@@ -15,6 +15,15 @@ variation minimization and applications", JMIV 20, 2004) on the unit dual
 with ``tau = 1 / (2 ndim)`` (the step scikit-image uses; Chambolle proves
 convergence for ``tau <= 1 / (4 ndim)`` and reports that ``1 / (2 ndim)``
 works in practice, as our tests observe).
+
+Boundary. ``"neumann"`` (default): no difference past the last sample, so
+constant images have zero TV. ``"zero"``: the image is 0 outside its grid,
+so the differences to that zero frame count as well (``D`` acts on the
+image padded by one zero sample on each side of the penalised axes, and
+``D^T`` is cropped back); ``TV(c * ones) = |c|`` times the area of the
+boundary, and TV has no null space. This is the TV of Oral and Oktem's
+near-field MIMO code, for volumes that are zero outside the imaged region;
+it keeps the step above, since padding does not increase ``||D||``.
 
 Engines: a numba kernel (``_tv_numba.py``, two fused passes per iteration)
 for NumPy input, the same iteration with array-API operations otherwise
@@ -35,6 +44,7 @@ from ._base import check_image, check_sigma
 __all__ = ["TVDenoiser", "tv_denoise"]
 
 _CHECK_EVERY = 5  # convergence test period of the array-API path (one host sync each)
+_BOUNDARIES = ("neumann", "zero")
 
 
 def _check_ndim(ndim, x, cls):
@@ -46,17 +56,41 @@ def _check_ndim(ndim, x, cls):
     return ndim
 
 
-def _chambolle(xp, f, weight, ndim, max_iter, tol, dual, engine):
+def _dual_shape(shape, ndim, boundary):
+    """Shape of the unit dual: one component per axis, on the zero-padded grid for ``boundary="zero"``."""
+    pad = 2 if boundary == "zero" else 0
+    lead = len(shape) - ndim
+    return (ndim,) + tuple(n + pad if i >= lead else n for i, n in enumerate(shape))
+
+
+def _pad_zero(xp, x, ndim):
+    """``x`` with one zero sample added on both sides of each of its last ``ndim`` axes."""
+    for axis in range(x.ndim - ndim, x.ndim):
+        shape = list(x.shape)
+        shape[axis] = 1
+        zero = xp.zeros(tuple(shape), dtype=x.dtype, device=device(x))
+        x = xp.concat((zero, x, zero), axis=axis)
+    return x
+
+
+def _crop(x, ndim):
+    """Inverse of :func:`_pad_zero` on the index set (drops the frame)."""
+    return x[(Ellipsis,) + (slice(1, -1),) * ndim]
+
+
+def _chambolle(xp, f, weight, ndim, max_iter, tol, dual, engine, boundary="neumann"):
     """Run the iteration; returns ``(x, dual, n_iter, converged)``.
 
-    ``dual`` (unit dual of shape ``(ndim, *f.shape)``, or ``None`` for zeros)
-    is not modified. ``tol=None`` runs exactly ``max_iter`` iterations.
+    ``dual`` (unit dual of shape ``_dual_shape(f.shape, ndim, boundary)``, or
+    ``None`` for zeros) is not modified. ``tol=None`` runs exactly
+    ``max_iter`` iterations. ``boundary="zero"`` runs the array-API
+    iteration (also for NumPy input).
     """
     tau = 1.0 / (2.0 * ndim)
     scale = float(xp.max(xp.abs(f))) if tol is not None else 0.0
     tol_abs = -1.0 if tol is None else tol * scale
-    shape = (ndim,) + tuple(f.shape)
-    if use_numba(xp, engine):
+    shape = _dual_shape(tuple(f.shape), ndim, boundary)
+    if boundary == "neumann" and use_numba(xp, engine):
         import numpy as np
 
         from ._tv_numba import chambolle_2d, chambolle_3d
@@ -73,12 +107,24 @@ def _chambolle(xp, f, weight, ndim, max_iter, tol, dual, engine):
         p = xp.zeros(shape, dtype=f.dtype, device=device(f))
     else:
         p = xp.astype(dual, f.dtype, copy=True)
+    if boundary == "zero":
+        def grad(x):
+            return _grad(xp, _pad_zero(xp, x, ndim), ndim)
+
+        def grad_adjoint(p):
+            return _crop(_grad_adjoint(xp, p, ndim), ndim)
+    else:
+        def grad(x):
+            return _grad(xp, x, ndim)
+
+        def grad_adjoint(p):
+            return _grad_adjoint(xp, p, ndim)
     c = tau / weight
-    x = f - weight * _grad_adjoint(xp, p, ndim)
+    x = f - weight * grad_adjoint(p)
     for it in range(1, max_iter + 1):
-        g = _grad(xp, x, ndim)
+        g = grad(x)
         p = (p + c * g) / (1.0 + c * xp.sqrt(xp.sum(g * g, axis=0, keepdims=True)))
-        x_new = f - weight * _grad_adjoint(xp, p, ndim)
+        x_new = f - weight * grad_adjoint(p)
         check = tol is not None and (it % _CHECK_EVERY == 0 or it == max_iter)
         if check and float(xp.max(xp.abs(x_new - x))) <= tol_abs:
             return x_new, p, it, True
@@ -86,20 +132,23 @@ def _chambolle(xp, f, weight, ndim, max_iter, tol, dual, engine):
     return x, p, max_iter, tol is None
 
 
-def _check_options(cls, max_iter, tol, engine):
+def _check_options(cls, max_iter, tol, engine, boundary):
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
     if tol is not None:
         tol = check_scalar(tol, "tol", lower=0.0, lower_inclusive=False)
     engine = check_option(engine, "engine", ("auto", "numba", "xp"))
-    return max_iter, tol, engine
+    boundary = check_option(boundary, "boundary", _BOUNDARIES)
+    if boundary == "zero" and engine == "numba":
+        raise ValueError(f"{cls}: the numba engine supports boundary='neumann' only; use engine='auto' or 'xp'.")
+    return max_iter, tol, engine, boundary
 
 
-def tv_denoise(x, weight, *, ndim=None, max_iter=200, tol=1e-4, engine="auto"):
+def tv_denoise(x, weight, *, ndim=None, boundary="neumann", max_iter=200, tol=1e-4, engine="auto"):
     """Isotropic TV denoising (ROF model) of an image or volume by Chambolle's algorithm.
 
     Returns ``argmin_u 0.5 ||u - x||^2 + weight * TV(u)`` with ``TV`` the sum
-    over pixels of the Euclidean norm of the forward differences (Neumann
-    boundary) along the last ``ndim`` axes: the prox of
+    over pixels of the Euclidean norm of the forward differences along the
+    last ``ndim`` axes. With the default Neumann boundary this is the prox of
     ``weight * optlib.functions.TVND(ndim=ndim)``, and the model of
     ``skimage.restoration.denoise_tv_chambolle(x, weight=weight)``.
 
@@ -112,6 +161,11 @@ def tv_denoise(x, weight, *, ndim=None, max_iter=200, tol=1e-4, engine="auto"):
         Nonnegative TV weight; 0 returns a copy of ``x``.
     ndim : {None, 2, 3}, optional
         Number of trailing axes the differences act on; ``None``: all axes.
+    boundary : {"neumann", "zero"}, default="neumann"
+        ``"neumann"``: no difference past the last sample (constant images
+        cost nothing). ``"zero"``: the image is 0 outside the grid, so the
+        jumps to 0 across the border count too (see the module docstring);
+        runs the array-API iteration.
     max_iter : int, default=200
         Iteration cap; reaching it with ``tol`` set warns
         (``ConvergenceWarning``) and returns the last iterate.
@@ -130,10 +184,10 @@ def tv_denoise(x, weight, *, ndim=None, max_iter=200, tol=1e-4, engine="auto"):
     x, xp = check_image(x, "tv_denoise", ndims=(2, 3))
     weight = check_scalar(weight, "weight", lower=0.0)
     ndim = _check_ndim(ndim, x, "tv_denoise")
-    max_iter, tol, engine = _check_options("tv_denoise", max_iter, tol, engine)
+    max_iter, tol, engine, boundary = _check_options("tv_denoise", max_iter, tol, engine, boundary)
     if weight == 0.0 or x.size == 0:
         return xp.asarray(x, copy=True)
-    out, _, _, converged = _chambolle(xp, x, weight, ndim, max_iter, tol, None, engine)
+    out, _, _, converged = _chambolle(xp, x, weight, ndim, max_iter, tol, None, engine, boundary)
     if not converged:
         warn_convergence(
             f"tv_denoise reached max_iter={max_iter} before the change of the iterate fell below "
@@ -162,6 +216,11 @@ class TVDenoiser:
         Prior strength: the TV weight is ``scale * sigma**2``.
     ndim : {None, 2, 3}, optional
         Trailing axes the differences act on; ``None``: all axes of ``x``.
+    boundary : {"neumann", "zero"}, default="neumann"
+        As in :func:`tv_denoise`. ``"zero"`` is the choice for a magnitude
+        that vanishes outside the grid, e.g. near-field MIMO volumes in
+        ``MagnitudeDenoiser(TVDenoiser(boundary="zero"))``: with the Neumann
+        boundary a constant background is free of TV.
     max_iter : int, default=200
         Chambolle iterations per call at most.
     tol : float or None, default=1e-4
@@ -183,12 +242,14 @@ class TVDenoiser:
         Iterations of the last call.
     """
 
-    def __init__(self, scale=1.0, *, ndim=None, max_iter=200, tol=1e-4, warm_start=False, engine="auto"):
+    def __init__(self, scale=1.0, *, ndim=None, boundary="neumann", max_iter=200, tol=1e-4, warm_start=False,
+                 engine="auto"):
         self.scale = check_scalar(scale, "scale", lower=0.0)
         if ndim is not None and check_scalar(ndim, "ndim", kind=numbers.Integral) not in (2, 3):
             raise ValueError(f"TVDenoiser: ndim must be None, 2 or 3, got {ndim!r}.")
         self.ndim = ndim
-        self.max_iter, self.tol, self.engine = _check_options("TVDenoiser", max_iter, tol, engine)
+        self.max_iter, self.tol, self.engine, self.boundary = _check_options(
+            "TVDenoiser", max_iter, tol, engine, boundary)
         if not isinstance(warm_start, bool):
             raise TypeError(f"warm_start must be a bool, got {warm_start!r}.")
         self.warm_start = warm_start
@@ -196,8 +257,8 @@ class TVDenoiser:
 
     def __repr__(self):
         return (
-            f"TVDenoiser(scale={self.scale!r}, ndim={self.ndim!r}, max_iter={self.max_iter!r}, "
-            f"tol={self.tol!r}, warm_start={self.warm_start!r}, engine={self.engine!r})"
+            f"TVDenoiser(scale={self.scale!r}, ndim={self.ndim!r}, boundary={self.boundary!r}, "
+            f"max_iter={self.max_iter!r}, tol={self.tol!r}, warm_start={self.warm_start!r}, engine={self.engine!r})"
         )
 
     def reset(self):
@@ -214,10 +275,13 @@ class TVDenoiser:
             return xp.asarray(x, copy=True)
         dual = self._dual if self.warm_start else None
         if dual is not None and (
-            tuple(dual.shape) != (ndim,) + tuple(x.shape) or get_namespace(dual) is not xp or device(dual) != device(x)
+            tuple(dual.shape) != _dual_shape(tuple(x.shape), ndim, self.boundary)
+            or get_namespace(dual) is not xp
+            or device(dual) != device(x)
         ):
             dual = None  # a start only for the next image of the same shape, library and device
-        out, p, nit, converged = _chambolle(xp, x, weight, ndim, self.max_iter, self.tol, dual, self.engine)
+        out, p, nit, converged = _chambolle(xp, x, weight, ndim, self.max_iter, self.tol, dual, self.engine,
+                                            self.boundary)
         self.n_iter_ = nit
         self._dual = p if self.warm_start else None
         if not converged:
