@@ -4,7 +4,8 @@
 Usage::
 
     python benchmarks/bench_bcd.py [--quick] [--repeats N] [--threads T] [--target G] [--only 1|2|3|4|paths]
-        [--paths none|quick|all] [--path-target G]
+        [--paths none|quick|all] [--path-target G] [--path-cap S] [--path-ladder TOL]
+        [--path-solvers NAMES] [--path-problems 1,2,3]
 
 Problems (issue 3), all ``fit_intercept=False``:
 
@@ -60,8 +61,14 @@ data (``--paths quick``) and also (2), (3) (``--paths all``):
   a relative duality gap ``gap / (||y||^2 / 2n) <= --path-target`` (default
   1e-6; one gap formula for all, :func:`lasso_path_gaps`); ratio = time /
   fastest of the three anchors (issue 10 target: <= 0.5);
-- ``LassoCV(cv=5, alphas=100)`` at default settings, optlib vs scikit-learn,
-  with the ``alpha_`` each chose; ratio = time / scikit-learn's (target <= 0.3).
+- ``LassoCV(cv=5, alphas=100)`` at default settings on the dense problems,
+  optlib vs scikit-learn, with the ``alpha_`` each chose; ratio = time /
+  scikit-learn's (target <= 0.3);
+- every path and ``LassoCV`` run is a forked child (JIT warm-up done before,
+  on 50 samples) stopped after ``--path-cap`` seconds of wall time (reported
+  as ``> cap``, a lower bound); ratios on wall and on the child's CPU time;
+  ``--path-ladder`` is the loosest rung of the tol ladders, ``--path-solvers``
+  / ``--path-problems`` restrict the rows (for a loaded machine).
 """
 
 import argparse
@@ -481,52 +488,99 @@ def _path_runners(alphas):
 
 
 PATH_ANCHORS = ("sklearn lasso_path", "celer celer_path", "skglm AndersonCD.path")
+PATH_RUNNERS = ("optlib lasso_path",) + PATH_ANCHORS
 
 
-def bench_paths(problems, target, repeats, cap, log):
-    """``lasso_path`` of 100 alphas (eps 1e-3), every solver at the loosest tol reaching ``target`` at every alpha."""
+def _capped(fn, cap):
+    """``fn()`` in a forked child stopped after ``cap`` s of wall time: ``(result, wall, cpu)``, or None when stopped.
+
+    The child inherits the parent's compiled (JIT-warmed) functions, the data
+    and the BLAS thread limit; its CPU time is its own process time.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child():
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = fn()
+        send.send((out, time.perf_counter() - t0, time.process_time() - c0))
+
+    proc = ctx.Process(target=child)
+    proc.start()
+    res = recv.recv() if recv.poll(cap) else None
+    if res is None:
+        proc.kill()
+    proc.join()
+    return res
+
+
+def _small_slice(X, y):
+    """The first 50 samples (Fortran-ordered when dense): a JIT warm-up with the full problem's array types."""
+    return (X[:50] if hasattr(X, "tocsc") else np.asfortranarray(X[:50])), y[:50]
+
+
+def _ratio_rows(entries, anchors, kind):
+    """Table rows of ``entries`` with wall and CPU ratios to the fastest finished run among ``anchors``."""
+    done = [e for e in entries if e["name"] in anchors and e["ok"]]
+    best_wall = min((e["time"] for e in done), default=None)
+    best_cpu = min((e["cpu"] for e in done), default=None)
+    for e in entries:
+        e.update(kind=kind, ratio=e["time"] / best_wall if best_wall else None,
+                 cpu_ratio=e["cpu"] / best_cpu if best_cpu else None)
+    return entries
+
+
+def bench_paths(problems, target, repeats, cap, ladder_start, log, only=None):
+    """``lasso_path`` of 100 alphas (eps 1e-3), every solver at the loosest tol reaching ``target`` at every alpha.
+
+    Each run is a forked child stopped after ``cap`` s (wall); a solver stopped
+    before reaching the target is reported with a lower bound on its time.
+    ``only``: names of the solvers to run (default all).
+    """
     rows = []
     for prob in problems:
         X, y = prob.A, prob.b
         n = X.shape[0]
         alpha_max = float(np.max(np.abs(X.T @ y))) / n
         alphas = np.geomspace(alpha_max, alpha_max * 1e-3, 100)
+        label = f"lasso_path {prob.name.split(' a_max')[0]}"
         log(f"\n## path: {prob.size} {prob.name.split(' a_max')[0]}, 100 alphas, eps 1e-3, target max rel. gap {target:g}")
         entries = []
         for name, run in _path_runners(alphas).items():
+            if only is not None and name not in only:
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                run(X, y, 1e-2)  # warm-up (JIT)
-                chosen, worst = None, None
-                for tol in _tol_ladder(1e-2, 1e-12):
-                    t0 = time.perf_counter()
-                    worst = float(np.max(lasso_path_gaps(X, y, alphas, run(X, y, tol))))
-                    dt = time.perf_counter() - t0
-                    if worst <= target:
+                run(*_small_slice(X, y), 1e-2)  # warm-up (JIT), in this process: the children inherit it
+                chosen, res, tol = None, None, None
+                for tol in _tol_ladder(ladder_start, 1e-12):
+                    res = _capped(lambda tol=tol: run(X, y, tol), cap)
+                    if res is None:
+                        log(f"  {name:28s} tol={tol:.0e} stopped after {cap:g} s")
+                        break
+                    if float(np.max(lasso_path_gaps(X, y, alphas, res[0]))) <= target:
                         chosen = tol
                         break
-                    if dt > cap:
-                        break
-                tol = chosen if chosen is not None else tol
-                times = []
-                for _ in range(repeats if dt <= cap / 2 else 1):
-                    t0 = time.perf_counter()
-                    coefs = run(X, y, tol)
-                    times.append(time.perf_counter() - t0)
-            worst = float(np.max(lasso_path_gaps(X, y, alphas, coefs)))
-            entries.append(dict(name=name, tol=tol, time=statistics.median(times), gap=worst, ok=chosen is not None))
-            log(f"  {name:28s} tol={tol:.0e} {statistics.median(times):8.3f} s  max rel. gap {worst:.1e}")
-        anchors = [e["time"] for e in entries if e["name"] in PATH_ANCHORS and e["ok"]]
-        best = min(anchors) if anchors else None
-        for e in entries:
-            rows.append(dict(problem=f"lasso_path {prob.name.split(' a_max')[0]}", size=prob.size, solver=e["name"],
-                             setting=f"tol={e['tol']:.0e}" + ("" if e["ok"] else " (target missed)"),
-                             time=e["time"], ratio=e["time"] / best if best else None, gap=e["gap"]))
+                runs = [res] if res is not None else []
+                if chosen is not None:
+                    runs += [r for r in (_capped(lambda: run(X, y, tol), cap) for _ in range(repeats - 1)) if r]
+            e = dict(problem=label, size=prob.size, solver=name, ok=chosen is not None)
+            if runs:
+                e.update(time=statistics.median(r[1] for r in runs), cpu=statistics.median(r[2] for r in runs),
+                         gap=float(np.max(lasso_path_gaps(X, y, alphas, runs[-1][0]))))
+                e["setting"] = f"tol={tol:.0e}" + ("" if e["ok"] else " (target missed)") + f" ({len(runs)} runs)"
+            else:
+                e.update(time=cap, cpu=None, gap=None, setting=f"tol={tol:.0e}: stopped after {cap:g} s")
+            entries.append(e)
+            log(f"  {name:28s} {e['setting']:32s} wall {e['time']:8.3f} s  cpu {e['cpu'] or float('nan'):8.3f} s")
+        rows += _ratio_rows([dict(e, name=e["solver"]) for e in entries], PATH_ANCHORS, "path")
     return rows
 
 
-def bench_lassocv(problems, repeats, log):
-    """``LassoCV`` (5 folds, 100 alphas, default tol) of optlib vs scikit-learn: time ratio and the alpha_ chosen."""
+def bench_lassocv(problems, repeats, cap, log):
+    """``LassoCV`` (5 folds, 100 alphas, default tol) of optlib vs scikit-learn: time ratios and the alpha_ chosen."""
     from sklearn.linear_model import LassoCV as SkLassoCV
 
     from optlib.linear_model import LassoCV
@@ -535,37 +589,47 @@ def bench_lassocv(problems, repeats, log):
     for prob in problems:
         X, y = prob.A, prob.b
         log(f"\n## LassoCV: {prob.size} {prob.name.split(' a_max')[0]}, cv=5, 100 alphas")
-        res = {}
+        entries = []
         for name, cls in (("optlib LassoCV", LassoCV), ("sklearn LassoCV", SkLassoCV)):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                est = cls(cv=5, alphas=100)
-                if name.startswith("optlib"):
-                    est.fit(X[:50], y[:50])  # warm-up (JIT)
-                times = []
-                for _ in range(repeats):
-                    t0 = time.perf_counter()
-                    est.fit(X, y)
-                    times.append(time.perf_counter() - t0)
-            res[name] = (statistics.median(times), est.alpha_)
-            log(f"  {name:20s} {res[name][0]:8.3f} s  alpha_={est.alpha_:.6e}")
-        t_ref, a_ref = res["sklearn LassoCV"]
-        for name, (t, a) in res.items():
-            rows.append(dict(problem=f"LassoCV {prob.name.split(' a_max')[0]}", size=prob.size, solver=name,
-                             setting=f"alpha_={a:.4e} ({'same' if np.isclose(a, a_ref, rtol=1e-6) else 'differs'})",
-                             time=t, ratio=t / t_ref, gap=None))
+                cls(cv=5, alphas=100).fit(*_small_slice(X, y))  # warm-up (JIT)
+                runs = [r for r in (_capped(lambda: cls(cv=5, alphas=100).fit(X, y).alpha_, cap) for _ in range(repeats)) if r]
+            e = dict(problem=f"LassoCV {prob.name.split(' a_max')[0]}", size=prob.size, solver=name, name=name,
+                     ok=bool(runs), gap=None)
+            if runs:
+                e.update(time=statistics.median(r[1] for r in runs), cpu=statistics.median(r[2] for r in runs),
+                         alpha=runs[0][0])
+            else:
+                e.update(time=cap, cpu=None, alpha=None)
+            e["n_runs"] = len(runs)
+            entries.append(e)
+            log(f"  {name:20s} wall {e['time']:8.3f} s  cpu {e['cpu'] or float('nan'):8.3f} s  alpha_={e['alpha']}")
+        ref = entries[1]["alpha"]
+        for e in entries:
+            if e["alpha"] is None:
+                e["setting"] = f"stopped after {cap:g} s"
+            else:
+                same = ref is not None and np.isclose(e["alpha"], ref, rtol=1e-6)
+                e["setting"] = f"alpha_={e['alpha']:.4e} ({'same' if same else 'differs'}, {e['n_runs']} runs)"
+        rows += _ratio_rows(entries, ("sklearn LassoCV",), "cv")
     return rows
 
 
 def markdown_table_paths(rows):
     lines = [
-        "| problem | size | solver | setting | time (s) | ratio | max rel. duality gap |",
-        "|---|---|---|---|---:|---:|---:|",
+        "| problem | size | solver | setting | time (s) | ratio | CPU time (s) | CPU ratio | max rel. duality gap |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
+    fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
     for r in rows:
-        ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}"
         gap = "" if r["gap"] is None else f"{r['gap']:.1e}"
-        lines.append(f"| {r['problem']} | {r['size']} | {r['solver']} | {r['setting']} | {r['time']:.3f} | {ratio} | {gap} |")
+        time_ = f"> {r['time']:g}" if r["cpu"] is None else f"{r['time']:.3f}"
+        cpu = "n/a" if r["cpu"] is None else f"{r['cpu']:.3f}"
+        lines.append(
+            f"| {r['problem']} | {r['size']} | {r['solver']} | {r['setting']} | {time_} | {fmt(r['ratio'])} "
+            f"| {cpu} | {fmt(r['cpu_ratio'])} | {gap} |"
+        )
     return "\n".join(lines)
 
 
@@ -588,6 +652,12 @@ def main(argv=None):
         "all otherwise; none with --only)",
     )
     parser.add_argument("--path-target", type=float, default=1e-6, help="max relative duality gap over the path")
+    parser.add_argument("--path-cap", type=float, default=600.0,
+                        help="stop a path or LassoCV run after this many seconds (wall; it is then reported as '> cap')")
+    parser.add_argument("--path-solvers", default=None,
+                        help="comma-separated path solvers to run (default: all of " + ", ".join(PATH_RUNNERS) + ")")
+    parser.add_argument("--path-problems", default="1,2,3", help="path / LassoCV problems among 1,2,3 (with --paths all)")
+    parser.add_argument("--path-ladder", type=float, default=1e-2, help="loosest tol of the path solvers' ladders")
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 5)
     if args.output is None:
@@ -612,7 +682,9 @@ def main(argv=None):
     paths = args.paths or ("quick" if args.quick else ("all" if args.only in (None, "paths") else "none"))
     path_problems = []
     if paths != "none":
-        path_problems = [make_correlated(10)] + ([make_problem_a(), make_sparse()] if paths == "all" else [])
+        chosen = args.path_problems.split(",") if paths == "all" else ["1"]
+        path_problems = [make() for key, make in (("1", lambda: make_correlated(10)), ("2", make_problem_a),
+                                                  ("3", make_sparse)) if key in chosen]
 
     solvers, notes = [], []
     for cls in ALL_SOLVERS:
@@ -645,28 +717,30 @@ def main(argv=None):
     rows = with_thread_limit(
         args.threads, benchmark, problems, solvers, repeats, args.target, args.cap, args.slow, lambda s: print(s, flush=True)
     )
+    table = markdown_table(rows, args.target) if rows else "(no fixed-alpha rows)"
+    if path_problems:
+        log = lambda m: print(m, flush=True)  # noqa: E731
+        path_rows = with_thread_limit(args.threads, bench_paths, path_problems, args.path_target, repeats,
+                                      args.path_cap, args.path_ladder, log,
+                                      None if args.path_solvers is None else args.path_solvers.split(","))
+        cv_problems = [p for p in path_problems if not p.sparse]  # (1), (2): scikit-learn's LassoCV on (3) takes hours
+        cv_rows = with_thread_limit(args.threads, bench_lassocv, cv_problems, repeats, args.path_cap, log)
+        table += (
+            "\n\n### Regularisation path (ratio = time / fastest of sklearn, celer, skglm at max rel. gap <= "
+            f"{args.path_target:g} at every alpha) and LassoCV (ratio = time / scikit-learn's), wall and CPU\n\n"
+            + markdown_table_paths(path_rows + cv_rows)
+        )
     import os
 
     machine += (
         f"\n- load average at end (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())}"
         f"\n- total run time: {time.perf_counter() - t_start:.0f} s"
     )
-
-    table = markdown_table(rows, args.target) if rows else "(no fixed-alpha rows)"
-    if path_problems:
-        log = lambda m: print(m, flush=True)  # noqa: E731
-        path_rows = with_thread_limit(args.threads, bench_paths, path_problems, args.path_target, 3 if args.quick else 5,
-                                      args.cap, log)
-        cv_rows = with_thread_limit(args.threads, bench_lassocv, path_problems[:2], 1, log)
-        table += (
-            "\n\n### Regularisation path (ratio = time / fastest of sklearn, celer, skglm at max rel. gap <= "
-            f"{args.path_target:g} at every alpha) and LassoCV (ratio = time / scikit-learn's)\n\n"
-            + markdown_table_paths(path_rows + cv_rows)
-        )
     print("\n" + table)
     text = "\n\n".join(
         [
             title,
+            "Command: `python benchmarks/bench_bcd.py " + " ".join(sys.argv[1:] if argv is None else argv) + "`",
             f"Time to reach a relative objective gap <= {args.target:g} of the best objective found by "
             f"any solver (median of {repeats} runs, round-robin, after a warm-up and a tolerance-ladder "
             "calibration); ratio = solver time / fastest of skglm and celer "
