@@ -10,9 +10,11 @@ the coefficients of one feature across the tasks, so a feature is selected
 for all tasks or for none. ``MultiTaskLasso`` is ``l1_ratio = 1``. As in
 scikit-learn, ``sample_weight`` gives the weighted average datafit (weights
 rescaled to sum to ``n_samples``), the intercept comes from (weighted)
-centring, and the fit stops when the duality gap falls below
-``tol * ||Y||_F^2`` (``Y`` centred and weighted); ``dual_gap_`` is that gap
-divided by ``n_samples``. A sparse ``X`` is densified (host memory
+centring, and the fit stops on scikit-learn's two tests: the duality gap is
+below ``tol * ||Y||_F^2`` (``Y`` centred and weighted) and the last epoch
+changed no coefficient by more than ``tol`` times the largest one (what
+makes scikit-learn's coefficients accurate well beyond the gap tolerance);
+``dual_gap_`` is that gap divided by ``n_samples``. A sparse ``X`` is densified (host memory
 ``n_samples * n_features``); ``X`` is never modified, so ``copy_X`` has no
 effect.
 
@@ -103,15 +105,17 @@ class _MTProblem:
         """Row norms of ``Xc^T Yc`` (float64): the multi-task ``alpha_max`` is their max / (n * l1_ratio)."""
         return np.linalg.norm(np.dot(self.Xc.T, self.Yt.T).astype(np.float64), axis=1)
 
-    def solve(self, W, R, alpha, l1_ratio, max_iter, tol, random, seed):
+    def solve(self, W, R, alpha, l1_ratio, max_iter, tol, random, seed, dw_tol, entry_test=True):
         """Run the kernel at ``alpha`` from ``W`` (residual ``R``), both updated in place.
 
-        ``tol`` is absolute (n-scaled units). Returns ``(n_epochs, gap)``, the gap in n-scaled units.
+        ``tol`` is absolute (n-scaled units) and ``dw_tol`` relative (scikit-learn's
+        two stopping tests, see :func:`._multitask_numba.multitask_cd_ws`).
+        Returns ``(n_epochs, gap)``, the gap in n-scaled units.
         """
         n = self.n
         return _kernel()(
             self.Xc, self.Yt, W, R, self.norms2, n * alpha * l1_ratio, n * alpha * (1.0 - l1_ratio), max_iter, tol,
-            random, seed, _initial_ws_size(self.Xc.shape[1]),
+            random, seed, _initial_ws_size(self.Xc.shape[1]), dw_tol, entry_test,
         )  # fmt: skip
 
 
@@ -135,7 +139,9 @@ class MultiTaskElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Maximum total number of block coordinate-descent epochs (sweeps over
         the current working set).
     tol : float, default=1e-4
-        Stop when the duality gap is below ``tol * ||Y||_F^2`` (``Y`` centred).
+        Stop when the duality gap is below ``tol * ||Y||_F^2`` (``Y`` centred)
+        and the last epoch changed no coefficient by more than ``tol`` times
+        the largest.
     warm_start : bool, default=False
         Start from the previous ``coef_``.
     random_state : int, numpy Generator, RandomState or None, default=None
@@ -237,7 +243,7 @@ class MultiTaskElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         random = self.selection == "random"
         seed = int(check_random_state(self.random_state).integers(np.iinfo(np.int32).max)) if random else 0
         eps = tol * problem.yy
-        n_ep, gap = problem.solve(W, R, alpha, l1_ratio, max_iter, eps, random, seed)
+        n_ep, gap = problem.solve(W, R, alpha, l1_ratio, max_iter, eps, random, seed, tol)
         if not gap <= eps:  # NaN included
             warn_convergence(
                 f"{type(self).__name__}: Objective did not converge. You might want to increase the number "

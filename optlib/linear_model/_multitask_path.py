@@ -54,7 +54,7 @@ def _solve_mt_path(problem, alphas, l1_ratio, *, coef_init=None, tol=1e-4, max_i
     n_iters, missed = [], []
     for i, alpha in enumerate(alphas):
         seed = int(rng.integers(np.iinfo(np.int32).max)) if random else 0
-        n_ep, gap = problem.solve(W, R, alpha, l1_ratio, max_iter, tol_abs, random, seed)
+        n_ep, gap = problem.solve(W, R, alpha, l1_ratio, max_iter, tol_abs, random, seed, tol, entry_test=False)
         coefs[:, :, i] = W.T
         gaps[i] = gap / n
         n_iters.append(int(n_ep))

@@ -43,12 +43,10 @@ def test_matches_sklearn(problem, ours, ref, kw, alpha):
     a = ours(alpha=alpha, tol=1e-12, max_iter=100_000, **kw).fit(X, Y)
     b = ref(alpha=alpha, tol=1e-12, max_iter=100_000, **kw).fit(X, Y)
     if kw.get("l1_ratio") == 0.0:
-        # ridge, p > n: slow coordinate descent; optlib stops at the gap test (scikit-learn's rule),
-        # scikit-learn runs past it. Strong convexity (modulus alpha) bounds the distance to the
-        # optimum by sqrt(2 gap / alpha); scikit-learn's iterate stands in for the optimum.
-        bound = np.sqrt(2 * max(a.dual_gap_, 0.0) / alpha)
+        # ridge, p > n: slow coordinate descent, both stop within their gaps. Strong convexity
+        # (modulus alpha) bounds each one's distance to the optimum by sqrt(2 gap / alpha).
+        bound = sum(np.sqrt(2 * max(g, 0.0) / alpha) for g in (a.dual_gap_, b.dual_gap_))
         assert np.linalg.norm(a.coef_ - b.coef_) <= bound + 1e-10
-        assert b.dual_gap_ <= 1e-3 * a.dual_gap_  # the reference is much closer to the optimum
     else:
         np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-8)
         np.testing.assert_allclose(a.intercept_, b.intercept_, atol=1e-8)

@@ -4,12 +4,8 @@ Adapted copy of the multi-task parts of scikit-learn 1.9's
 ``linear_model/tests/test_coordinate_descent.py``: only the classes are
 swapped (``build_dataset`` is copied). What is left out, and why:
 
-* ``MultiTaskLassoCV`` / ``MultiTaskElasticNetCV`` tests
-  (``test_multitask_enet_and_lasso_cv``, ``test_1d_multioutput_*_cv``,
-  ``test_multi_task_lasso_cv_dtype``, the CV halves of ``test_enet_path``,
-  ``test_uniform_targets``, ``test_sparse_input_dtype_enet_and_lassocv``,
-  ``test_enet_cv_*``, ``test_enet_alpha_max``, ``test_enet_l1_ratio``): optlib
-  has no multi-task CV estimators (not required by the issue);
+* ``MultiTaskLassoCV`` / ``MultiTaskElasticNetCV`` tests and the multi-output paths: they run, classes
+  swapped, in test_sklearn_coordinate_descent.py (whose skips list the two left out);
 * the single-task halves of the mixed tests (``test_random_descent``,
   ``test_enet_float_precision``, ``test_enet_sample_weight_consistency``) live
   with the Lasso/ElasticNet tests;
@@ -19,11 +15,6 @@ swapped (``build_dataset`` is copied). What is left out, and why:
   test is kept with both runs converged (``max_iter`` large), which is what
   warm starts must preserve.
 * ``global_random_seed`` is scikit-learn's conftest fixture: seeds 0 and 1 here.
-
-Loosened: ``test_multi_task_lasso_vs_skglm`` at ``tol=1e-10`` checks the
-objective to scikit-learn's 1e-10 but the intercept and coefficients to 1e-6
-and 1e-5 (scikit-learn: 1e-7, 1e-6, which its sweeps reach by running past
-the gap test); the scikit-learn tolerances are checked at ``tol=1e-14``.
 """
 
 import warnings
@@ -91,21 +82,14 @@ def test_multi_task_lasso_vs_skglm():
         0.4965993692547902,
         rtol=1e-10,
     )
-    # scikit-learn: rtol=1e-7 and 1e-6, reached by its sweeps running past the gap test (it only
-    # checks the gap once the coefficients stop moving); optlib stops at the gap test itself,
-    # and on this ill-conditioned Vandermonde design tol=1e-10 on the gap gives ~1e-7
     assert_allclose(
-        m.intercept_, [0.219942959407, 1.219942959407, 2.219942959407], rtol=1e-6
+        m.intercept_, [0.219942959407, 1.219942959407, 2.219942959407], rtol=1e-7
     )
     assert_allclose(
         m.coef_,
         np.tile([-0.032075014794, 0.25430904614, 2.44785152982, 0], (n_tasks, 1)),
-        rtol=1e-5,
+        rtol=1e-6,
     )
-    # at a tighter tol the reference values are met to scikit-learn's tolerances
-    m = MultiTaskLasso(alpha=alpha, tol=1e-14, max_iter=100_000).fit(X, Y)
-    assert_allclose(m.intercept_, [0.219942959407, 1.219942959407, 2.219942959407], rtol=1e-7)
-    assert_allclose(m.coef_, np.tile([-0.032075014794, 0.25430904614, 2.44785152982, 0], (n_tasks, 1)), rtol=1e-6)
 
 
 def test_multi_task_lasso_and_enet():
