@@ -1,9 +1,9 @@
 """scikit-learn's test_coordinate_descent.py (1.9.1) run against optlib's Lasso, ElasticNet, LassoCV,
-ElasticNetCV, lasso_path and enet_path: only the imports are swapped, plus the skips below.
+ElasticNetCV, MultiTaskLassoCV, MultiTaskElasticNetCV, lasso_path and enet_path (multi-output paths
+included): only the imports are swapped, plus the skips below.
 
 Skipped, with the reason on each test:
-- MultiTask*: another module (see test_sklearn_multitask.py); multi-output paths (the multi-task l2,1
-  penalty) are not provided by enet_path;
+- MultiTaskLasso / MultiTaskElasticNet alone: another module (see test_sklearn_multitask.py);
 - private internals: _set_order, sklearn's Cython solvers (cd_fast), private path parameters
   (X_offset, X_scale, sample_weight of the path), scikit-learn's metadata routing;
 - warning texts and deprecations of scikit-learn (n_alphas deprecation, alpha=0 advice);
@@ -27,10 +27,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import (
     LassoLarsCV,
     LinearRegression,
-    MultiTaskElasticNet,
-    MultiTaskElasticNetCV,
-    MultiTaskLasso,
-    MultiTaskLassoCV,
     Ridge,
     lars_path,
 )
@@ -42,6 +38,10 @@ from optlib.linear_model import (
     ElasticNetCV,
     Lasso,
     LassoCV,
+    MultiTaskElasticNet,
+    MultiTaskElasticNetCV,
+    MultiTaskLasso,
+    MultiTaskLassoCV,
     enet_path,
     lasso_path,
 )
@@ -1826,11 +1826,9 @@ _SKIPS = {
     "test_multi_task_lasso_vs_skglm": _MULTITASK,
     "test_multi_task_lasso_and_enet": _MULTITASK,
     "test_multi_task_lasso_readonly_data": _MULTITASK,
-    "test_multitask_enet_and_lasso_cv": _MULTITASK,
-    "test_1d_multioutput_enet_and_multitask_enet_cv": _MULTITASK,
-    "test_1d_multioutput_lasso_and_multitask_lasso_cv": _MULTITASK,
+    "test_1d_multioutput_enet_and_multitask_enet_cv": "iteration paths: the single- and multi-task solvers compared beyond tol",
+    "test_1d_multioutput_lasso_and_multitask_lasso_cv": "iteration paths: the single- and multi-task solvers compared beyond tol",
     "test_warm_start_multitask_lasso": _MULTITASK,
-    "test_multi_task_lasso_cv_dtype": _MULTITASK,
     "test_lassoCV_does_not_set_precompute": "private internals: patches sklearn's module (optlib's refit does the same)",
     "test_cv_estimators_reject_params_with_no_routing_enabled": "scikit-learn's metadata routing: out of scope",
     "test_path_function_deprecated_n_alphas": "scikit-learn's deprecation of n_alphas (optlib keeps both spellings)",
