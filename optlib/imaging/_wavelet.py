@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -42,6 +43,10 @@ class WaveletDenoiser:
     level : int, optional
         Decomposition levels; default ``max(L - 3, 1)`` with ``L`` the
         largest level PyWavelets allows for the shape (as scikit-image).
+        An image too small for one full level (``L = 0``: fewer samples
+        than about twice the filter length) still gets one level, whose
+        coefficients all feel the boundary extension; PyWavelets' warning
+        about that is silenced for the default level only.
     shrink : {"soft", "hard"}, default="soft"
         Thresholding function.
     threshold : {"bayes", "universal", "prox"}, default="bayes"
@@ -96,9 +101,13 @@ class WaveletDenoiser:
         if sigma == 0.0 or self.scale == 0.0:
             return np.array(x, copy=True)
         level = self.level
-        if level is None:
-            level = max(pywt.dwtn_max_level(x.shape, self.wavelet) - 3, 1)
-        coeffs = pywt.wavedecn(x, self.wavelet, mode=self.extension, level=level)
+        with warnings.catch_warnings():
+            if level is None:
+                max_level = pywt.dwtn_max_level(x.shape, self.wavelet)
+                level = max(max_level - 3, 1)
+                if max_level == 0:  # the documented one-level default on a tiny image
+                    warnings.filterwarnings("ignore", message="Level value of 1 is too high", category=UserWarning)
+            coeffs = pywt.wavedecn(x, self.wavelet, mode=self.extension, level=level)
         for detail in coeffs[1:]:
             for key, d in detail.items():
                 t = self._thresh(d, sigma, x.size)

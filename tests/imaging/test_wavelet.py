@@ -83,3 +83,20 @@ def test_bad_input(xp):
     if xp.__name__ != "array_api_compat.numpy":
         with pytest.raises(TypeError, match="NumPy array"):
             den(xp.asarray(x), 0.1)
+
+
+def test_default_level_on_a_tiny_image_does_not_warn():
+    """9 x 9 with db4 allows no full level (L = 0): one level, no PyWavelets warning, still the direct result."""
+    import warnings
+
+    x = _noisy((9, 9))
+    assert pywt.dwtn_max_level(x.shape, "db4") == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = WaveletDenoiser(threshold="universal")(x, 0.1)
+    with pytest.warns(UserWarning, match="Level value of 1 is too high"):
+        expected = _direct(x, 0.1, "db4", 1, "universal", "soft")
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+    assert not np.allclose(out, x)
+    with pytest.warns(UserWarning, match="Level value of 1 is too high"):  # an explicit level keeps the warning
+        WaveletDenoiser(level=1)(x, 0.1)
