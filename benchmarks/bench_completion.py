@@ -4,7 +4,7 @@
 Usage::
 
     python benchmarks/bench_completion.py [--quick] [--device gpu] [--max-obs N] [--sizes N,...]
-                                          [--solvers exact,sketch] [--output PATH]
+                                          [--solvers exact,sketch] [--no-baselines] [--output PATH]
 
 Problems
 --------
@@ -30,6 +30,8 @@ Solvers
 * scikit-learn ``IterativeImputer`` (``n_nearest_features=20``,
   ``max_iter=5``) on a separate 300 x 300 problem (30% observed): it fits
   one regression per column and round, far too slow at the sizes above.
+
+``--no-baselines`` runs only the ``robust_altmin`` solvers.
 
 Protocol
 --------
@@ -172,6 +174,7 @@ def main():
     parser.add_argument("--sizes", default=None, help="comma-separated |Omega| values (overrides the default list)")
     parser.add_argument("--output", default=None)
     parser.add_argument("--solvers", default="exact,sketch", help="comma-separated robust_altmin solvers")
+    parser.add_argument("--no-baselines", action="store_true", help="skip SoftImpute and IterativeImputer")
     args = parser.parse_args()
     threadpool_limits(1)  # BLAS single-threaded: the numba kernels use the cores (see Protocol)
     gpu = args.device == "gpu"
@@ -188,7 +191,8 @@ def main():
     for solver in ("exact", "sketch"):  # compile the numba kernels
         robust_altmin(to_device(warm, gpu), RANK, shape=warm.shape, solver=solver)
 
-    lines = ["# bench_completion", "", machine_description(None), "",
+    command = " ".join(["python benchmarks/bench_completion.py", *sys.argv[1:]])
+    lines = ["# bench_completion", "", f"- command: `{command}`", machine_description(None), "",
              "| m = n | obs | solver | time (s) | CPU time (s) | rel. error | passes | tracemalloc peak (MB) |",
              "|---:|---:|---|---:|---:|---:|---:|---:|"]
     times = {}
@@ -201,10 +205,10 @@ def main():
         for solver in args.solvers.split(","):
             rows.append(run_optlib(f"altmin {solver}", lambda d, s=solver: robust_altmin(
                 d, RANK, shape=P.shape, solver=s, tol=1e-9, random_state=0), data, P, repeats, sync))
-        if n_obs <= 1e6:
+        if n_obs <= 1e6 and not args.no_baselines:
             rows.append(run_optlib("soft_impute", lambda d: soft_impute(d, RANK, shape=P.shape, random_state=0),
                                    data, P, 1, sync))
-        if m <= 1000:
+        if m <= 1000 and not args.no_baselines:
             row, note = fancyimpute_softimpute(P)
             rows.append(row) if row else lines.append(f"<!-- {note} -->")
         for r in rows:
@@ -221,7 +225,7 @@ def main():
             wall, cpu = (np.polyfit(x, np.log([p[c] for p in pts]), 1)[0] for c in (1, 2))
             lines.append(f"- {name}: {wall:.2f}, {cpu:.2f} over {len(pts)} sizes ({pts[0][0]:.0e}..{pts[-1][0]:.0e})")
     lines.append(f"- process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
-    if not gpu:
+    if not gpu and not args.no_baselines:
         lines += ["", "IterativeImputer (300 x 300, rank 10, 30% observed):", "",
                   "| solver | time (s) | rel. error |", "|---|---:|---:|"]
         lines += [f"| {n} | {t:.3g} | {e:.2e} |" for n, t, e in iterative_imputer_row()]
