@@ -82,7 +82,12 @@ def init_vca_ensemble(X, p, n_runs, random_state):
 
 
 def _blank_band_mask(X):
-    """Host boolean mask of the bands of ``X`` that are constant over the pixels (to rounding)."""
+    """Host boolean mask of the bands of ``X`` that are constant over the pixels (to rounding).
+
+    A single pixel is constant on every band, so it marks none.
+    """
+    if X.shape[0] < 2:
+        return np.zeros(X.shape[1], dtype=bool)
     xp = get_namespace(X)
     ptp = xp.max(X, axis=0) - xp.min(X, axis=0)
     scale = xp.max(xp.abs(X))

@@ -253,3 +253,11 @@ def test_blank_bands_bad_input(scene):
     Y[..., 2:] = 0.5  # 2 informative bands left for 3 endmembers
     with pytest.raises(ValueError, match="2 non-constant bands"):
         rrlbs(Y, 3)
+
+
+def test_single_pixel_has_no_blank_bands(scene):
+    # one pixel is constant on every band: that must not read as "every band is blank"
+    Y = scene.Y.reshape(-1, scene.Y.shape[-1])[:1]
+    res = rrlbs(Y, 1, max_iter=5)
+    assert res.blank_bands.size == 0
+    assert res.endmembers.shape == (1, Y.shape[1])
