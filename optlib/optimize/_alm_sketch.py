@@ -107,13 +107,17 @@ class _Problem:
                              + ("" if length is None or length == self.n else f", m={length}") + ".")
         return xp.astype(value, self.dtype) if value.dtype != self.dtype else value
 
+    def _copy(self, x):
+        """A copy of ``x`` for a user function (as SciPy does: mutating it cannot affect the solver)."""
+        return self.xp.asarray(x, copy=True)
+
     def evaluate(self, x):
         """A :class:`_Point` at ``x``, or None when a user function returns a non-finite value."""
-        xp, c_ = self.xp, self.counts
-        f = float(self.fun(x))
-        g = self._vector(self.jac(x), "jac", self.n)
-        c = self._vector(self.cons.fun(x), "constraints['fun']", self.m)
-        G = self.cons.jac(x)
+        xp, c_, copy = self.xp, self.counts, self._copy
+        f = float(self.fun(copy(x)))
+        g = self._vector(self.jac(copy(x)), "jac", self.n)
+        c = self._vector(self.cons.fun(copy(x)), "constraints['fun']", self.m)
+        G = self.cons.jac(copy(x))
         c_.update(nfev=c_["nfev"] + 1, njev=c_["njev"] + 1, ncev=c_["ncev"] + 1, ncjev=c_["ncjev"] + 1)
         if self.m is None:
             self.m = c.shape[0]
@@ -129,15 +133,15 @@ class _Problem:
 
     def lagrangian_hessian(self, x, v):
         """Dense ``hess_xx L`` (a matrix) when everything is dense, else a product function."""
-        xp, n = self.xp, self.n
+        xp, n, copy = self.xp, self.n, self._copy
         if self.hessp is None:
-            Hf = self.hess(x)
+            Hf = self.hess(copy(x))
             self.counts["nhev"] += 1
             if tuple(Hf.shape) != (n, n):
                 raise ValueError(f"hess returned shape {tuple(Hf.shape)}, expected (n, n) = ({n}, {n}).")
         else:
             Hf = None
-        Hc = self.cons.hess(x, v) if self.cons.hess is not None else None
+        Hc = self.cons.hess(copy(x), copy(v)) if self.cons.hess is not None else None
         if Hc is not None and tuple(Hc.shape) != (n, n):
             raise ValueError(f"constraints['hess'] returned shape {tuple(Hc.shape)}, expected ({n}, {n}).")
         if Hf is not None and _is_dense(Hf) and (Hc is None or _is_dense(Hc)) and self.cons.hessp is None:
@@ -147,16 +151,21 @@ class _Problem:
             return (H + xp.matrix_transpose(H)) / 2, None
 
         def product(p):
-            out = Hf @ p if Hf is not None else self.hessp(x, p)
+            out = Hf @ p if Hf is not None else self.hessp(copy(x), p)
             if Hf is None:
                 self.counts["nhev"] += 1
             if Hc is not None:
                 out = out + Hc @ p
             elif self.cons.hessp is not None:
-                out = out + self.cons.hessp(x, v, p)
+                out = out + self.cons.hessp(copy(x), copy(v), p)
             return xp.astype(xp.asarray(out), self.dtype) if is_numpy_namespace(xp) else out
 
         return None, product
+
+
+def _non_finite_hessian(nit):
+    return (f"hess, hessp or constraints['hess'/'hessp'] returned non-finite values at iterate {nit} "
+            "(the Newton-KKT system cannot be formed).")
 
 
 def _power_norm(apply, size, xp, like, n_iter=30, seed=0):
@@ -219,6 +228,7 @@ def minimize_eq(
         ``fun(x) -> float``, the objective.
     x0 : array of shape (n,)
         Starting point; not modified. Its namespace, device and dtype are kept.
+        The user's functions receive copies of the iterates (as in SciPy).
     jac : callable
         ``jac(x) -> array (n,)``, the gradient of ``fun``.
     hess, hessp : callable, optional
@@ -321,9 +331,9 @@ def minimize_eq(
         the reason in ``message``: a local infeasibility (a rank-deficient
         constraint Jacobian at two consecutive iterates where ``G^T c = 0``
         with ``c != 0``, e.g. inconsistent constraints), a failed line
-        search, or non-finite values from the user's functions along the
-        way. Failures warn ``ConvergenceWarning`` and return the last
-        iterate. A rank-deficient Jacobian alone is not a failure: see Notes.
+        search, or non-finite values from the user's functions (Hessians
+        included) along the way. Failures warn ``ConvergenceWarning`` and
+        return the last iterate. A rank-deficient Jacobian alone is not a failure: see Notes.
 
     Raises
     ------
@@ -334,7 +344,7 @@ def minimize_eq(
     Notes
     -----
     When a dense Jacobian ``G`` is rank deficient (a singular value below
-    ``1e-6 max(1, ||G||)``, or ``m > n``) the KKT matrix is singular, and the
+    ``1e-6 ||G||``, or ``m > n``) the KKT matrix is singular, and the
     step solves the regularised system ``[[B, G^T], [G, -r I]]`` with
     ``r = min(1, ||(grad_x L, c)||)`` (a Levenberg-Marquardt / inertia
     correction perturbation, as in IPOPT's ``delta_c``); eliminating ``dv``,
@@ -410,18 +420,22 @@ def minimize_eq(
         H, Hprod = prob.lagrangian_hessian(x, v)
         G = pt.G
         dense = H is not None and _is_dense(G)
+        if H is not None and not bool(xp.all(xp.isfinite(H))):
+            status, reason = STATUS_NUMERICAL, _non_finite_hessian(nit)
+            break
         if dense:
             G = xp.asarray(G)
             sv = xp.linalg.svd(G, full_matrices=True)
             sigma, Vt = sv[1], sv[2]
             norm_G2 = float(sigma[0]) ** 2
-            tol_rank = _RANK_TOL * max(1.0, norm_G2**0.5)
+            tol_rank = _RANK_TOL * norm_G2**0.5  # relative: invariant to the units of c and x
             rank = int(xp.sum(xp.astype(sigma > tol_rank, xp.int64)))
             xi_G = float(sigma[m - 1]) ** 2 if m <= n else 0.0
             reg = 0.0
             if rank < m:
                 norm_c = float(xp.linalg.vector_norm(pt.c))
-                stationary = float(xp.linalg.vector_norm(xp.matrix_transpose(G) @ pt.c)) <= tol_rank * norm_c
+                norm_Gc = float(xp.linalg.vector_norm(xp.matrix_transpose(G) @ pt.c))
+                stationary = norm_c > 0 and norm_Gc <= tol_rank * norm_c
                 infeasible_run = infeasible_run + 1 if stationary else 0
                 if infeasible_run >= _INFEASIBLE_RUN:
                     status = STATUS_NUMERICAL
@@ -453,6 +467,9 @@ def minimize_eq(
             norm_H = _power_norm(lambda p: hess_times(hess_times(p)), n, xp, x) ** 0.5
             norm_G2 = _power_norm(lambda p: G.T @ (G @ p), n, xp, x)
             xi_G, norm_B = 1.0, norm_H
+            if not math.isfinite(norm_H):
+                status, reason = STATUS_NUMERICAL, _non_finite_hessian(nit)
+                break
 
             def kkt_product(z, G=G, GT=G.T, hess_times=hess_times):  # G.T formed once (sparse .T builds a matrix)
                 dz, dl = z[:n], z[n:]
@@ -483,6 +500,9 @@ def minimize_eq(
             block = block_end or block  # the next solve starts at the block this one needed
             inner += it
             res = float(xp.linalg.vector_norm(r))
+            if not math.isfinite(res):  # a Hessian product non-finite along the inner solve
+                reason = _non_finite_hessian(nit)
+                break
             if res > _INEXACT_MAX * kkt and res > max(inner_tol, floor * float(xp.linalg.vector_norm(z))):
                 reason = (f"the {sketch!r} inner solver made no usable Newton step at iterate {nit} "
                           f"(residual {res:.2e} > {_INEXACT_MAX} ||(grad_x L, c)|| = {_INEXACT_MAX * kkt:.2e} after "
@@ -528,8 +548,8 @@ def minimize_eq(
         alphas.append(alpha)
         mu_hist.append(mu)
         nu_hist.append(nu)
-        if monitor(nit, x, fun=pt.f, kkt=kkt, merit=merit(pt, v, mu, nu), mu=mu, nu=nu, alpha=alpha,
-                   inner=inner):
+        if monitor(nit, xp.asarray(x, copy=True), fun=pt.f, kkt=kkt, merit=merit(pt, v, mu, nu), mu=mu, nu=nu,
+                   alpha=alpha, inner=inner):  # a copy: a callback mutating its x cannot move the iterate
             status = STATUS_CALLBACK
             break
     if status == STATUS_MAX_ITER and kkt <= tol:

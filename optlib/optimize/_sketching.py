@@ -380,7 +380,8 @@ def _minres(K, b, z, r, tol, max_iter, floor, precond=None):
             if float(beta_new) == 0.0:
                 break
             if precond is None:
-                if float(xp.abs(eta)) <= target:
+                res = float(xp.abs(eta))
+                if res <= target or not math.isfinite(res):  # non-finite: a non-finite product with K
                     break
                 continue
             res = float(xp.linalg.vector_norm(K.matvec(z + dz) - b))

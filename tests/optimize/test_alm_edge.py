@@ -1,0 +1,100 @@
+"""minimize_eq edge regimes: units of c, non-finite Hessians along the way, copies to user functions."""
+
+import numpy as np
+import pytest
+
+from optlib.datasets import load_constrained_problem
+from optlib.optimize import minimize_eq
+from tests.conftest import to_numpy
+
+
+@pytest.mark.parametrize("scale", [1e-8, 1e8])
+def test_units_of_the_constraints_do_not_make_the_jacobian_rank_deficient(scale):
+    """HS28 with c in other units (c -> scale c): a full-rank Jacobian of norm 3.7e-8 was taken as rank 0
+    (absolute threshold 1e-6) and the run stopped with a false 'local infeasibility' (status 3)."""
+    p = load_constrained_problem("HS28")
+    cons = {"fun": lambda x: scale * p.cons_fun(x), "jac": lambda x: scale * p.cons_jac(x), "hess": None}
+    res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints=cons, random_state=0, tol=1e-9)
+    assert res.success and res.status == 0
+    np.testing.assert_allclose(res.x, [0.5, -0.5, 0.5], atol=1e-7)
+    assert abs(scale * res.v[0]) <= 1e-7  # HS28's multiplier is 0 (its optimum is unconstrained)
+
+
+def test_small_jacobian_on_array_api_device(xp):
+    """The relative rank test on a non-default device: a linear constraint scaled by 1e-8 is solved."""
+    x0 = xp.asarray([-4.0, 1.0, 1.0])
+    dev = x0.device
+    Hq = xp.asarray([[2.0, 2.0, 0.0], [2.0, 4.0, 2.0], [0.0, 2.0, 2.0]], device=dev)
+    a = 1e-8 * xp.asarray([[1.0, 2.0, 3.0]], device=dev)
+    res = minimize_eq(lambda x: float((x[0] + x[1]) ** 2 + (x[1] + x[2]) ** 2), x0, jac=lambda x: Hq @ x,
+                      hess=lambda x: Hq, constraints={"fun": lambda x: a @ x - 1e-8, "jac": lambda x: a, "hess": None},
+                      random_state=0, tol=1e-9)
+    assert res.success and res.x.device == dev
+    np.testing.assert_allclose(to_numpy(res.x), [0.5, -0.5, 0.5], atol=1e-7)
+
+
+def _nan_after(func, n_calls, shape):
+    calls = [0]
+
+    def wrapped(*args):
+        calls[0] += 1
+        return np.full(shape, np.nan) if calls[0] > n_calls else func(*args)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("where", ["hess", "cons_hess"])
+def test_non_finite_dense_hessian_at_a_later_iterate_is_a_status(where):
+    """A NaN Hessian at iterate 2 (was LinAlgError 'SVD did not converge'): status 3, the last iterate."""
+    p = load_constrained_problem("HS6")
+    hess, cons = p.hess, dict(p.constraints)
+    if where == "hess":
+        hess = _nan_after(p.hess, 2, (2, 2))
+    else:
+        cons["hess"] = _nan_after(p.cons_hess, 2, (2, 2))
+    with pytest.warns(Warning, match="non-finite values at iterate 2"):
+        res = minimize_eq(p.fun, np.array([-1.2, 1.0]), jac=p.grad, hess=hess, constraints=cons, random_state=0)
+    assert res.status == 3 and not res.success and res.nit == 2 and np.all(np.isfinite(res.x))
+    assert res.fun == pytest.approx(p.fun(res.x))
+
+
+@pytest.mark.parametrize("sketch", ["minres", "gaussian_block"])
+def test_non_finite_hessian_product_stops_without_hanging(sketch):
+    """hessp returning NaN from its 200th call on (iterate 1 or 2): was a near-endless loop (tol = NaN, mu raised
+    to its cap at every Newton step, max_inner iterations per solve); now status 3 at that iterate."""
+    p = load_constrained_problem("HS6")
+    cons = {"fun": p.cons_fun, "jac": p.cons_jac, "hessp": lambda x, v, q: p.cons_hess(x, v) @ q}
+    hessp = _nan_after(lambda x, q: p.hess(x) @ q, 200, 2)
+    with pytest.warns(Warning, match="non-finite values at iterate"):
+        res = minimize_eq(p.fun, np.array([-1.2, 1.0]), jac=p.grad, hessp=hessp, constraints=cons, sketch=sketch,
+                          random_state=0, max_iter=50)
+    assert res.status == 3 and res.nit < 50 and np.all(np.isfinite(res.x))
+
+
+def test_user_functions_and_callback_get_copies():
+    """fun, hess, constraints['jac'] and the callback mutating their x (was: the solver's own iterate)."""
+    p = load_constrained_problem("HS6")
+    ref = minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), random_state=0)
+
+    def fun(x):
+        value = p.fun(x)
+        x += 100.0
+        return value
+
+    def hess(x):
+        out = p.hess(x)
+        x[:] = 0.0
+        return out
+
+    def cjac(x):
+        out = p.cons_jac(x)
+        x *= -1
+        return out
+
+    def callback(intermediate):
+        intermediate.x[:] = 7.0
+
+    res = minimize_eq(fun, p.x0, jac=p.grad, hess=hess, random_state=0, callback=callback,
+                      constraints={**p.constraints, "jac": cjac})
+    assert res.success and res.nit == ref.nit
+    np.testing.assert_array_equal(res.x, ref.x)
