@@ -12,6 +12,7 @@ from ..linop._mimo import NearFieldMIMO
 __all__ = ["make_nearfield_mimo"]
 
 _SCENES = ("shapes", "points")
+_LAYOUTS = ("diagonal", "cross")
 _SHAPES = ("rectangle", "disc", "ring", "cross", "letter_L", "letter_T")
 
 
@@ -52,7 +53,7 @@ def _shape_mask(kind, n_x, n_y, rng):
     return box & ((dv >= half - bar) | (np.abs(du) <= bar / 2))  # letter_T
 
 
-def _scene(scene, grid_shape, n_targets, random_phase, rng):
+def _scene(scene, grid_shape, n_targets, thickness, random_phase, rng):
     """Complex reflectivity of ``grid_shape`` with ``max |x| = 1``."""
     n_x, n_y, n_z = grid_shape
     mag = np.zeros(grid_shape)
@@ -60,15 +61,36 @@ def _scene(scene, grid_shape, n_targets, random_phase, rng):
         flat = rng.choice(mag.size, size=min(n_targets, mag.size), replace=False)
         mag.flat[flat] = rng.uniform(0.5, 1.0, size=flat.size)
     else:
-        depths = rng.choice(n_z, size=min(n_targets, n_z), replace=False)
-        for z in depths:
+        n = min(n_targets, n_z)
+        depths = [thickness] * n if thickness is not None else rng.integers(2, max(2, n_z // 8) + 1, size=n)
+        starts = rng.choice(n_z, size=n, replace=False)  # distinct first slices
+        for z0, depth in zip(starts, depths):
             mask = _shape_mask(_SHAPES[rng.integers(len(_SHAPES))], n_x, n_y, rng)
             if not mask.any():  # a grid too small for the stroke: keep its centre voxel
                 mask[n_x // 2, n_y // 2] = True
-            mag[:, :, z] = np.where(mask, rng.uniform(0.5, 1.0), mag[:, :, z])
+            depth = min(int(depth), n_z)
+            z0 = min(int(z0), n_z - depth)  # the slab ends inside the grid
+            slab = mag[:, :, z0:z0 + depth]
+            slab[...] = np.maximum(slab, np.where(mask, rng.uniform(0.5, 1.0), 0.0)[:, :, None])
     mag /= mag.max()
     phase = rng.uniform(0.0, 2.0 * math.pi, size=grid_shape) if random_phase else np.zeros(grid_shape)
     return mag * np.exp(1j * phase)
+
+
+def _array_positions(layout, n_tx, n_rx, aperture):
+    """Transmitter and receiver positions ``(n, 3)`` in the plane ``z = 0``."""
+    half = aperture / 2.0
+    t = np.linspace(-half, half, n_tx) if n_tx > 1 else np.zeros(1)
+    r = np.linspace(-half, half, n_rx) if n_rx > 1 else np.zeros(1)
+    tx_positions = np.zeros((n_tx, 3))
+    rx_positions = np.zeros((n_rx, 3))
+    if layout == "diagonal":  # Tx from (-h, +h) to (+h, -h), Rx from (-h, -h) to (+h, +h)
+        tx_positions[:, 0], tx_positions[:, 1] = t, -t
+        rx_positions[:, 0], rx_positions[:, 1] = r, r
+    else:  # cross: Tx on the x-axis, Rx on the y-axis
+        tx_positions[:, 0] = t
+        rx_positions[:, 1] = r
+    return tx_positions, rx_positions
 
 
 def make_nearfield_mimo(
@@ -82,8 +104,10 @@ def make_nearfield_mimo(
     x_range=(-0.15, 0.15),
     y_range=(-0.15, 0.15),
     z_range=(0.35, 0.65),
+    array_layout="diagonal",
     scene="shapes",
     n_targets=3,
+    thickness=None,
     random_phase=True,
     snr_db=30.0,
     dtype=np.complex128,
@@ -95,11 +119,17 @@ def make_nearfield_mimo(
     The setup of Oral and Oktem (IEEE TCI 2024): ``n_tx`` transmitters and
     ``n_rx`` receivers on a square ``aperture`` in the plane ``z = 0``,
     stepped frequencies ``frequency_range``, and a voxel grid
-    ``grid_shape`` over ``x_range x y_range x z_range`` (metres). The array
-    is a Mills cross: transmitters evenly spaced on the x-axis and receivers
-    on the y-axis, each spanning the aperture, so the transmitter-receiver
-    midpoints (the virtual monostatic array) form a full ``n_tx x n_rx``
-    grid. Measurements follow the Born approximation of
+    ``grid_shape`` over ``x_range x y_range x z_range`` (metres). The default
+    ``array_layout="diagonal"`` is the authors' array (their code,
+    METU-SPACE-Lab/PnP-Regularization-on-Magnitude): transmitters evenly
+    spaced on the diagonal from ``(-a/2, a/2)`` to ``(a/2, -a/2)`` and
+    receivers on the other diagonal, from ``(-a/2, -a/2)`` to ``(a/2, a/2)``
+    (``a`` the aperture). The transmitter-receiver midpoints (the virtual
+    monostatic array) then form a ``n_tx x n_rx`` grid rotated by 45 degrees
+    filling the square aperture's inscribed diamond, of area ``a^2 / 2``.
+    ``array_layout="cross"`` is a Mills cross (transmitters on the x-axis,
+    receivers on the y-axis): its virtual array is an axis-aligned grid of
+    side ``a / 2``, half the area of the diagonal layout's. Measurements follow the Born approximation of
     :class:`optlib.linop.NearFieldMIMO` plus circular complex white
     Gaussian noise at ``snr_db``::
 
@@ -108,9 +138,19 @@ def make_nearfield_mimo(
     ``M = n_frequencies n_tx n_rx``. The data-fidelity radius of C-SALSA is
     ``eps = sqrt(sigma^2 M)``, the expected noise norm.
 
-    Scenes. ``"shapes"``: ``n_targets`` planar shapes (rectangle, disc,
-    ring, cross, letters L and T; random size and lateral position), each
-    on its own depth slice with a constant magnitude in [0.5, 1].
+    Scenes. ``"shapes"``: ``n_targets`` extended 3-D targets, as the
+    simulated scenes of the paper (its test scenes come from the synthesizer
+    of Manisali, Oral and Oktem, DSP 2024, which generates "3-D extended
+    targets"; their exact recipe is not in the authors' code, so the one
+    here is ours): a planar shape (rectangle, disc, ring, cross, letters L
+    and T; random size and lateral position) extruded in depth over
+    ``thickness`` consecutive voxels (random in ``[2, max(2, n_z // 8)]``
+    by default: 2 to 6 voxels, 12.5 to 37.5 mm, on the paper's grid, about
+    1 to 3 range resolutions ``c / (2 B)``), at a random depth, with a
+    constant magnitude in [0.5, 1]; where targets overlap the larger
+    magnitude is kept. ``array_layout="cross", thickness=1`` gives the
+    scenes and data of optlib before 2026-12 (planar targets one voxel
+    thick, each on its own depth slice).
     ``"points"``: ``n_targets`` point scatterers (single voxels) of
     magnitude in [0.5, 1]. The magnitude is scaled to a maximum of 1; the
     phase of every voxel is uniform on [0, 2 pi) with ``random_phase``
@@ -133,9 +173,15 @@ def make_nearfield_mimo(
     x_range, y_range, z_range : (float, float)
         Extent of the voxel grid in metres (voxel centres at the ends);
         ``z_range`` must lie in front of the array (``z > 0``).
+    array_layout : {"diagonal", "cross"}
+        Transmitters and receivers on the two diagonals of the aperture (the
+        authors' layout, default) or on the x- and y-axes.
     scene : {"shapes", "points"}
     n_targets : int
         Number of shapes or points.
+    thickness : int or None
+        Extent in depth (voxels) of every shape; ``None`` (default) draws it
+        per shape in ``[2, max(2, n_z // 8)]``. Ignored by ``"points"``.
     random_phase : bool
         Uniform random phase per voxel (default) or zero phase.
     snr_db : float or None
@@ -179,6 +225,12 @@ def make_nearfield_mimo(
     z_range = _check_range(z_range, "z_range")
     if z_range[0] <= 0:
         raise ValueError(f"z_range must lie in front of the array (z > 0), got {z_range!r}.")
+    if array_layout not in _LAYOUTS:
+        raise ValueError(
+            f"Unknown array_layout {array_layout!r}; expected one of {', '.join(map(repr, _LAYOUTS))}."
+        )
+    if thickness is not None:
+        thickness = check_scalar(thickness, "thickness", kind=numbers.Integral, lower=1)
     if scene not in _SCENES:
         raise ValueError(f"Unknown scene {scene!r}; expected one of {', '.join(map(repr, _SCENES))}.")
     if not isinstance(random_phase, bool):
@@ -190,17 +242,13 @@ def make_nearfield_mimo(
         raise ValueError(f"dtype must be complex64 or complex128, got {dtype}.")
     rng = check_random_state(random_state)
 
-    half = aperture / 2.0
     frequencies = np.linspace(f_lo, f_hi, n_frequencies)
-    tx_positions = np.zeros((n_tx, 3))
-    tx_positions[:, 0] = np.linspace(-half, half, n_tx) if n_tx > 1 else 0.0
-    rx_positions = np.zeros((n_rx, 3))
-    rx_positions[:, 1] = np.linspace(-half, half, n_rx) if n_rx > 1 else 0.0
+    tx_positions, rx_positions = _array_positions(array_layout, n_tx, n_rx, aperture)
     coords = [np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2.0])
               for (lo, hi), n in ((x_range, n_x), (y_range, n_y), (z_range, n_z))]
     operator = NearFieldMIMO(frequencies, tx_positions, rx_positions, *coords, cache=cache)
 
-    x_true = _scene(scene, (n_x, n_y, n_z), n_targets, random_phase, rng)
+    x_true = _scene(scene, (n_x, n_y, n_z), n_targets, thickness, random_phase, rng)
     y_clean = operator.forward(x_true)
     m = y_clean.size
     if snr_db is None:

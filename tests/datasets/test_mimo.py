@@ -15,14 +15,50 @@ def test_default_geometry_is_the_papers():
     d = make_nearfield_mimo(grid_shape=(5, 5, 7), random_state=0)  # spec array and band, small grid
     g = d.geometry
     assert g.tx_positions.shape == (12, 3) and g.rx_positions.shape == (13, 3)
-    np.testing.assert_allclose(g.tx_positions[[0, -1], 0], [-0.15, 0.15])
-    np.testing.assert_allclose(g.rx_positions[[0, -1], 1], [-0.15, 0.15])
+    # the authors' layout: Tx on the diagonal (-h, h) -> (h, -h), Rx on (-h, -h) -> (h, h)
+    np.testing.assert_allclose(g.tx_positions[[0, -1]], [[-0.15, 0.15, 0.0], [0.15, -0.15, 0.0]])
+    np.testing.assert_allclose(g.rx_positions[[0, -1]], [[-0.15, -0.15, 0.0], [0.15, 0.15, 0.0]])
+    np.testing.assert_allclose(g.tx_positions[:, 0], -g.tx_positions[:, 1])
+    np.testing.assert_allclose(g.rx_positions[:, 0], g.rx_positions[:, 1])
     np.testing.assert_allclose(g.frequencies[[0, -1]], [4e9, 16e9])
     assert g.frequencies.size == 20
     np.testing.assert_allclose(g.z_coords[[0, -1]], [0.35, 0.65])
     np.testing.assert_allclose(g.x_coords[[0, -1]], [-0.15, 0.15])
     assert d.y.shape == (20, 12, 13) and d.x_true.shape == (5, 5, 7)
     assert isinstance(d.operator, NearFieldMIMO) and d.operator.input_shape == (5, 5, 7)
+
+
+def _virtual_area(geometry):
+    """Area of the convex hull of the Tx-Rx midpoints (the virtual monostatic array)."""
+    from scipy.spatial import ConvexHull
+
+    mid = (geometry.tx_positions[:, None, :2] + geometry.rx_positions[None, :, :2]) / 2
+    return ConvexHull(mid.reshape(-1, 2)).volume
+
+
+def test_array_layouts():
+    diagonal = make_nearfield_mimo(**SMALL, random_state=0).geometry
+    cross = make_nearfield_mimo(**SMALL, array_layout="cross", random_state=0).geometry
+    np.testing.assert_allclose(cross.tx_positions[:, 1:], 0.0)
+    np.testing.assert_allclose(cross.rx_positions[:, [0, 2]], 0.0)
+    np.testing.assert_allclose(cross.tx_positions[[0, -1], 0], [-0.15, 0.15])
+    assert _virtual_area(diagonal) == pytest.approx(0.3**2 / 2)  # inscribed diamond
+    assert _virtual_area(cross) == pytest.approx(0.15**2)  # half of it
+
+
+def test_shapes_extend_in_depth():
+    n_z = 49
+    for seed in range(5):
+        mag = np.abs(make_nearfield_mimo(grid_shape=(9, 9, n_z), n_tx=2, n_rx=2, n_frequencies=2, snr_db=None,
+                                         random_state=seed).x_true)
+        occupied = mag.sum(axis=(0, 1)) > 0
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], occupied.astype(int), [0]])))
+        runs = edges[1::2] - edges[::2]  # lengths of the runs of occupied slices
+        assert runs.min() >= 2 and runs.sum() <= 3 * (n_z // 8)  # 3 targets, each 2 to 6 slices thick
+    mag = np.abs(make_nearfield_mimo(**SMALL, thickness=4, n_targets=1, snr_db=None, random_state=2).x_true)
+    assert np.count_nonzero(mag.sum(axis=(0, 1))) == 4
+    footprint = mag.max(axis=2) > 0
+    assert all(np.array_equal(mag[:, :, z] > 0, footprint) for z in np.flatnonzero(mag.sum(axis=(0, 1))))
 
 
 @pytest.mark.parametrize("scene", ["shapes", "points"])
@@ -34,7 +70,9 @@ def test_scene_and_measurements(scene):
     if scene == "points":
         assert np.count_nonzero(mag) == 3
     else:
-        assert np.count_nonzero(mag.sum(axis=(0, 1))) == 3  # one shape per depth slice
+        assert np.count_nonzero(mag.sum(axis=(0, 1))) >= 2  # 3 slabs 2 slices thick on 5 slices
+        legacy = np.abs(make_nearfield_mimo(**SMALL, thickness=1, snr_db=None, random_state=1).x_true)
+        assert np.count_nonzero(legacy.sum(axis=(0, 1))) == 3  # one planar shape per depth slice
     np.testing.assert_allclose(d.y, d.operator(d.x_true), rtol=1e-12)
     assert d.noise_std == 0.0 and d.eps == 0.0
 
@@ -89,6 +127,9 @@ def test_reproducible_and_dtype():
         ({"scene": "letters"}, ValueError, "scene"),
         ({"dtype": np.float64}, ValueError, "dtype"),
         ({"random_phase": 1}, TypeError, "random_phase"),
+        ({"array_layout": "grid"}, ValueError, "array_layout"),
+        ({"thickness": 0}, ValueError, "thickness"),
+        ({"thickness": 2.5}, TypeError, "thickness"),
     ],
 )
 def test_bad_input(kwargs, error, match):
