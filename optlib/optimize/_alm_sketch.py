@@ -520,6 +520,8 @@ def minimize_eq(
         if reason is not None:
             status = STATUS_NUMERICAL
             break
+        if z.dtype != dtype:  # a float64 sparse Jacobian or preconditioner applied to float32 vectors
+            z = xp.astype(z, dtype)
         dx, dv = z[:n], z[n:]
         base = merit(pt, v, mu, nu)
         alpha, accepted = 1.0, None

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from optlib.datasets import load_constrained_problem
+from optlib.datasets import load_constrained_problem, make_pde_control
 from optlib.optimize import minimize_eq
 from tests.conftest import to_numpy
 
@@ -98,3 +98,15 @@ def test_user_functions_and_callback_get_copies():
                       constraints={**p.constraints, "jac": cjac})
     assert res.success and res.nit == ref.nit
     np.testing.assert_array_equal(res.x, ref.x)
+
+
+@pytest.mark.parametrize("preconditioned", [True, False])
+def test_float32_kept_with_float64_sparse_jacobian_and_preconditioner(preconditioned):
+    """The PDE problem (float64 sparse Jacobian and preconditioner) from a float32 start: x and v stay
+    float32 (were float64: the Newton step came back in float64)."""
+    p = make_pde_control(4)
+    kwargs = p.minimize_kwargs(preconditioned=preconditioned)
+    kwargs.setdefault("sketch", "minres")
+    res = minimize_eq(p.fun, p.x0.astype(np.float32), **kwargs, v0=p.v0.astype(np.float32), random_state=0)
+    assert res.x.dtype == np.float32 and res.v.dtype == np.float32
+    assert res.success and res.fun == pytest.approx(p.solution()[1], rel=1e-5)
