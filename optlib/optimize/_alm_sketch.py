@@ -343,8 +343,9 @@ def minimize_eq(
 
     Notes
     -----
-    When a dense Jacobian ``G`` is rank deficient (a singular value below
-    ``1e-6 ||G||``, or ``m > n``) the KKT matrix is singular, and the
+    When a dense Jacobian ``G`` is rank deficient (a singular value of
+    ``G`` with its rows scaled to unit norm below ``1e-6`` times the largest,
+    or ``m > n``) the KKT matrix is singular, and the
     step solves the regularised system ``[[B, G^T], [G, -r I]]`` with
     ``r = min(1, ||(grad_x L, c)||)`` (a Levenberg-Marquardt / inertia
     correction perturbation, as in IPOPT's ``delta_c``); eliminating ``dv``,
@@ -425,24 +426,29 @@ def minimize_eq(
             break
         if dense:
             G = xp.asarray(G)
-            sv = xp.linalg.svd(G, full_matrices=True)
-            sigma, Vt = sv[1], sv[2]
+            sigma = xp.linalg.svdvals(G)
             norm_G2 = float(sigma[0]) ** 2
-            tol_rank = _RANK_TOL * norm_G2**0.5  # relative: invariant to the units of c and x
-            rank = int(xp.sum(xp.astype(sigma > tol_rank, xp.int64)))
             xi_G = float(sigma[m - 1]) ** 2 if m <= n else 0.0
+            # the rank of G with unit rows: invariant to the units of each constraint and of x
+            rows = xp.linalg.vector_norm(G, axis=1)
+            rows = xp.where(rows > 0, rows, xp.ones_like(rows))
+            G_unit, c_unit = G / rows[:, None], pt.c / rows
+            sv = xp.linalg.svd(G_unit, full_matrices=True)
+            tol_rank = _RANK_TOL * float(sv[1][0])
+            rank = int(xp.sum(xp.astype(sv[1] > tol_rank, xp.int64)))
+            Vt = sv[2]
             reg = 0.0
             if rank < m:
-                norm_c = float(xp.linalg.vector_norm(pt.c))
-                norm_Gc = float(xp.linalg.vector_norm(xp.matrix_transpose(G) @ pt.c))
+                norm_c = float(xp.linalg.vector_norm(c_unit))
+                norm_Gc = float(xp.linalg.vector_norm(xp.matrix_transpose(G_unit) @ c_unit))
                 stationary = norm_c > 0 and norm_Gc <= tol_rank * norm_c
                 infeasible_run = infeasible_run + 1 if stationary else 0
                 if infeasible_run >= _INFEASIBLE_RUN:
                     status = STATUS_NUMERICAL
                     reason = (f"the constraint Jacobian is singular (rank {rank} < m = {m}) at iterates "
                               f"{nit - _INFEASIBLE_RUN + 1} to {nit}, where the constraint violation ||c|| = "
-                              f"{norm_c:.2e} is stationary (G^T c = 0): the constraints are inconsistent near "
-                              "this point (a local infeasibility).")
+                              f"{float(xp.linalg.vector_norm(pt.c)):.2e} is stationary (G^T c = 0): the constraints "
+                              "are inconsistent near this point (a local infeasibility).")
                     break
                 reg = min(_REG_MAX, kkt)  # Levenberg-style: the (2, 2) block -reg I makes K nonsingular
                 xi_G = reg  # the Schur complement G B^{-1} G^T + reg I has eigenvalues >= reg

@@ -20,6 +20,20 @@ def test_units_of_the_constraints_do_not_make_the_jacobian_rank_deficient(scale)
     assert abs(scale * res.v[0]) <= 1e-7  # HS28's multiplier is 0 (its optimum is unconstrained)
 
 
+def test_constraints_in_different_units_are_not_rank_deficient():
+    """HS48 with its first constraint in units 1e-8 times smaller: the Jacobian's singular values differ by 1e8
+    but its rows are independent (was taken as rank 1: 35 regularised iterations, then a false 'local
+    infeasibility', status 3)."""
+    p = load_constrained_problem("HS48")
+    units = np.array([1e-8, 1.0])
+    cons = {"fun": lambda x: units * p.cons_fun(x), "jac": lambda x: units[:, None] * p.cons_jac(x), "hess": None}
+    ref = minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), random_state=0)
+    res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints=cons, random_state=0)
+    assert res.success and res.nit == ref.nit
+    np.testing.assert_allclose(res.x, np.ones(5), atol=1e-6)  # tol applies to the KKT residual in c's units
+    np.testing.assert_allclose(units * res.v, ref.v, atol=1e-6)
+
+
 def test_small_jacobian_on_array_api_device(xp):
     """The relative rank test on a non-default device: a linear constraint scaled by 1e-8 is solved."""
     x0 = xp.asarray([-4.0, 1.0, 1.0])
