@@ -264,16 +264,27 @@ def remove_outliers(xp, cube, *, p=None, window=5, detect=False):
         stripe = stripe & _clear_excess(xp.count_nonzero(stripe, axis=0), cols)
     offset = xp.where(stripe, offset, xp.zeros_like(offset))
     coarse = cube - offset[None, :, :]
-    if p is None:
-        mask = xp.abs(r) > 3.5 * s
-        if detect:
-            mask = mask & _clear_excess(xp.count_nonzero(mask, axis=(0, 1)), rows * cols)
-    if p is not None or bool(xp.any(mask)):
+    if p is not None:
         med = median_filter(xp, cube, window)
-        if p is not None:
-            mask = xp.abs(cube - med) > p * (xp.max(med, axis=(0, 1)) - xp.min(med, axis=(0, 1)))
-        coarse = xp.where(mask, med, coarse)
+        mask = xp.abs(cube - med) > p * (xp.max(med, axis=(0, 1)) - xp.min(med, axis=(0, 1)))
+        return xp.where(mask, med, coarse), mask | stripe[None, :, :]
+    mask = xp.abs(r) > 3.5 * s
+    if detect:
+        mask = mask & _clear_excess(xp.count_nonzero(mask, axis=(0, 1)), rows * cols)
+    coarse = xp.where(mask, _median_where(xp, cube, xp.any(mask, axis=(0, 1)), window), coarse)
     return coarse, mask | stripe[None, :, :]
+
+
+def _median_where(xp, cube, bands, window):
+    """:func:`median_filter` of the bands flagged in the boolean ``bands``; zeros in the others."""
+    idx = xp.nonzero(bands)[0]
+    zero = xp.zeros(cube.shape[:2] + (1,), dtype=cube.dtype, device=device(cube))
+    if idx.shape[0] == 0:
+        return xp.broadcast_to(zero, cube.shape)
+    med = xp.concat((median_filter(xp, xp.take(cube, idx, axis=2), window), zero), axis=2)
+    flags = xp.astype(bands, xp.int64)
+    pos = xp.where(bands, xp.cumulative_sum(flags) - 1, xp.full_like(flags, idx.shape[0]))  # band -> med index
+    return xp.take(med, pos, axis=2)
 
 
 def clean_outliers(xp, cube, robust):
