@@ -24,10 +24,11 @@ Design notes
   cost: pairs of labelled samples with different labels cost at least
   ``limit_max`` times the largest cost; with ``limit_max=inf`` (POT's default
   for ``SinkhornTransport``) no mass moves between them. The solvers take
-  finite costs only, so such pairs are solved with a finite stand-in large
-  enough that the plan is exactly zero there
+  costs of a bounded range only, so such pairs (and those of a finite
+  ``limit_max`` large enough that the plan underflows there) are solved with
+  a finite stand-in large enough that the plan is exactly zero there
   (:meth:`_BaseTransport._solve_forbidding`); ``cost_`` holds POT's value
-  (the largest float).
+  (capped at the largest float).
 * :class:`SNSTransport` maps samples, by default, with the entropic map of
   its dual potentials (POT's ``out_of_sample_map="continuous"``, defined for
   any point), or, with ``out_of_sample_map="ferradans"``, as follows.
@@ -184,20 +185,19 @@ def _check_limit_max(limit_max):
 
 
 def _label_cost(xp, C, ys, yt, limit_max):
-    """POT's semi-supervised cost: ``(cost_, forbidden)``.
+    """POT's semi-supervised cost: ``(cost_, mismatch)``.
 
-    A pair of labelled samples (label not ``_MISSING_LABEL``) with different
-    labels costs at least ``limit_max * max(C)``; with ``limit_max = inf``,
-    ``cost_`` holds the largest float there (POT's value) and ``forbidden``
-    is the mask of those pairs, solved with no mass on them
-    (:meth:`_BaseTransport._solve_forbidding`); otherwise ``forbidden`` is None.
+    ``mismatch`` is the mask of the pairs of labelled samples (label not
+    ``_MISSING_LABEL``) with different labels; they cost at least
+    ``limit_max * max(C)``, capped at the largest float (POT's value, also
+    that of ``limit_max = inf``). :meth:`_BaseTransport._solve_forbidding`
+    solves with no mass on those whose cost is beyond the solvers' range.
     """
     labelled = (ys != _MISSING_LABEL)[:, None] & (yt != _MISSING_LABEL)[None, :]
     mismatch = labelled & (ys[:, None] != yt[None, :])
-    if limit_max == math.inf:
-        return xp.where(mismatch, xp.full_like(C, xp.finfo(C.dtype).max), C), mismatch
-    floor = xp.full_like(C, limit_max * float(xp.max(C)))
-    return xp.where(mismatch, xp.maximum(C, floor), C), None
+    big = float(xp.finfo(C.dtype).max)
+    floor = big if limit_max == math.inf else min(limit_max * float(xp.max(C)), big)
+    return xp.where(mismatch, xp.maximum(C, xp.full_like(C, floor)), C), mismatch
 
 
 # --------------------------------------------------------------------------- base class
@@ -256,11 +256,11 @@ class _BaseTransport(BaseEstimator):
         Xs64, Xt64 = xp.astype(Xs, xp.float64), xp.astype(Xt, xp.float64)
         C = _pairwise_cost(xp, Xs64, Xt64, self.metric)
         C, norm_value = _normalize_cost(xp, C, self.norm)
-        forbidden = None
+        mismatch = None
         if ys is not None and yt is not None:
             ys, yt = _check_labels(ys, "ys", n_s, xp, device(Xs)), _check_labels(yt, "yt", n_t, xp, device(Xs))
-            C, forbidden = _label_cost(xp, C, ys, yt, params["limit_max"])
-        coupling, log, n_iter = self._solve_forbidding(mu_s, mu_t, C, forbidden, params)
+            C, mismatch = _label_cost(xp, C, ys, yt, params["limit_max"])
+        coupling, log, n_iter = self._solve_forbidding(mu_s, mu_t, C, mismatch, params)
         self.cost_ = C
         self.norm_cost_ = norm_value
         self.mu_s, self.mu_t = mu_s, mu_t
@@ -273,28 +273,34 @@ class _BaseTransport(BaseEstimator):
         self.n_features_in_ = int(Xs.shape[1])
         return self
 
-    def _solve_forbidding(self, a, b, C, forbidden, params):
-        """``_solve`` with no mass on the pairs ``forbidden`` (infinite cost; None: plain ``_solve``).
+    def _solve_forbidding(self, a, b, C, mismatch, params):
+        """``_solve`` with no mass on the pairs of ``mismatch`` whose cost is out of reach (None: plain ``_solve``).
 
-        The solvers take finite costs only, so the forbidden pairs get a
-        finite stand-in, ``_FORBID_MARGIN`` regularisation units (plus the
-        range of the allowed costs, which bounds that of the potentials in
-        practice) above the largest allowed cost: the plan's entries there
-        underflow to zero. The margin is doubled while some remain nonzero;
-        when that does not empty them (labels whose masses no plan can match)
-        a ``UserWarning`` says how much mass they carry.
+        The solvers take costs of a bounded range only, so the pairs of
+        ``mismatch`` costing more than a stand-in, ``_FORBID_MARGIN``
+        regularisation units (plus the range of the other costs, which bounds
+        that of the potentials in practice) above the largest other cost, are
+        solved at the stand-in: the plan's entries there underflow to zero, as
+        they would at their own cost (``limit_max=inf``, or a finite one large
+        enough). The margin is doubled while some remain nonzero; when that
+        does not empty them (labels whose masses no plan can match) a
+        ``UserWarning`` says how much mass they carry.
         """
-        if forbidden is None:
-            return self._solve(a, b, C, params)
         xp = get_namespace(C)
-        if bool(xp.all(forbidden)):
+        if mismatch is None or not bool(xp.any(mismatch)):
+            return self._solve(a, b, C, params)
+        if bool(xp.all(mismatch)):
+            if bool(xp.all(C < xp.finfo(C.dtype).max)):
+                return self._solve(a, b, C, params)  # a finite limit_max: every pair costs its floored cost
             raise ValueError("ys and yt leave no pair of samples to transport: every labelled pair differs.")
-        hi = float(xp.max(xp.where(forbidden, xp.full_like(C, -math.inf), C)))
-        lo = float(xp.min(xp.where(forbidden, xp.full_like(C, math.inf), C)))
+        hi = float(xp.max(xp.where(mismatch, xp.full_like(C, -math.inf), C)))
+        lo = float(xp.min(xp.where(mismatch, xp.full_like(C, math.inf), C)))
         reg = params["reg"]
         margin = _FORBID_MARGIN + (hi - lo) / reg
         for _ in range(_FORBID_ATTEMPTS):
-            coupling, log, n_iter = self._solve(a, b, xp.where(forbidden, xp.full_like(C, hi + reg * margin), C), params)
+            stand_in = xp.full_like(C, hi + reg * margin)
+            forbidden = mismatch & (C > stand_in)
+            coupling, log, n_iter = self._solve(a, b, xp.where(forbidden, stand_in, C), params)
             leaked = float(xp.sum(xp.where(forbidden, coupling, xp.zeros_like(coupling))))
             if leaked == 0.0:
                 break
