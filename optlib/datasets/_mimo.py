@@ -129,9 +129,9 @@ def make_nearfield_mimo(
     filling the square aperture's inscribed diamond, of area ``a^2 / 2``.
     ``array_layout="cross"`` is a Mills cross (transmitters on the x-axis,
     receivers on the y-axis): its virtual array is an axis-aligned grid of
-    side ``a / 2``, half the area of the diagonal layout's. Measurements follow the Born approximation of
-    :class:`optlib.linop.NearFieldMIMO` plus circular complex white
-    Gaussian noise at ``snr_db``::
+    side ``a / 2``, half the area of the diagonal layout's. Measurements
+    follow the Born approximation of :class:`optlib.linop.NearFieldMIMO`
+    plus circular complex white Gaussian noise at ``snr_db``::
 
         y = A x + n,  n ~ CN(0, sigma^2 I),  sigma^2 = ||A x||^2 / (M 10^(snr_db / 10)),
 
