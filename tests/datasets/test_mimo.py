@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.spatial import ConvexHull
 
 from optlib.datasets import make_nearfield_mimo
 from optlib.linop import NearFieldMIMO
@@ -30,8 +31,6 @@ def test_default_geometry_is_the_papers():
 
 def _virtual_area(geometry):
     """Area of the convex hull of the Tx-Rx midpoints (the virtual monostatic array)."""
-    from scipy.spatial import ConvexHull
-
     mid = (geometry.tx_positions[:, None, :2] + geometry.rx_positions[None, :, :2]) / 2
     return ConvexHull(mid.reshape(-1, 2)).volume
 
