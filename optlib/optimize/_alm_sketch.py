@@ -45,6 +45,7 @@ _TOL_FRACTION = 0.1  # inner solves need not reach ||r|| below this fraction of 
 _RANK_TOL = 1e-6  # singular values of G below this times max(1, ||G||) count as zero
 _REG_MAX = 1.0  # regularisation of a rank-deficient Jacobian: -min(this, KKT residual) I in the (2, 2) block
 _INFEASIBLE_RUN = 2  # stop after this many consecutive rank-deficient iterates with G^T c = 0, c != 0
+_STATIONARY_TOL = 1e-4  # G^T c counts as 0 below this times ||G|| ||c|| (inexact steps stall near 1e-5)
 
 
 class _Constraints:
@@ -432,22 +433,22 @@ def minimize_eq(
             # the rank of G with unit rows: invariant to the units of each constraint and of x
             rows = xp.linalg.vector_norm(G, axis=1)
             rows = xp.where(rows > 0, rows, xp.ones_like(rows))
-            G_unit, c_unit = G / rows[:, None], pt.c / rows
-            sv = xp.linalg.svd(G_unit, full_matrices=True)
+            sv = xp.linalg.svd(G / rows[:, None], full_matrices=True)
             tol_rank = _RANK_TOL * float(sv[1][0])
             rank = int(xp.sum(xp.astype(sv[1] > tol_rank, xp.int64)))
             Vt = sv[2]
             reg = 0.0
             if rank < m:
-                norm_c = float(xp.linalg.vector_norm(c_unit))
-                norm_Gc = float(xp.linalg.vector_norm(xp.matrix_transpose(G_unit) @ c_unit))
-                stationary = norm_c > 0 and norm_Gc <= tol_rank * norm_c
+                # ||c||^2 stationary, relative to ||G|| (the regularised steps minimise ||c||, not a weighted one)
+                norm_c = float(xp.linalg.vector_norm(pt.c))
+                norm_Gc = float(xp.linalg.vector_norm(xp.matrix_transpose(G) @ pt.c))
+                stationary = norm_c > 0 and norm_Gc <= _STATIONARY_TOL * norm_G2**0.5 * norm_c
                 infeasible_run = infeasible_run + 1 if stationary else 0
                 if infeasible_run >= _INFEASIBLE_RUN:
                     status = STATUS_NUMERICAL
                     reason = (f"the constraint Jacobian is singular (rank {rank} < m = {m}) at iterates "
                               f"{nit - _INFEASIBLE_RUN + 1} to {nit}, where the constraint violation ||c|| = "
-                              f"{float(xp.linalg.vector_norm(pt.c)):.2e} is stationary (G^T c = 0): the constraints "
+                              f"{norm_c:.2e} is stationary (G^T c = 0): the constraints "
                               "are inconsistent near this point (a local infeasibility).")
                     break
                 reg = min(_REG_MAX, kkt)  # Levenberg-style: the (2, 2) block -reg I makes K nonsingular

@@ -124,3 +124,16 @@ def test_float32_kept_with_float64_sparse_jacobian_and_preconditioner(preconditi
     res = minimize_eq(p.fun, p.x0.astype(np.float32), **kwargs, v0=p.v0.astype(np.float32), random_state=0)
     assert res.x.dtype == np.float32 and res.v.dtype == np.float32
     assert res.success and res.fun == pytest.approx(p.solution()[1], rel=1e-5)
+
+
+def test_inconsistent_constraints_detected_with_inexact_kaczmarz_steps():
+    """HS6's constraint c and c + 1 with row-norm weighted Kaczmarz: its inexact steps stall at
+    ||G^T c|| ~ 3e-6 ||G|| ||c|| (alpha ~ 6e-8); was no local-infeasibility verdict and max_iter reached."""
+    p = load_constrained_problem("HS6")
+    cons = {"fun": lambda x: np.concatenate([p.cons_fun(x), p.cons_fun(x) + 1]),
+            "jac": lambda x: np.repeat(p.cons_jac(x), 2, axis=0), "hess": lambda x, v: p.cons_hess(x, v[:1] + v[1:])}
+    with pytest.warns(Warning, match="local infeasibility"):
+        res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints=cons, sketch="kaczmarz_weighted",
+                          random_state=0, max_iter=40)
+    assert res.status == 3 and res.nit < 40
+    assert np.linalg.norm(p.cons_fun(res.x) + 0.5) <= 1e-4  # the least-squares value c = -1/2 of both
