@@ -191,7 +191,7 @@ def _pc_step(L, coupled, couplings, xp):
 
 
 def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4, prune_threshold=None,
-             coupling=0.8, gamma_init=1.0, callback=None, history=False, verbose=False):
+             prune_floor=0.0, coupling=0.8, gamma_init=1.0, callback=None, history=False, verbose=False):
     """Kronecker-structured sparse Bayesian learning (AM-, SVD- or PC-KroSBL).
 
     Parameters
@@ -215,6 +215,11 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
         columns; ``None`` gives 1e-2 for AM and PC (on the coupled
         variances; ``C_alpha`` is restricted to the kept entries) and 1e-3
         for SVD.
+    prune_floor : float, default=0.0
+        Also drop factor entries below this absolute value (each factor
+        keeps at least its largest entry). Factors are scaled as in the
+        paper's code: all but the last of unit norm, the last carrying the
+        scale; the paper's IRS-MIMO experiment uses ``1e-4``.
     coupling : float or sequence of floats, default=0.8
         ``alpha`` of the PC coupling ``C_alpha`` (``method="pc"`` only), one
         for all factors or one per factor; ``0`` leaves a factor uncoupled
@@ -262,6 +267,7 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
     gamma_init = check_scalar(gamma_init, "gamma_init", lower=0.0, lower_inclusive=False)
     prunes = _per_factor(_DEFAULT_PRUNE[method] if prune_threshold is None else prune_threshold,
                          "prune_threshold", len(factors), upper=1.0)
+    prune_floor = check_scalar(prune_floor, "prune_floor", lower=0.0)
     couplings = _per_factor(coupling, "coupling", len(factors))
     complex_ = xp.isdtype(dtype, "complex floating")
     dev = device(Y)
@@ -294,8 +300,9 @@ def kron_sbl(factors, y, *, method="svd", noise_var=None, max_iter=150, tol=1e-4
         change = _relative_change(new, gammas, xp)
         gammas = new
         for i, (g, prune) in enumerate(zip(gammas, prunes)):
-            if prune > 0:
-                kept = xp.nonzero(g >= prune * xp.max(g))[0]
+            if prune > 0 or prune_floor > 0:
+                g_max = xp.max(g)
+                kept = xp.nonzero((g >= prune * g_max) & ((g >= prune_floor) | (g >= g_max)))[0]
                 gammas[i], idx[i], cur[i] = xp.take(g, kept), xp.take(idx[i], kept), xp.take(cur[i], kept, axis=1)
                 if C_host[i] is not None and kept.shape[0] < C_host[i].shape[0]:
                     host_kept = to_host(kept)

@@ -138,6 +138,22 @@ def test_kron_sbl_pc_runs_and_estimates_noise():
     assert res.noise_var > 0 and res.x.shape == (100,)
 
 
+def test_kron_sbl_prune_floor_drops_small_factor_entries():
+    d = make_kronecker_sparse((6, 7), (10, 10), 2, snr_db=30, random_state=3)
+    kw = dict(method="svd", prune_threshold=0.0, max_iter=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # without pruning it creeps on
+        dense = kron_sbl(d.factors, d.y, **kw)
+    assert dense.support.all()
+    res = kron_sbl(d.factors, d.y, prune_floor=1e-3, **kw)
+    assert 0 < res.support.sum() < res.support.size
+    for g in res.gammas:  # kept entries are above the floor
+        assert np.all(g[g > 0] >= 1e-3)
+    assert np.sum((res.x - d.x) ** 2) / np.sum(d.x**2) < 3e-2
+    huge = kron_sbl(d.factors, d.y, prune_floor=1e12, **kw)  # each factor keeps its largest entry
+    assert [int(np.sum(g > 0)) for g in huge.gammas] == [1, 1]
+
+
 def test_bad_input():
     X, y, _ = _regression()
     with pytest.raises(ValueError, match="y has 79 entries"):
@@ -159,6 +175,8 @@ def test_bad_input():
         kron_sbl(d.factors, d.y, method="pc", coupling=(0.5, 0.5, 0.5))
     with pytest.raises(ValueError, match="prune_threshold must be < 1"):
         kron_sbl(d.factors, d.y, prune_threshold=(0.1, 1.0))
+    with pytest.raises(ValueError, match="prune_floor"):
+        kron_sbl(d.factors, d.y, prune_floor=-1.0)
 
 
 def test_inputs_not_modified_and_float32_kept():
@@ -188,7 +206,8 @@ def test_kron_sbl_on_xp_device(xp, method):
     d = make_kronecker_sparse((5, 6), (8, 8), 2, snr_db=25, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = kron_sbl(d.factors, d.y, method=method, max_iter=20)
-        res = kron_sbl([xp.asarray(A) for A in d.factors], xp.asarray(d.y), method=method, max_iter=20)
+        ref = kron_sbl(d.factors, d.y, method=method, max_iter=20, prune_floor=1e-3)
+        res = kron_sbl([xp.asarray(A) for A in d.factors], xp.asarray(d.y), method=method, max_iter=20,
+                       prune_floor=1e-3)
     assert res.x.device == xp.asarray(d.y).device
     np.testing.assert_allclose(to_numpy(res.x), ref.x, atol=1e-8)
