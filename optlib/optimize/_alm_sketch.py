@@ -90,6 +90,16 @@ def _all_finite(xp, A):
     return data is None or bool(np.all(np.isfinite(data)))
 
 
+def _scalar(value):
+    """``fun``'s value as a float; a size-1 array is accepted (as in SciPy)."""
+    shape = tuple(getattr(value, "shape", ()))
+    if shape:
+        if math.prod(shape) != 1:
+            raise ValueError(f"fun must return a scalar; it returned an array of shape {shape}.")
+        value = value[(0,) * len(shape)]
+    return float(value)
+
+
 class _Problem:
     """User callables with shape checks, casts and evaluation counters."""
 
@@ -115,7 +125,7 @@ class _Problem:
     def evaluate(self, x):
         """A :class:`_Point` at ``x``, or None when a user function returns a non-finite value."""
         xp, c_, copy = self.xp, self.counts, self._copy
-        f = float(self.fun(copy(x)))
+        f = _scalar(self.fun(copy(x)))
         g = self._vector(self.jac(copy(x)), "jac", self.n)
         c = self._vector(self.cons.fun(copy(x)), "constraints['fun']", self.m)
         G = self.cons.jac(copy(x))

@@ -137,3 +137,14 @@ def test_inconsistent_constraints_detected_with_inexact_kaczmarz_steps():
                           random_state=0, max_iter=40)
     assert res.status == 3 and res.nit < 40
     assert np.linalg.norm(p.cons_fun(res.x) + 0.5) <= 1e-4  # the least-squares value c = -1/2 of both
+
+
+def test_objective_returning_a_size_one_array():
+    """fun returning shape (1,) (accepted by scipy.optimize.minimize; was a bare TypeError); other shapes: an error
+    naming fun."""
+    p = load_constrained_problem("HS6")
+    res = minimize_eq(lambda x: np.array([p.fun(x)]), p.x0, **p.minimize_kwargs(), random_state=0)
+    ref = minimize_eq(p.fun, p.x0, **p.minimize_kwargs(), random_state=0)
+    assert res.success and res.fun == ref.fun and isinstance(res.fun, float)
+    with pytest.raises(ValueError, match=r"fun must return a scalar.*shape \(2,\)"):
+        minimize_eq(lambda x: x.copy(), p.x0, **p.minimize_kwargs())
