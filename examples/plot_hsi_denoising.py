@@ -8,7 +8,8 @@ white Gaussian noise at 20 dB, and mixed noise (30 dB plus band-dependent
 noise, impulses on 10% of the bands and column stripes on a third of them,
 :func:`~optlib.datasets.add_band_noise`, :func:`~optlib.datasets.add_impulse_noise`,
 :func:`~optlib.datasets.add_stripes`). The Gaussian cube is denoised by
-HyRes and FastHyDe, the mixed one by FastHyDe (``robust=True``), HyMiNoR and
+HyRes and FastHyDe, the mixed one by FastHyDe (its default ``robust="auto"``
+finds the impulse and stripe bands and cleans only those), HyMiNoR and
 L1HyMixDe. Top: one band before and after; bottom: the PSNR of every band
 (:func:`optlib.metrics.band_psnr`) and the mean (MPSNR) in the legend.
 
@@ -61,7 +62,7 @@ mixed, stripe_bands = add_stripes(mixed, fraction=1 / 3, random_state=3)
 
 runs = {
     "Gaussian 20 dB": (gauss.Y, {"HyRes": denoise_hyres(gauss.Y), "FastHyDe": denoise_fasthyde(gauss.Y)}),
-    "mixed noise": (mixed, {"FastHyDe (robust)": denoise_fasthyde(mixed, robust=True),
+    "mixed noise": (mixed, {"FastHyDe": denoise_fasthyde(mixed),
                             "HyMiNoR": denoise_hyminor(mixed), "L1HyMixDe": denoise_l1hymixde(mixed)}),
 }
 
