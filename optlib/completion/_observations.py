@@ -35,7 +35,20 @@ def _as_index(a, name, xp):
         raise ValueError(f"{name} must be 1-dimensional, got shape {tuple(arr.shape)}.")
     if not xp.isdtype(arr.dtype, "integral"):
         raise TypeError(f"{name} must have an integer dtype, got {arr.dtype}.")
+    if arr.dtype == xp.uint64 and arr.shape[0] > 0 and int(xp.max(arr)) > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} holds index {int(xp.max(arr))}, out of the int64 range.")
     return xp.astype(arr, xp.int64)
+
+
+def _solver_float(values, xp):
+    """``values`` in float32 or float64, the dtypes the solvers take (native byte order on NumPy).
+
+    Narrower floats (float16) are widened to float32, wider ones (long
+    double) narrowed to float64.
+    """
+    if values.dtype in (xp.float32, xp.float64):
+        return values
+    return xp.astype(values, xp.float32 if xp.finfo(values.dtype).bits <= 32 else xp.float64)
 
 
 def _check_shape(shape):
@@ -68,7 +81,9 @@ def check_observations(observed, shape=None, *, host=False):
     -----
     Duplicate ``(i, j)`` pairs are merged into one observation holding the
     mean of their values (repeated measurements of one entry). Indices must
-    lie in ``[0, m) x [0, n)``; values must be finite.
+    lie in ``[0, m) x [0, n)``; values must be finite. Values are kept in
+    float32 or float64; other floating dtypes (float16, long double) and
+    NumPy's non-native byte orders are converted to the nearer of the two.
     """
     if hasattr(observed, "tocoo") and hasattr(observed, "nnz"):  # scipy.sparse
         coo = observed.tocoo()
@@ -81,7 +96,7 @@ def check_observations(observed, shape=None, *, host=False):
             raise TypeError("observed must be a tuple (rows, cols, values) or a scipy.sparse matrix.")
         rows, cols, values = observed
     xp = get_namespace(*(a for a in (rows, cols, values) if hasattr(a, "shape")))
-    values = check_array(values, "values", xp=xp, ndim=1)
+    values = _solver_float(check_array(values, "values", xp=xp, ndim=1), xp)
     rows = _as_index(rows, "rows", xp)
     cols = _as_index(cols, "cols", xp)
     if not (rows.shape[0] == cols.shape[0] == values.shape[0]):
@@ -99,11 +114,25 @@ def check_observations(observed, shape=None, *, host=False):
     return Observations(rows, cols, values, (m, n), xp, host=host and is_numpy_namespace(xp))
 
 
-def _segment_sums(x, starts, xp):
-    """Sums of ``x`` over consecutive segments beginning at ``starts`` (array-API, via a cumulative sum)."""
-    c = xp.cumulative_sum(x, include_initial=True)
-    ends = xp.concat([starts[1:], xp.asarray([x.shape[0]], dtype=starts.dtype, device=device(x))])
-    return xp.take(c, ends) - xp.take(c, starts)
+def _segment_sums(x, group, ends, longest, xp):
+    """Sums of ``x`` over its consecutive segments.
+
+    ``group``: the segment of each entry; ``ends``: the last entry of each
+    segment; ``longest``: the largest segment length.
+
+    A segmented scan by doubling: ``ceil(log2(longest segment))`` passes in
+    which every entry adds the partial sum ``shift`` places back when it lies
+    in the same segment. Each sum only ever adds its own segment's entries,
+    so its rounding does not depend on the other segments (differences of one
+    cumulative sum over all entries would carry the rounding of the running
+    total into every sum).
+    """
+    shift = 1
+    while shift < longest:
+        back = xp.where(group[shift:] == group[:-shift], x[:-shift], xp.zeros_like(x[:-shift]))
+        x = xp.concat([x[:shift], x[shift:] + back])
+        shift *= 2
+    return xp.take(x, ends)
 
 
 def _row_major_order(rows, cols, values, shape):
@@ -167,7 +196,8 @@ class Observations:
             if self.nnz < keys.shape[0]:  # duplicates: average them
                 starts = xp.nonzero(new)[0]
                 counts = xp.concat([starts[1:], xp.asarray([keys.shape[0]], dtype=starts.dtype, device=dev)]) - starts
-                values_s = _segment_sums(values_s, starts, xp) / xp.astype(counts, values.dtype)
+                sums = _segment_sums(values_s, group, starts + counts - 1, int(xp.max(counts)), xp)
+                values_s = sums / xp.astype(counts, values.dtype)
                 keys_s = xp.take(keys_s, starts)
             self.rows = keys_s // n
             self.cols = keys_s % n
