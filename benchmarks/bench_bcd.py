@@ -610,8 +610,8 @@ def bench_lassocv(problems, repeats, cap, log):
             if e["alpha"] is None:
                 e["setting"] = f"stopped after {cap:g} s"
             else:
-                same = ref is not None and np.isclose(e["alpha"], ref, rtol=1e-6)
-                e["setting"] = f"alpha_={e['alpha']:.4e} ({'same' if same else 'differs'}, {e['n_runs']} runs)"
+                same = "no reference" if ref is None else ("same" if np.isclose(e["alpha"], ref, rtol=1e-6) else "differs")
+                e["setting"] = f"alpha_={e['alpha']:.4e} ({same}, {e['n_runs']} runs)"
         rows += _ratio_rows(entries, ("sklearn LassoCV",), "cv")
     return rows
 
