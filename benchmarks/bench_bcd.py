@@ -72,6 +72,7 @@ data (``--paths quick``) and also (2), (3) (``--paths all``):
 """
 
 import argparse
+import shlex
 import statistics
 import sys
 import time
@@ -740,7 +741,7 @@ def main(argv=None):
     text = "\n\n".join(
         [
             title,
-            "Command: `python benchmarks/bench_bcd.py " + " ".join(sys.argv[1:] if argv is None else argv) + "`",
+            "Command: `python benchmarks/bench_bcd.py " + shlex.join(sys.argv[1:] if argv is None else argv) + "`",
             f"Time to reach a relative objective gap <= {args.target:g} of the best objective found by "
             f"any solver (median of {repeats} runs, round-robin, after a warm-up and a tolerance-ladder "
             "calibration); ratio = solver time / fastest of skglm and celer "
