@@ -4,7 +4,7 @@
 Usage::
 
     python benchmarks/bench_hsi_denoise.py [--quick] [--sizes N ...] [--big] [--skip-hyde METHOD ...]
-                                           [--output PATH]
+                                           [--methods METHOD ...] [--output PATH]
 
 Problems
 --------
@@ -15,7 +15,9 @@ pixels (``--quick``: 64 x 64; ``--sizes 64 128``: both), white Gaussian noise at
 noise (density 0.05 on 10% of the bands) and stripes (a third of the bands).
 ``--big`` adds the issue's 512 x 512 x 180 cube at 20 dB (optlib only, and
 HyDe's HyRes). ``--skip-hyde L1HyMixDe`` leaves out HyDe's run of the named
-methods (its L1HyMixDe runs BM3D in a loop: minutes per cube at 128 x 128).
+methods (its L1HyMixDe runs BM3D in a loop: minutes per cube at 128 x 128);
+``--methods OTVCA FastHyDe`` runs only the rows of those methods (a row
+"FastHyDe (robust=False)" belongs to FastHyDe).
 
 Methods
 -------
@@ -95,7 +97,7 @@ def _hyde():
     return hyde, torch
 
 
-def run(sizes, noises, big, skip_hyde=(), repeats=3):
+def run(sizes, noises, big, skip_hyde=(), repeats=3, methods=None):
     hyde, torch = _hyde()
     rows = []
     cases = [(s, n) for s in sizes for n in noises] + ([(512, "20")] if big else [])
@@ -124,6 +126,8 @@ def run(sizes, noises, big, skip_hyde=(), repeats=3):
                 ("OTVCA", lambda: denoise_otvca(Y),
                  (lambda: hyde.OTVCA()(T(), features=k, normalize=True)[0].numpy()) if hyde else None),
             ]
+        if methods:
+            entries = [e for e in entries if e[0].split(" (")[0] in methods]
         for name, ours, anchor in entries:
             anchor = None if name in skip_hyde else anchor
             ours()  # warm-up
@@ -170,12 +174,13 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", help="cube sides (default 128; 64 with --quick)")
     parser.add_argument("--big", action="store_true")
     parser.add_argument("--skip-hyde", nargs="+", default=[], metavar="METHOD", help="methods not run with HyDe")
+    parser.add_argument("--methods", nargs="+", metavar="METHOD", help="run only these methods' rows")
     parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "bench_hsi_denoise.md"))
     args = parser.parse_args()
     sizes = args.sizes or ([64] if args.quick else [128])
     print(HEADER)
     with threadpool_limits(1):
-        rows = run(sizes, ["20", "30", "40", "mixed"], args.big, args.skip_hyde)
+        rows = run(sizes, ["20", "30", "40", "mixed"], args.big, args.skip_hyde, methods=args.methods)
     text = ["# Hyperspectral denoising: optlib vs HyDe (hyde-images 0.4.3, torch CPU)", "",
             machine_description(1), "", "One thread each; " + ("quick mode" if args.quick else "full mode") + ".",
             "", HEADER] + [_fmt(r) for r in rows]

@@ -193,10 +193,25 @@ def _spectral_residual(xp, cube):
     return xp.reshape(xp.reshape(cube, (rows * cols, L)) @ M, (rows, cols, L))
 
 
+def _kth_smallest(xp, a, k, axis):
+    """The ``k``-th smallest entry (0-based) of ``a`` along ``axis``, that axis removed.
+
+    NumPy arrays use a selection (:func:`numpy.partition`, linear time);
+    others an unstable sort.
+    """
+    if is_numpy_namespace(xp):
+        import numpy as np
+
+        return np.take(np.partition(a, k, axis=axis), k, axis=axis)
+    idx = [slice(None)] * a.ndim
+    idx[axis] = k
+    return xp.sort(a, axis=axis, stable=False)[tuple(idx)]
+
+
 def _robust_std(xp, r):
     """``1.4826`` times the median absolute value of each band of ``r`` (rows, cols, bands)."""
     n = r.shape[0] * r.shape[1]
-    return 1.4826 * xp.sort(xp.reshape(xp.abs(r), (n, r.shape[2])), axis=0)[n // 2, :]
+    return 1.4826 * _kth_smallest(xp, xp.reshape(xp.abs(r), (n, r.shape[2])), n // 2, 0)
 
 
 # two-sided Gaussian tail beyond 3.5 standard deviations: the false-alarm rate of each outlier test
@@ -258,7 +273,7 @@ def remove_outliers(xp, cube, *, p=None, window=5, detect=False):
     rows, cols, _ = cube.shape
     r = _spectral_residual(xp, cube)
     s = _robust_std(xp, r)
-    offset = xp.sort(r, axis=0)[rows // 2, :, :]  # (cols, bands): median residual of each column
+    offset = _kth_smallest(xp, r, rows // 2, 0)  # (cols, bands): median residual of each column
     stripe = xp.abs(offset) > 3.5 * 1.2533 * s / rows**0.5
     if detect:
         stripe = stripe & _clear_excess(xp.count_nonzero(stripe, axis=0), cols)
@@ -271,20 +286,38 @@ def remove_outliers(xp, cube, *, p=None, window=5, detect=False):
     mask = xp.abs(r) > 3.5 * s
     if detect:
         mask = mask & _clear_excess(xp.count_nonzero(mask, axis=(0, 1)), rows * cols)
-    coarse = xp.where(mask, _median_where(xp, cube, xp.any(mask, axis=(0, 1)), window), coarse)
+    coarse = xp.where(mask, _median_at(xp, cube, mask, window), coarse)
     return coarse, mask | stripe[None, :, :]
 
 
-def _median_where(xp, cube, bands, window):
-    """:func:`median_filter` of the bands flagged in the boolean ``bands``; zeros in the others."""
-    idx = xp.nonzero(bands)[0]
-    zero = xp.zeros(cube.shape[:2] + (1,), dtype=cube.dtype, device=device(cube))
-    if idx.shape[0] == 0:
-        return xp.broadcast_to(zero, cube.shape)
-    med = xp.concat((median_filter(xp, xp.take(cube, idx, axis=2), window), zero), axis=2)
-    flags = xp.astype(bands, xp.int64)
-    pos = xp.where(bands, xp.cumulative_sum(flags) - 1, xp.full_like(flags, idx.shape[0]))  # band -> med index
-    return xp.take(med, pos, axis=2)
+def _median_at(xp, cube, mask, window):
+    """:func:`median_filter` of ``cube`` at the entries where the boolean ``mask`` is set; zeros elsewhere.
+
+    Only the ``window x window`` neighbourhoods of the masked entries are
+    gathered (mirrored borders, as :func:`median_filter`), so the cost
+    follows the number of outliers, not the size of the cube.
+    """
+    rows, cols, L = cube.shape
+    h = window // 2
+    if h >= rows or h >= cols:
+        raise ValueError(f"window must be smaller than twice the image side {min(rows, cols)}.")
+    i, j, b = xp.nonzero(mask)
+    m = i.shape[0]
+    if m == 0:
+        return xp.zeros_like(cube)
+    offsets = xp.arange(-h, h + 1, dtype=i.dtype, device=device(i))
+
+    def mirrored(k, n):  # (m, window) indices k + offsets reflected about 0 and n - 1
+        k = xp.abs(k[:, None] + offsets[None, :])
+        return xp.where(k > n - 1, 2 * (n - 1) - k, k)
+
+    flat = (mirrored(i, rows)[:, :, None] * cols + mirrored(j, cols)[:, None, :]) * L + b[:, None, None]
+    samples = xp.take(xp.reshape(cube, (-1,)), xp.reshape(flat, (-1,)), axis=0)
+    med = _kth_smallest(xp, xp.reshape(samples, (m, window * window)), window * window // 2, 1)
+    med = xp.concat((med, xp.zeros((1,), dtype=cube.dtype, device=device(cube))))
+    flags = xp.astype(xp.reshape(mask, (-1,)), xp.int64)
+    pos = xp.where(flags > 0, xp.cumulative_sum(flags) - 1, xp.full_like(flags, m))  # entry -> med index
+    return xp.reshape(xp.take(med, pos, axis=0), cube.shape)
 
 
 def clean_outliers(xp, cube, robust):

@@ -79,9 +79,8 @@ def denoise_otvca(cube, *, n_components=None, weight=1.0, sigma=None, robust="au
     R = gram64(xp, xp.reshape(cube, (rows * cols, L)))
     s = resolve_sigma(xp, cube, sigma, R)
     sc = xp.astype(s, cube.dtype)
-    V = signal_subspace(xp, cube / sc if n_components is None else None, R / (s[:, None] * s[None, :]),
-                        n_components)
     Yw = cube / sc
+    V = signal_subspace(xp, Yw if n_components is None else None, R / (s[:, None] * s[None, :]), n_components)
     Y2 = xp.reshape(Yw, (rows * cols, L))
     F = None
     for it in range(1, max_iter + 1):
