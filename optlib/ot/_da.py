@@ -283,8 +283,9 @@ class _BaseTransport(BaseEstimator):
         solved at the stand-in: the plan's entries there underflow to zero, as
         they would at their own cost (``limit_max=inf``, or a finite one large
         enough). The margin is doubled while some remain nonzero; when that
-        does not empty them (labels whose masses no plan can match) a
-        ``UserWarning`` says how much mass they carry.
+        does not empty them (labels whose masses no plan can match), a finite
+        ``limit_max`` is solved at its own costs, an infinite one with a
+        ``UserWarning`` saying how much mass they carry.
         """
         xp = get_namespace(C)
         if mismatch is None or not bool(xp.any(mismatch)):
@@ -306,6 +307,8 @@ class _BaseTransport(BaseEstimator):
                 break
             margin *= 2.0
         else:
+            if bool(xp.all(xp.where(forbidden, C, xp.zeros_like(C)) < xp.finfo(C.dtype).max)):
+                return self._solve(a, b, C, params)  # a finite limit_max's mass there: its own costs decide
             warnings.warn(
                 f"{type(self).__name__}: the plan keeps {leaked:.3g} of mass between samples with different "
                 "labels (the labelled masses of some class cannot be matched); consider a finite limit_max.",

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from optlib.ot import SNSTransport, SparsityConstrainedTransport
+from optlib.ot import SNSTransport, SparsityConstrainedTransport, sinkhorn_log
 
 ot = pytest.importorskip("ot")
 
@@ -41,3 +41,18 @@ def test_large_finite_limit_max_sparsity_constrained(labelled):
     assert np.isfinite(est.cost_).all()
     assert np.all(np.asarray(est.coupling_)[mismatch] == 0.0)
     np.testing.assert_allclose(np.asarray(est.coupling_).sum(axis=1), 1 / 12, atol=1e-6)
+
+
+
+def test_finite_limit_max_infeasible_labels_solved_at_its_costs():
+    # class masses no plan can match: some mass crosses labels, at the floored cost (no stand-in, no warning)
+    rng = np.random.default_rng(0)
+    Xs, Xt = rng.standard_normal((12, 2)), rng.standard_normal((10, 2)) + 1
+    ys, yt = np.array([0, 1, 2] * 4), np.array([0, 1, 2, -1, 0] * 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = SNSTransport(reg_e=0.1, tol=1e-12, limit_max=8.0).fit(Xs, ys, Xt, yt)
+    ref = sinkhorn_log(np.full(12, 1 / 12), np.full(10, 1 / 10), est.cost_, 0.1, numItermax=20_000, stopThr=1e-12)
+    np.testing.assert_allclose(est.coupling_, ref, atol=1e-11)
+    mismatch = (ys[:, None] != yt[None, :]) & (yt[None, :] != -1)
+    np.testing.assert_allclose(np.asarray(est.coupling_)[mismatch].sum(), 1 / 15, rtol=1e-9)
