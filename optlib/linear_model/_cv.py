@@ -49,6 +49,15 @@ def _fold_mse(X, y, sw, train, test, fit_intercept, precompute, l1_ratio, alphas
     return np.average(residues**2, axis=0, weights=None if sw is None else sw[test])
 
 
+def _check_fold_weights(sw, folds):
+    """Raise if some fold's training or test samples all have zero ``sample_weight``."""
+    for k, (train, test) in enumerate(folds):
+        for part, idx in (("training", train), ("test", test)):
+            if not np.sum(sw[idx]) > 0:
+                raise ValueError(f"sample_weight is zero on every {part} sample of fold {k}; "
+                                 "each fold needs a positive total weight in both parts.")
+
+
 class _LinearModelCV(RegressorMixin, BaseEstimator):
     """Shared fit of :class:`LassoCV` and :class:`ElasticNetCV` (see the module docstring)."""
 
@@ -149,6 +158,8 @@ class _LinearModelCV(RegressorMixin, BaseEstimator):
         else:
             alphas = [given_alphas] * len(l1_ratios)
         folds = list(check_cv(self.cv).split(X, y))
+        if sw is not None:
+            _check_fold_weights(sw, folds)
         jobs = (
             delayed(self._fold_job)(X, y, sw, train, test, r, a)
             for r, a in zip(l1_ratios, alphas)

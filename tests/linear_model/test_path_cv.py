@@ -186,3 +186,18 @@ def test_sparse_coef():
 )
 def test_sklearn_compatible_cv_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("zero", ["train", "test"])
+def test_cv_fold_with_zero_total_weight_names_sample_weight(zero):
+    from optlib.linear_model import MultiTaskLassoCV
+
+    X = np.random.default_rng(0).normal(size=(30, 5))
+    y = X[:, 0]
+    sw = np.ones(30)
+    folds = [(np.arange(10, 30), np.arange(10))]
+    sw[folds[0][1] if zero == "test" else folds[0][0]] = 0.0
+    for est, target in ((LassoCV(cv=folds), y), (MultiTaskLassoCV(cv=folds), np.c_[y, -y])):
+        part = "training" if zero == "train" else "test"
+        with pytest.raises(ValueError, match=f"sample_weight is zero on every {part} sample"):
+            est.fit(X, target, sample_weight=sw)
