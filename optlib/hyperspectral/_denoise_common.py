@@ -208,10 +208,10 @@ def _kth_smallest(xp, a, k, axis):
     return xp.sort(a, axis=axis, stable=False)[tuple(idx)]
 
 
-def _robust_std(xp, r):
-    """``1.4826`` times the median absolute value of each band of ``r`` (rows, cols, bands)."""
-    n = r.shape[0] * r.shape[1]
-    return 1.4826 * _kth_smallest(xp, xp.reshape(xp.abs(r), (n, r.shape[2])), n // 2, 0)
+def _robust_std(xp, abs_r):
+    """``1.4826`` times the median of each band of ``abs_r`` (rows, cols, bands), absolute values of a residual."""
+    n = abs_r.shape[0] * abs_r.shape[1]
+    return 1.4826 * _kth_smallest(xp, xp.reshape(abs_r, (n, abs_r.shape[2])), n // 2, 0)
 
 
 # two-sided Gaussian tail beyond 3.5 standard deviations: the false-alarm rate of each outlier test
@@ -272,21 +272,23 @@ def remove_outliers(xp, cube, *, p=None, window=5, detect=False):
         raise ValueError(f"window must be odd, got {window}.")
     rows, cols, _ = cube.shape
     r = _spectral_residual(xp, cube)
-    s = _robust_std(xp, r)
+    abs_r = xp.abs(r)
+    s = _robust_std(xp, abs_r)
     offset = _kth_smallest(xp, r, rows // 2, 0)  # (cols, bands): median residual of each column
     stripe = xp.abs(offset) > 3.5 * 1.2533 * s / rows**0.5
     if detect:
         stripe = stripe & _clear_excess(xp.count_nonzero(stripe, axis=0), cols)
     offset = xp.where(stripe, offset, xp.zeros_like(offset))
-    coarse = cube - offset[None, :, :]
+    coarse = cube - offset[None, :, :] if bool(xp.any(stripe)) else cube
     if p is not None:
         med = median_filter(xp, cube, window)
         mask = xp.abs(cube - med) > p * (xp.max(med, axis=(0, 1)) - xp.min(med, axis=(0, 1)))
         return xp.where(mask, med, coarse), mask | stripe[None, :, :]
-    mask = xp.abs(r) > 3.5 * s
+    mask = abs_r > 3.5 * s
     if detect:
         mask = mask & _clear_excess(xp.count_nonzero(mask, axis=(0, 1)), rows * cols)
-    coarse = xp.where(mask, _median_at(xp, cube, mask, window), coarse)
+    if bool(xp.any(mask)):
+        coarse = xp.where(mask, _median_at(xp, cube, mask, window), coarse)
     return coarse, mask | stripe[None, :, :]
 
 
