@@ -47,12 +47,17 @@ def check_rank(k, n_bands, name="n_components"):
     return k
 
 
-def gram64(xp, Y):
-    """``Y^T Y`` in float64 for ``Y`` of shape (pixels, bands), accumulated over blocks of pixels."""
+def gram64(xp, Y, scale=None):
+    """``Y^T Y`` in float64 for ``Y`` of shape (pixels, bands), accumulated over blocks of pixels.
+
+    With ``scale`` (a positive float64 scalar), the Gram matrix of ``Y / scale``.
+    """
     n = Y.shape[0]
     R = None
     for start in range(0, n, _GRAM_CHUNK):
         block = xp.astype(Y[start:min(start + _GRAM_CHUNK, n), :], xp.float64)
+        if scale is not None:
+            block = block / scale
         part = block.T @ block
         R = part if R is None else R + part
     return R
@@ -184,13 +189,29 @@ def median_filter(xp, cube, window):
 
 
 def _spectral_residual(xp, cube):
-    """Residual of each band regressed on all the others, as a cube: noise plus outliers, free of signal."""
+    """Residual of each band regressed on all the others, as a cube (noise plus outliers, free of signal),
+    and the precision of each band's residual, float64 ``(bands,)``.
+
+    The Gram matrix is accumulated on the cube divided by its largest
+    magnitude (the regression does not depend on the scale), so that cubes
+    near the overflow or underflow limits of float64 do not overflow or
+    vanish in the squares. The residual of a noiseless cube is not zero:
+    computing ``r_b = Y m_b`` in the cube's dtype errs by up to
+    ``eps * max|Y| * ||m_b||_1``, and the ridge ``delta`` leaves signal
+    of about ``sqrt(delta / pixels)`` per entry (1e-6 of the cube's RMS)
+    unexplained; the precision is their sum.
+    """
     rows, cols, L = cube.shape
-    R = gram64(xp, xp.reshape(cube, (rows * cols, L)))
+    Y = xp.reshape(cube, (rows * cols, L))
+    peak = xp.max(xp.abs(Y))
+    scale = xp.where(peak > 0, xp.astype(peak, xp.float64), xp.ones_like(peak, dtype=xp.float64))
+    R = gram64(xp, Y, scale=scale)
     eye = xp.eye(L, dtype=R.dtype, device=device(R))
-    P = xp.linalg.inv(R + 1e-12 * xp.sum(xp.linalg.diagonal(R)) / L * eye)
-    M = xp.astype(P / xp.linalg.diagonal(P)[None, :], cube.dtype)  # column i: e_i minus band i's predictor
-    return xp.reshape(xp.reshape(cube, (rows * cols, L)) @ M, (rows, cols, L))
+    ridge = 1e-12 * xp.sum(xp.linalg.diagonal(R)) / L
+    P = xp.linalg.inv(R + ridge * eye)
+    M = P / xp.linalg.diagonal(P)[None, :]  # column i: e_i minus band i's predictor
+    precision = scale * (xp.finfo(cube.dtype).eps * xp.sum(xp.abs(M), axis=0) + xp.sqrt(ridge / (rows * cols)))
+    return xp.reshape(Y @ xp.astype(M, cube.dtype), (rows, cols, L)), precision
 
 
 def _kth_smallest(xp, a, k, axis):
@@ -208,10 +229,13 @@ def _kth_smallest(xp, a, k, axis):
     return xp.sort(a, axis=axis, stable=False)[tuple(idx)]
 
 
-def _robust_std(xp, abs_r):
-    """``1.4826`` times the median of each band of ``abs_r`` (rows, cols, bands), absolute values of a residual."""
+def _robust_std(xp, abs_r, floor):
+    """``1.4826`` times the median of each band of ``abs_r`` (rows, cols, bands), absolute values of a residual,
+    and at least ``floor`` (bands,), the residual's precision: a noiseless cube, whose residual is rounding
+    and ridge error alone, has no outliers."""
     n = abs_r.shape[0] * abs_r.shape[1]
-    return 1.4826 * _kth_smallest(xp, xp.reshape(abs_r, (n, abs_r.shape[2])), n // 2, 0)
+    s = 1.4826 * _kth_smallest(xp, xp.reshape(abs_r, (n, abs_r.shape[2])), n // 2, 0)
+    return xp.maximum(s, xp.astype(floor, s.dtype))
 
 
 # two-sided Gaussian tail beyond 3.5 standard deviations: the false-alarm rate of each outlier test
@@ -271,9 +295,9 @@ def remove_outliers(xp, cube, *, p=None, window=5, detect=False):
     if window % 2 == 0:
         raise ValueError(f"window must be odd, got {window}.")
     rows, cols, _ = cube.shape
-    r = _spectral_residual(xp, cube)
+    r, precision = _spectral_residual(xp, cube)
     abs_r = xp.abs(r)
-    s = _robust_std(xp, abs_r)
+    s = _robust_std(xp, abs_r, precision)
     offset = _kth_smallest(xp, r, rows // 2, 0)  # (cols, bands): median residual of each column
     stripe = xp.abs(offset) > 3.5 * 1.2533 * s / rows**0.5
     if detect:
