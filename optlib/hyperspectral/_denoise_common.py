@@ -69,14 +69,19 @@ def _noise_var_from_gram(xp, R, n_pixels):
     With ``P = R^{-1}`` (``R = Y^T Y`` plus a tiny ridge), the least-squares
     residual of band ``i`` on the other bands is ``(Y P)[:, i] / P_ii``, so its
     mean square is ``(P R P)_ii / (N P_ii^2)``: no pass over the pixels.
+    A cube with no more pixels than bands is fitted exactly by the
+    regression and raises ``ValueError``; rounding below zero is clipped.
     """
     L = R.shape[0]
+    if n_pixels <= L:
+        raise ValueError(f"the noise estimate regresses each band on the others and needs more pixels than bands; "
+                         f"the cube has {n_pixels} pixels and {L} bands: pass sigma or a larger cube.")
     eye = xp.eye(L, dtype=R.dtype, device=device(R))
     ridge = 1e-12 * xp.sum(xp.linalg.diagonal(R)) / L
     P = xp.linalg.inv(R + ridge * eye)
     PRP = P @ R @ P
     d = xp.linalg.diagonal(P)
-    return xp.linalg.diagonal(PRP) / (n_pixels * d * d)
+    return xp.clip(xp.linalg.diagonal(PRP), 0.0, None) / (n_pixels * d * d)
 
 
 def estimate_noise_std(cube):
