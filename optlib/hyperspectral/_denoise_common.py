@@ -157,17 +157,24 @@ def spectral_project(xp, cube, M):
     return xp.reshape(xp.reshape(cube, (rows * cols, L)) @ M, (rows, cols, M.shape[1]))
 
 
+def _mirror_index(xp, k, n):
+    """Integer indices ``k`` (any, even far outside ``[0, n)``) reflected into ``[0, n)`` about the edge samples.
+
+    The reflections repeat with period ``2 (n - 1)`` (``... c b | a b c | b a ...``,
+    SciPy's ``mode="mirror"``), so windows wider than the image are defined;
+    a side of one sample maps everything to it.
+    """
+    if n == 1:
+        return xp.zeros_like(k)
+    k = xp.abs(k) % (2 * (n - 1))
+    return xp.where(k > n - 1, 2 * (n - 1) - k, k)
+
+
 def _mirror(xp, x, h, axis):
     """Extend axis ``axis`` of ``x`` by ``h`` samples on both sides, mirrored about the edge samples (``c b | a b c``)."""
     n = x.shape[axis]
-    if h >= n:
-        raise ValueError(f"window must be smaller than twice the image side {n}.")
-    idx = [slice(None)] * x.ndim
-    idx[axis] = slice(1, h + 1)
-    head = xp.flip(x[tuple(idx)], axis=axis)
-    idx[axis] = slice(n - h - 1, n - 1)
-    tail = xp.flip(x[tuple(idx)], axis=axis)
-    return xp.concat((head, x, tail), axis=axis)
+    idx = _mirror_index(xp, xp.arange(-h, n + h, device=device(x)), n)
+    return xp.take(x, idx, axis=axis)
 
 
 def median_filter(xp, cube, window):
@@ -330,17 +337,14 @@ def _median_at(xp, cube, mask, window):
     """
     rows, cols, L = cube.shape
     h = window // 2
-    if h >= rows or h >= cols:
-        raise ValueError(f"window must be smaller than twice the image side {min(rows, cols)}.")
     if not bool(xp.any(mask)):  # Gaussian noise: nothing flagged (a test far cheaper than nonzero)
         return xp.zeros_like(cube)
     i, j, b = xp.nonzero(mask)
     m = i.shape[0]
     offsets = xp.arange(-h, h + 1, dtype=i.dtype, device=device(i))
 
-    def mirrored(k, n):  # (m, window) indices k + offsets reflected about 0 and n - 1
-        k = xp.abs(k[:, None] + offsets[None, :])
-        return xp.where(k > n - 1, 2 * (n - 1) - k, k)
+    def mirrored(k, n):  # (m, window) indices k + offsets, mirrored into [0, n)
+        return _mirror_index(xp, k[:, None] + offsets[None, :], n)
 
     flat = (mirrored(i, rows)[:, :, None] * cols + mirrored(j, cols)[:, None, :]) * L + b[:, None, None]
     samples = xp.take(xp.reshape(cube, (-1,)), xp.reshape(flat, (-1,)), axis=0)

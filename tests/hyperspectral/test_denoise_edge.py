@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from scipy.ndimage import median_filter as scipy_median
 
 from optlib.datasets import add_impulse_noise, add_stripes, make_hyperspectral_scene
 from optlib.hyperspectral import denoise_fasthyde, denoise_otvca, estimate_noise_std
-from optlib.hyperspectral._denoise_common import clean_outliers, remove_outliers
+from optlib.hyperspectral._denoise_common import _median_at, clean_outliers, median_filter, remove_outliers
 from tests.conftest import to_numpy
 
 
@@ -79,3 +80,30 @@ def test_fewer_pixels_than_bands_raise_a_clear_error(side):
         with pytest.raises(ValueError, match="more pixels than bands"):
             fn(cube)
     assert denoise_fasthyde(cube, sigma=0.01, n_components=2).shape == cube.shape  # nothing to estimate
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_medians_on_images_narrower_than_the_window(xp, rows):
+    # 'window must be smaller than twice the image side': robust='auto' failed on thin cubes that robust=False takes
+    rng = np.random.default_rng(rows)
+    cube = rng.standard_normal((rows, 9, 3))
+    mask = rng.random(cube.shape) < 0.3
+    mask[0, 0, 0] = True
+    full = scipy_median(cube, size=(5, 5, 1), mode="mirror")
+    np.testing.assert_array_equal(_median_at(np, cube, mask, 5), np.where(mask, full, 0.0))
+    X = xp.asarray(cube)
+    np.testing.assert_array_equal(to_numpy(median_filter(xp, X, 5)), full)
+    np.testing.assert_array_equal(to_numpy(_median_at(xp, X, xp.asarray(mask, device=X.device), 5)),
+                                  np.where(mask, full, 0.0))
+
+
+@pytest.mark.filterwarnings("ignore:Level value:UserWarning")  # PyWavelets on 2 rows
+def test_thin_cube_with_impulses():
+    rng = np.random.default_rng(0)
+    A = rng.dirichlet(np.ones(3), size=2 * 300)
+    cube = (A @ rng.random((3, 10))).reshape(2, 300, 10) + 0.01 * rng.standard_normal((2, 300, 10))
+    cube[:, ::7, 4] += 1.0  # impulses in band 4
+    coarse, mask = remove_outliers(np, cube, detect=True)
+    assert set(np.flatnonzero(mask.any(axis=(0, 1)))) == {4}
+    assert np.abs(coarse - cube)[..., 4].max() > 0.5
+    assert denoise_fasthyde(cube).shape == cube.shape
