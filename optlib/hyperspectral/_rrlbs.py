@@ -111,6 +111,7 @@ class _Model:
         self.X, self.lam, self.q, self.mu, self.k = X, lam, q, mu, k
         self.eps, self.eps_p, self.engine = eps, eps_p, engine
         self.tol = tol
+        self.x_scale = float(self.xp.max(self.xp.abs(X)))  # the endmembers' units
 
     def band_norms(self, E, A):
         R = self.X - A @ E
@@ -126,15 +127,17 @@ class _Model:
         penalty = self.lam * float(xp.sum(h * self.phi(A)) + 0.5 * self.mu * xp.sum(h * h))
         return loss, penalty
 
-    def _solve(self, G, B, sum_to_one):
-        scale = float(self.xp.max(self.xp.linalg.diagonal(G)))
+    def _solve(self, G, B, sum_to_one, x_scale=1.0):
+        """Active-set QP ``min x^T G x - 2 x^T b`` per row ``b`` of ``B``; ``x_scale`` is the size of the
+        solution, so that the KKT tolerance ``tol * max(diag G) * x_scale`` is in the multipliers' units."""
+        scale = float(self.xp.max(self.xp.linalg.diagonal(G))) * x_scale
         out, _ = _active_set(self.xp, G, B, sum_to_one=sum_to_one, tol=self.tol * max(scale, 1e-300),
                              max_iter=10 * G.shape[0] + 50, engine=self.engine, n_threads=None)
         return out
 
     def update_E(self, A):
         """NNLS of every band on the abundances (exact minimiser of J in E)."""
-        return self._solve(A.T @ A, self.X.T @ A, False).T
+        return self._solve(A.T @ A, self.X.T @ A, False, self.x_scale).T
 
     def update_A(self, E, A, h):
         """Exact minimiser of the IRLS / tangent surrogate at ``A``, under ANC and ASC."""
