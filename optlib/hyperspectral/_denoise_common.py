@@ -104,6 +104,12 @@ def estimate_noise_std(cube):
     -------
     array of shape (bands,)
         Float64 standard deviations, in the cube's namespace and on its device.
+
+    Raises
+    ------
+    ValueError
+        When the cube has no more pixels than bands (the regression then
+        fits every band exactly), or holds NaN or infinite values.
     """
     cube, xp = check_cube(cube, min_bands=2)
     Y = xp.reshape(cube, (-1, cube.shape[2]))
