@@ -160,13 +160,14 @@ def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_
 # -- the solver ------------------------------------------------------------------------
 
 
-def spectral_init(obs, values, rank, rng, n_iter=2):
+def spectral_init(obs, values, rank, rng, n_iter=4):
     """Top-``rank`` left singular vectors of ``P_Omega(values) / p`` scaled by the singular values' roots.
 
-    ``n_iter`` power iterations: the start need not be accurate, only inside
-    the basin of the alternating solves; 2 (6 sparse products) gave the same
-    number of passes as 4 to 8 at 1e5 to 1e6 observations, with or without
-    outliers (1 cost a pass with 10% outliers, 0 two passes without).
+    ``n_iter`` power iterations. The start must lie inside the basin of the
+    alternating solves, and with gross outliers that needs an accurate
+    subspace: with 2 iterations the robust solve on a rank-10 1000 x 1000
+    matrix, 5% observed and 10% of them corrupted, converged to a wrong
+    fixed point (relative error 0.42, 0.22 on two seeds; 4 iterations: 4e-10).
     """
     xp = obs.xp
     p = obs.nnz / (obs.shape[0] * obs.shape[1])
