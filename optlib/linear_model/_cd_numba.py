@@ -223,11 +223,18 @@ def _primal(w, R, ws, n_ws, alpha1, alpha2):
 
 
 @njit(cache=True, fastmath=False)
-def anderson_point(hist, n_ws, positive):
+def anderson_point(hist, n_ws):
     """Anderson extrapolation of the K+1 stored iterates ``hist`` (rows) of ``w[ws]``.
 
-    Returns the extrapolated coefficients (projected on ``w >= 0`` when
-    ``positive``), or an empty array when the regularised system is degenerate.
+    Returns the extrapolated coefficients projected on the orthant of the
+    last iterate (a coefficient whose sign would change, or that is zero in
+    the last iterate, is zero; so ``w >= 0`` is kept with ``positive``), or
+    an empty array when the regularised system is degenerate. Coordinate
+    descent is a linear map only on a fixed sign pattern: on a large,
+    ill-conditioned support the extrapolation has weights in the hundreds,
+    and the few coordinates near zero it would push across it made the
+    unprojected point raise the objective at every try (it was then
+    rejected, and Anderson gained nothing).
     """
     empty = np.empty(0)
     K = hist.shape[0] - 1
@@ -252,20 +259,20 @@ def anderson_point(hist, n_ws, positive):
     for k in range(K):
         for m in range(n_ws):
             w_acc[m] += c[k] * hist[k + 1, m]
-    if positive:
-        for m in range(n_ws):
-            w_acc[m] = max(w_acc[m], 0.0)
+    for m in range(n_ws):
+        if w_acc[m] * hist[K, m] <= 0.0:
+            w_acc[m] = 0.0
     return w_acc
 
 
 @njit(cache=True, fastmath=False)
-def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2, positive):
+def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2):
     """Anderson extrapolation from the K+1 stored iterates ``hist`` (rows) of w[ws].
 
     The extrapolated point replaces ``w`` (and ``R``) only when it lowers the
     objective. Returns the largest coefficient change (0 when not kept).
     """
-    w_acc = anderson_point(hist, n_ws, positive)
+    w_acc = anderson_point(hist, n_ws)
     if w_acc.shape[0] == 0:
         return 0.0
     n = X.shape[0]
@@ -576,7 +583,7 @@ def enet_cd_ws(
                 for m in range(ws_size):
                     hist[slot, m] = w[ws[m]]
                 if slot == _K:
-                    d_w_max = max(d_w_max, _anderson(X, y, w, R, ws, ws_size, hist, alpha1, alpha2, positive))
+                    d_w_max = max(d_w_max, _anderson(X, y, w, R, ws, ws_size, hist, alpha1, alpha2))
                     settled = dw_small(d_w_max, w_max, dw_tol)
             check = epoch % _CHECK == 0
             if check and use_ws and polish:

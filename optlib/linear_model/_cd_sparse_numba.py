@@ -110,12 +110,12 @@ def _primal(w, Rt, ws, n_ws, alpha1, alpha2):
 
 
 @njit(cache=True, fastmath=False)
-def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, hist, alpha1, alpha2, positive):
+def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, hist, alpha1, alpha2):
     """Anderson extrapolation of the stored iterates; kept when it lowers the objective.
 
     Returns the largest coefficient change (0 when not kept).
     """
-    w_acc = anderson_point(hist, n_ws, positive)
+    w_acc = anderson_point(hist, n_ws)
     if w_acc.shape[0] == 0:
         return 0.0
     n = Rs.shape[0]
@@ -290,8 +290,7 @@ def enet_cd_ws_sparse(
                     hist[slot, m] = w[ws[m]]
                 if slot == _K:
                     d_acc = _anderson(
-                        indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, ws_size, hist,
-                        alpha1, alpha2, positive,
+                        indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, ws_size, hist, alpha1, alpha2,
                     )
                     settled = swept_all and dw_small(max(d_w_max, d_acc), w_max, dw_tol)
             if epoch % _CHECK == 0 or settled or not use_ws:

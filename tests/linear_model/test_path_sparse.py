@@ -43,3 +43,46 @@ def test_sparse_path_matches_dense_path_with_a_large_support():
     assert np.count_nonzero(c_sparse[:, -1]) > 40
     np.testing.assert_allclose(c_sparse, c_dense, atol=1e-5)
     assert np.all(g_sparse <= 1e-12 * y @ y / 60)
+
+
+def _plain_gaps(X, y, alphas, coefs):
+    """Duality gaps (objective units) from the residual rescaled into the dual feasible set, recomputed here."""
+    n = X.shape[0]
+    R = y[:, None] - X @ coefs
+    out = []
+    for i, alpha in enumerate(alphas):
+        r = R[:, i]
+        s = min(1.0, n * alpha / np.max(np.abs(X.T @ r)))
+        primal = r @ r / (2 * n) + alpha * np.abs(coefs[:, i]).sum()
+        out.append(primal - (y @ y - (y - s * r) @ (y - s * r)) / (2 * n))
+    return np.array(out)
+
+
+def test_anderson_point_keeps_the_orthant_of_the_last_iterate():
+    from optlib.linear_model._cd_numba import anderson_point
+
+    # iterates x_k = x* + 0.6^k d: coordinate 1 is positive along the way but its limit is negative
+    x_star, d = np.array([1.0, -0.05, 0.0]), np.array([1.0, 1.0, 0.0])
+    hist = np.array([x_star + 0.6**k * d for k in range(6)])
+    assert hist[-1, 1] > 0
+    w_acc = anderson_point(hist, 3)
+    assert abs(w_acc[0] - 1.0) < 1e-6  # the limit of the coordinate that keeps its sign
+    np.testing.assert_array_equal(w_acc[1:], [0.0, 0.0])  # not pushed across zero, zero kept
+
+
+def test_sparse_path_with_a_nearly_saturated_support_certified_and_fewer_epochs():
+    from sklearn.linear_model import lasso_path as sk_lasso_path
+
+    rng = np.random.default_rng(0)
+    n, p, tol = 400, 1000, 1e-8
+    X = sp.random(n, p, density=0.05, format="csc", random_state=rng, data_rvs=rng.standard_normal)
+    y = X[:, :20] @ rng.standard_normal(20) + rng.standard_normal(n)
+    alphas, coefs, gaps, its = lasso_path(X, y, n_alphas=10, eps=3e-3, tol=tol, max_iter=100_000, return_n_iter=True)
+    assert np.count_nonzero(coefs[:, -1]) > 0.9 * n  # the ill-conditioned end of the path
+    bound = tol * (y @ y) / n
+    assert np.all(gaps <= bound)
+    np.testing.assert_allclose(_plain_gaps(X, y, alphas, coefs), gaps, rtol=1e-6, atol=1e-6 * bound)
+    # Anderson steps are accepted on the large support (2764 epochs when they were all rejected)
+    assert sum(its) < 2000
+    _, sk_coefs, _ = sk_lasso_path(X, y, alphas=alphas, tol=tol, max_iter=100_000)
+    np.testing.assert_allclose(coefs, sk_coefs, atol=1e-4 * np.max(np.abs(sk_coefs)))
