@@ -47,6 +47,18 @@ def check_rank(k, n_bands, name="n_components"):
     return k
 
 
+def peak_scale(xp, Y):
+    """The power of two at or below ``max|Y|`` (1 for an all-zero ``Y``), a float64 0-d array on Y's device.
+
+    Gram matrices are accumulated on ``Y / peak_scale(Y)``: the division is
+    exact, and data near the float64 limits (1e300, 1e-300) then neither
+    overflow nor vanish in the squares.
+    """
+    peak = xp.astype(xp.max(xp.abs(Y)), xp.float64)
+    peak = xp.where(peak > 0, peak, xp.ones_like(peak))
+    return 2.0 ** xp.floor(xp.log2(peak))
+
+
 def gram64(xp, Y, scale=None):
     """``Y^T Y`` in float64 for ``Y`` of shape (pixels, bands), accumulated over blocks of pixels.
 
@@ -113,22 +125,39 @@ def estimate_noise_std(cube):
     """
     cube, xp = check_cube(cube, min_bands=2)
     Y = xp.reshape(cube, (-1, cube.shape[2]))
-    return xp.sqrt(_noise_var_from_gram(xp, gram64(xp, Y), Y.shape[0]))
+    scale = peak_scale(xp, Y)
+    return xp.sqrt(_noise_var_from_gram(xp, gram64(xp, Y, scale=scale), Y.shape[0])) * scale
 
 
-def resolve_sigma(xp, cube, sigma, R=None):
+def noise_and_whitened_gram(xp, cube, sigma):
+    """Per-band noise std ``s`` (:func:`resolve_sigma`) and the whitened Gram ``diag(1/s) Y^T Y diag(1/s)``.
+
+    Both float64 on the cube's device; the Gram matrix is accumulated in the
+    units of :func:`peak_scale`, so that any finite cube is representable.
+    """
+    Y = xp.reshape(cube, (-1, cube.shape[2]))
+    scale = peak_scale(xp, Y)
+    R = gram64(xp, Y, scale=scale)
+    s = resolve_sigma(xp, cube, sigma, R, scale)
+    t = s / scale
+    return s, R / (t[:, None] * t[None, :])
+
+
+def resolve_sigma(xp, cube, sigma, R=None, scale=1.0):
     """Per-band noise std as a float64 ``(bands,)`` array on the cube's device.
 
-    ``sigma=None`` estimates it (:func:`estimate_noise_std`, from the Gram
-    matrix ``R`` when given); a scalar applies to every band; an array must
-    have one positive entry per band.
+    ``sigma=None`` estimates it (:func:`estimate_noise_std`, from ``R``,
+    the Gram matrix of ``cube / scale``, when given); a scalar applies to
+    every band; an array must have one positive entry per band.
     """
     L = cube.shape[2]
     dev = device(cube)
     if sigma is None:
         if R is None:
-            R = gram64(xp, xp.reshape(cube, (-1, L)))
-        s = xp.sqrt(_noise_var_from_gram(xp, R, cube.shape[0] * cube.shape[1]))
+            Y = xp.reshape(cube, (-1, L))
+            scale = peak_scale(xp, Y)
+            R = gram64(xp, Y, scale=scale)
+        s = xp.sqrt(_noise_var_from_gram(xp, R, cube.shape[0] * cube.shape[1])) * scale
         floor = 1e-8 * xp.max(s)
         return xp.where(s > floor, s, floor)  # a noiseless band would otherwise divide by zero
     if isinstance(sigma, numbers.Real):
@@ -210,8 +239,8 @@ def _spectral_residual(xp, cube):
     """Residual of each band regressed on all the others, as a cube (noise plus outliers, free of signal),
     and the precision of each band's residual, float64 ``(bands,)``.
 
-    The Gram matrix is accumulated on the cube divided by its largest
-    magnitude (the regression does not depend on the scale), so that cubes
+    The Gram matrix is accumulated on the cube divided by :func:`peak_scale`
+    (the regression does not depend on the scale), so that cubes
     near the overflow or underflow limits of float64 do not overflow or
     vanish in the squares. The residual of a noiseless cube is not zero:
     computing ``r_b = Y m_b`` in the cube's dtype errs by up to
@@ -221,8 +250,7 @@ def _spectral_residual(xp, cube):
     """
     rows, cols, L = cube.shape
     Y = xp.reshape(cube, (rows * cols, L))
-    peak = xp.max(xp.abs(Y))
-    scale = xp.where(peak > 0, xp.astype(peak, xp.float64), xp.ones_like(peak, dtype=xp.float64))
+    scale = peak_scale(xp, Y)
     R = gram64(xp, Y, scale=scale)
     eye = xp.eye(L, dtype=R.dtype, device=device(R))
     ridge = 1e-12 * xp.sum(xp.linalg.diagonal(R)) / L

@@ -16,8 +16,7 @@ from ._denoise_common import (
     check_cube,
     check_rank,
     clean_outliers,
-    gram64,
-    resolve_sigma,
+    noise_and_whitened_gram,
     spectral_project,
 )
 from ._denoise_shrinkage import SubspaceShrinkage, component_images, subband_thresholds
@@ -77,17 +76,16 @@ def signal_subspace(xp, Yw_cube, R_w, n_components):
 def _subspace(cube, n_components, noise, sigma):
     """Checked cube (Anscombe-transformed for Poisson), per-band sigma and signal-subspace basis."""
     cube, xp = check_cube(cube)
-    rows, cols, L = cube.shape
+    L = cube.shape[2]
     check_option(noise, "noise", NOISE_MODELS)
     if n_components is not None:
         n_components = check_rank(n_components, L)
     if noise == "poisson":
         cube = 2.0 * xp.sqrt(xp.maximum(cube, xp.zeros_like(cube)) + 3.0 / 8.0)
         sigma = 1.0
-    R = gram64(xp, xp.reshape(cube, (rows * cols, L)))
-    s = resolve_sigma(xp, cube, sigma, R)
+    s, R_w = noise_and_whitened_gram(xp, cube, sigma)
     whitened = cube / xp.astype(s, cube.dtype) if n_components is None else None
-    E = signal_subspace(xp, whitened, R / (s[:, None] * s[None, :]), n_components)
+    E = signal_subspace(xp, whitened, R_w, n_components)
     return cube, xp, s, E
 
 

@@ -12,7 +12,7 @@ component and the rank ``r`` minimise Stein's unbiased risk estimate.
 import numbers
 
 from .._validation import check_scalar
-from ._denoise_common import check_cube, gram64, resolve_sigma
+from ._denoise_common import check_cube, noise_and_whitened_gram
 from ._denoise_shrinkage import (
     SubspaceShrinkage,
     component_images,
@@ -48,9 +48,8 @@ def fit_hyres(cube, *, sigma=None, wavelet="db5", level=5, max_rank=None, patien
     patience = check_scalar(patience, "patience", kind=numbers.Integral, lower=1)
     shifts = check_scalar(shifts, "shifts", kind=numbers.Integral, lower=1)
 
-    R = gram64(xp, xp.reshape(cube, (rows * cols, L)))
-    s = resolve_sigma(xp, cube, sigma, R)
-    _, V = xp.linalg.eigh(R / (s[:, None] * s[None, :]))
+    s, R_w = noise_and_whitened_gram(xp, cube, sigma)
+    _, V = xp.linalg.eigh(R_w)
     V = xp.flip(V, axis=1)  # principal directions of the whitened cube, largest first
     W = V / s[:, None]  # whitening then projection: pc = Y diag(1/s) V
     level = dwt_max_level((rows, cols), wavelet, level)

@@ -17,10 +17,9 @@ from .._validation import check_scalar
 from ._denoise_common import (
     check_cube,
     check_rank,
-    gram64,
+    noise_and_whitened_gram,
     reflect_pad,
     remove_outliers,
-    resolve_sigma,
 )
 from ._denoise_hyres import _check_wavelet, denoise_hyres
 from ._denoise_shrinkage import shrink, soft, subband_thresholds
@@ -221,10 +220,9 @@ def denoise_l1hymixde(cube, *, n_components=None, p=None, window=5, lam=2.0, sig
     level = dwt_max_level((rows, cols), wavelet, check_scalar(level, "level", kind=numbers.Integral, lower=1))
 
     coarse, outliers = remove_outliers(xp, cube, p=p, window=window)
-    R = gram64(xp, xp.reshape(coarse, (rows * cols, L)))
-    s = resolve_sigma(xp, coarse, sigma, R)
+    s, R_w = noise_and_whitened_gram(xp, coarse, sigma)
     E = signal_subspace(xp, coarse / xp.astype(s, cube.dtype) if n_components is None else None,
-                        R / (s[:, None] * s[None, :]), n_components)
+                        R_w, n_components)
     k = E.shape[1]
     Ec = xp.astype(E, cube.dtype)
     sc = xp.astype(s, cube.dtype)

@@ -13,8 +13,7 @@ from ._denoise_common import (
     check_cube,
     check_rank,
     clean_outliers,
-    gram64,
-    resolve_sigma,
+    noise_and_whitened_gram,
     spectral_project,
 )
 
@@ -76,11 +75,10 @@ def denoise_otvca(cube, *, n_components=None, weight=1.0, sigma=None, robust="au
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
     tol = check_scalar(tol, "tol", lower=0.0, lower_inclusive=False)
     cube = clean_outliers(xp, cube, robust)
-    R = gram64(xp, xp.reshape(cube, (rows * cols, L)))
-    s = resolve_sigma(xp, cube, sigma, R)
+    s, R_w = noise_and_whitened_gram(xp, cube, sigma)
     sc = xp.astype(s, cube.dtype)
     Yw = cube / sc
-    V = signal_subspace(xp, Yw if n_components is None else None, R / (s[:, None] * s[None, :]), n_components)
+    V = signal_subspace(xp, Yw if n_components is None else None, R_w, n_components)
     Y2 = xp.reshape(Yw, (rows * cols, L))
     F = None
     for it in range(1, max_iter + 1):

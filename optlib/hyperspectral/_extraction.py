@@ -15,6 +15,7 @@ from sklearn.utils import Bunch
 
 from .._backend import device, get_namespace, to_namespace
 from .._validation import check_array, check_option, check_random_state, check_scalar
+from ._denoise_common import peak_scale
 
 __all__ = ["vca", "nfindr", "atgp", "hysime", "estimate_noise", "extract_endmembers", "EXTRACTORS"]
 
@@ -195,16 +196,29 @@ def estimate_noise(Y):
     -------
     noise : array, same shape as ``Y``
     noise_correlation : array of shape (bands, bands)
+        Infinite where the squares of the data exceed the floating range.
     """
     xp = get_namespace(Y)
     Y = check_array(Y, "Y", xp=xp, ndim=(2, 3))
     X = xp.reshape(Y, (-1, Y.shape[-1]))
+    scale = _unit(xp, X)
+    W, Rn = _regression_noise(xp, X / scale)
+    return xp.reshape(W * scale, Y.shape), Rn * (scale * scale)
+
+
+def _unit(xp, X):
+    """:func:`peak_scale` of ``X`` in its dtype: computing on ``X / unit`` keeps the squares representable."""
+    return xp.astype(peak_scale(xp, X), X.dtype)
+
+
+def _regression_noise(xp, X):
+    """Regression residuals of each band of ``X`` (pixels, bands) on the others, and their correlation."""
     L = X.shape[1]
     R = X.T @ X
     R = R + (1e-12 * float(xp.max(xp.abs(R)))) * xp.eye(L, dtype=R.dtype, device=device(R))
     Rinv = xp.linalg.inv(R)
     W = (X @ Rinv) / xp.sum(Rinv * xp.eye(L, dtype=R.dtype, device=device(R)), axis=0)[None, :]
-    return xp.reshape(W, Y.shape), W.T @ W / X.shape[0]
+    return W, W.T @ W / X.shape[0]
 
 
 def hysime(Y, *, noise=None):
@@ -238,13 +252,15 @@ def hysime(Y, *, noise=None):
     if n <= L:  # the regression residuals vanish: every direction would pass as signal
         raise ValueError(f"hysime needs more pixels than bands (tens of times as many); Y has {n} pixels "
                          f"and {L} bands.")
+    scale = _unit(xp, X)  # the subspace does not depend on the units; the squares must stay representable
+    X = X / scale
     if noise is None:
-        noise, Rn = estimate_noise(X)
+        noise, Rn = _regression_noise(xp, X)
     else:
         noise = check_array(noise, "noise", xp=xp)
         if tuple(noise.shape) != tuple(Y.shape):
             raise ValueError(f"noise has shape {tuple(noise.shape)}, expected Y's shape {tuple(Y.shape)}.")
-        noise = xp.reshape(noise, X.shape)
+        noise = xp.reshape(noise, X.shape) / scale
         Rn = noise.T @ noise / n
     S = X - noise
     Rx = S.T @ S / n
@@ -259,7 +275,7 @@ def hysime(Y, *, noise=None):
     keep = 2.0 * noise_power < power
     k = int(xp.sum(xp.astype(keep, xp.int64)))
     order = xp.argsort(power - 2.0 * noise_power, descending=True)[:k]
-    return Bunch(n_components=k, basis=xp.take(V, order, axis=1).T, noise=xp.reshape(noise, Y.shape))
+    return Bunch(n_components=k, basis=xp.take(V, order, axis=1).T, noise=xp.reshape(noise * scale, Y.shape))
 
 
 EXTRACTORS = {"vca": vca, "nfindr": nfindr, "atgp": atgp}
