@@ -81,8 +81,28 @@ def _block(grid, width, rng, cyclic):
     return v
 
 
+def _irs_training(rng, n_ms, n_irs, n_pilots, n_patterns):
+    """QPSK pilots of power ``1 / n_ms`` per antenna and random ``+-1 / sqrt(n_irs)`` IRS patterns."""
+    qpsk = np.exp(1j * np.pi * (2 * rng.integers(0, 4, (n_pilots, n_ms)) + 1) / 4)
+    patterns = (2.0 * rng.integers(0, 2, (n_patterns, n_irs)) - 1.0) / math.sqrt(n_irs)
+    return qpsk / math.sqrt(n_ms), patterns.astype(complex)
+
+
+def _given_training(training, pilot_shape, pattern_shape):
+    """Check a ``(pilots, patterns)`` pair: two finite arrays of the expected shapes, copied as complex."""
+    if len(training) != 2:
+        raise ValueError(f"training must be None, a seed or a pair (pilots, patterns), got {len(training)} items.")
+    out = []
+    for name, value, shape in (("pilots", training[0], pilot_shape), ("patterns", training[1], pattern_shape)):
+        arr = np.array(value, dtype=complex)
+        if arr.shape != shape or not np.all(np.isfinite(arr)):
+            raise ValueError(f"training {name} must be a finite array of shape {shape}, got shape {arr.shape}.")
+        out.append(arr)
+    return out
+
+
 def make_irs_channel(n_ms=6, n_irs=256, n_bs=16, *, grid=18, n_pilots=3, n_patterns=6, spread=3, snr_db=10.0,
-                     random_state=None):
+                     training=None, random_state=None):
     """Uplink IRS-aided MIMO cascaded-channel estimation as a Kronecker-sparse problem (He and Joseph, 2024).
 
     Half-wavelength ULAs at the MS (``n_ms``), IRS (``n_irs``) and BS
@@ -108,6 +128,15 @@ def make_irs_channel(n_ms=6, n_irs=256, n_bs=16, *, grid=18, n_pilots=3, n_patte
     (288 by default, for ``N = grid^3 = 5832``). Complex white noise at
     ``snr_db`` relative to the mean received signal power.
 
+    ``training`` chooses the pilots and patterns: ``None`` draws them from
+    ``random_state`` (new ones for every draw); an int or ``Generator``
+    draws them from that stream alone, so draws with different
+    ``random_state`` share them, as in the paper's script (drawn once, before
+    its 50 trials); a pair ``(pilots, patterns)`` of arrays of shapes
+    ``(n_pilots, n_ms)`` and ``(n_patterns, n_irs)`` uses them as given. The
+    channel and the noise depend on ``random_state`` only: the same
+    ``random_state`` gives the same channel and noise whatever ``training``.
+
     Returns
     -------
     Bunch with ``y`` (complex, length ``M``, C order over (pilot, pattern,
@@ -131,9 +160,12 @@ def make_irs_channel(n_ms=6, n_irs=256, n_bs=16, *, grid=18, n_pilots=3, n_patte
     # IRS mode: conj(a(u_d)) * a(u_i) = a(u_i - u_d) / sqrt(n_irs), the product of two unit-norm steering
     # vectors; the IRS block sits at the (cyclic) difference angles u_i - u_d.
     dictionaries = [_steering(n, sines) / (math.sqrt(n) if i == 1 else 1.0) for i, n in enumerate(sizes)]
-    qpsk = np.exp(1j * np.pi * (2 * rng.integers(0, 4, (n_pilots, n_ms)) + 1) / 4)
-    patterns = (2.0 * rng.integers(0, 2, (n_patterns, n_irs)) - 1.0) / math.sqrt(n_irs)
-    training = [qpsk / math.sqrt(n_ms), patterns.astype(complex), np.eye(n_bs, dtype=complex)]
+    pilots, patterns = _irs_training(rng, n_ms, n_irs, n_pilots, n_patterns)  # drawn always: same channel stream
+    if isinstance(training, (tuple, list)):
+        pilots, patterns = _given_training(training, (n_pilots, n_ms), (n_patterns, n_irs))
+    elif training is not None:
+        pilots, patterns = _irs_training(check_random_state(training), n_ms, n_irs, n_pilots, n_patterns)
+    training = [pilots, patterns, np.eye(n_bs, dtype=complex)]
     x_ms = np.zeros(grid, dtype=complex)
     x_ms[rng.integers(grid)] = 1.0
     scale = math.sqrt(n_ms * n_irs / spread) * math.sqrt(n_bs * n_irs / spread)

@@ -39,6 +39,30 @@ def test_irs_dictionaries_scaled_as_in_the_paper():
     np.testing.assert_allclose(mode_product(c.x.reshape(18, 18, 18), c.dictionaries, np), c.channel)
 
 
+def test_irs_training_shared_across_trials():
+    """The paper's script draws the pilots and IRS patterns once for all trials: ``training`` does that."""
+    a, b = make_irs_channel(random_state=1, training=7), make_irs_channel(random_state=2, training=7)
+    for Pa, Pb in zip(a.training, b.training):
+        np.testing.assert_array_equal(Pa, Pb)
+    assert not np.allclose(a.x, b.x)
+    # the channel (and the noise draws) depend on random_state only
+    own = make_irs_channel(random_state=1)
+    assert not np.allclose(own.training[1], a.training[1])
+    np.testing.assert_array_equal(own.x, a.x)
+    np.testing.assert_array_equal(own.channel, a.channel)
+    pilots, patterns = np.ones((3, 6)) / np.sqrt(6), -np.ones((6, 256)) / 16
+    given = make_irs_channel(random_state=1, training=(pilots, patterns))
+    np.testing.assert_array_equal(given.training[1], patterns)
+    np.testing.assert_allclose(given.factors[0], pilots @ given.dictionaries[0])
+    assert given.training[0].dtype == np.complex128 and pilots.dtype == np.float64  # copied, input untouched
+    with pytest.raises(ValueError, match="training patterns must be a finite array of shape"):
+        make_irs_channel(training=(pilots, patterns[:5]))
+    with pytest.raises(ValueError, match="training pilots"):
+        make_irs_channel(training=(np.full((3, 6), np.nan), patterns))
+    with pytest.raises(ValueError, match="pair"):
+        make_irs_channel(training=(pilots,))
+
+
 @pytest.mark.parametrize("method", ["am", "pc"])
 def test_am_and_pc_converge_on_irs(method):
     c = make_irs_channel(snr_db=12, random_state=0)
