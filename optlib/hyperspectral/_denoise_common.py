@@ -59,6 +59,11 @@ def peak_scale(xp, Y):
     return 2.0 ** xp.floor(xp.log2(peak))
 
 
+def data_unit(xp, Y):
+    """:func:`peak_scale` in ``Y``'s dtype: computing on ``Y / data_unit(Y)`` keeps the squares representable."""
+    return xp.astype(peak_scale(xp, Y), Y.dtype)
+
+
 def gram64(xp, Y, scale=None):
     """``Y^T Y`` in float64 for ``Y`` of shape (pixels, bands), accumulated over blocks of pixels.
 

@@ -15,21 +15,21 @@ from sklearn.utils import Bunch
 
 from .._backend import device, get_namespace, to_namespace
 from .._validation import check_array, check_option, check_random_state, check_scalar
-from ._denoise_common import peak_scale
+from ._denoise_common import data_unit
 
 __all__ = ["vca", "nfindr", "atgp", "hysime", "estimate_noise", "extract_endmembers", "EXTRACTORS"]
 
 
-def _pixels(Y, n_endmembers=None):
+def _pixels(Y, n_endmembers):
+    """Namespace, checked pixels divided by their :func:`data_unit` (the squares stay representable), ``p`` and the unit."""
     xp = get_namespace(Y)
     Y = check_array(Y, "Y", xp=xp, ndim=(2, 3))
     X = xp.reshape(Y, (-1, Y.shape[-1]))
-    if n_endmembers is not None:
-        p = check_scalar(n_endmembers, "n_endmembers", kind=numbers.Integral, lower=1)
-        if p > min(X.shape):
-            raise ValueError(f"n_endmembers={p} exceeds min(pixels, bands) = {min(X.shape)} of Y.")
-        return xp, X, p
-    return xp, X
+    p = check_scalar(n_endmembers, "n_endmembers", kind=numbers.Integral, lower=1)
+    if p > min(X.shape):
+        raise ValueError(f"n_endmembers={p} exceeds min(pixels, bands) = {min(X.shape)} of Y.")
+    unit = data_unit(xp, X)
+    return xp, X / unit, p, unit
 
 
 def _top_eigvecs(xp, C, k):
@@ -55,7 +55,7 @@ def atgp(Y, n_endmembers):
         ``endmembers`` (p, bands) the selected pixels, ``indices`` (p,) their
         flat pixel indices (host NumPy array).
     """
-    xp, X, p = _pixels(Y, n_endmembers)
+    xp, X, p, unit = _pixels(Y, n_endmembers)
     R = X
     indices = []
     for _ in range(p):
@@ -65,7 +65,7 @@ def atgp(Y, n_endmembers):
         q = q / xp.sqrt(xp.sum(q * q))
         R = R - (R @ q)[:, None] * q[None, :]
     idx = _index_array(indices)
-    return Bunch(endmembers=xp.take(X, xp.asarray(idx, device=device(X)), axis=0), indices=idx)
+    return Bunch(endmembers=xp.take(X, xp.asarray(idx, device=device(X)), axis=0) * unit, indices=idx)
 
 
 def vca(Y, n_endmembers, *, snr=None, random_state=None):
@@ -95,7 +95,7 @@ def vca(Y, n_endmembers, *, snr=None, random_state=None):
         ``p = 1`` the pixel of largest projection on the leading
         eigenvector of ``X^T X``.
     """
-    xp, X, p = _pixels(Y, n_endmembers)
+    xp, X, p, unit = _pixels(Y, n_endmembers)
     rng = check_random_state(random_state)
     n, L = X.shape
     mean = xp.mean(X, axis=0)
@@ -112,7 +112,7 @@ def vca(Y, n_endmembers, *, snr=None, random_state=None):
         u = _top_eigvecs(xp, X.T @ X / n, 1)
         Z = X @ u
         idx = _index_array([xp.argmax(xp.abs(Z[:, 0]))])
-        return Bunch(endmembers=Z[idx[0]:idx[0] + 1, :] @ u.T, indices=idx, snr=snr)
+        return Bunch(endmembers=(Z[idx[0]:idx[0] + 1, :] @ u.T) * unit, indices=idx, snr=snr)
     if snr < 15.0 + 10.0 * math.log10(p):  # affine projection on p - 1 dimensions
         Z = Z[:, : p - 1]
         projected = Z @ Ud[:, : p - 1].T + mean[None, :]
@@ -141,7 +141,7 @@ def vca(Y, n_endmembers, *, snr=None, random_state=None):
         indices.append(j)
         B[:, i] = V[j, :]
     idx = _index_array(indices)
-    return Bunch(endmembers=xp.take(projected, xp.asarray(idx, device=dev), axis=0), indices=idx, snr=snr)
+    return Bunch(endmembers=xp.take(projected, xp.asarray(idx, device=dev), axis=0) * unit, indices=idx, snr=snr)
 
 
 def nfindr(Y, n_endmembers, *, max_sweeps=None):
@@ -161,7 +161,7 @@ def nfindr(Y, n_endmembers, *, max_sweeps=None):
         ``endmembers`` (p, bands), ``indices`` (p,) (host NumPy array),
         ``n_sweeps``.
     """
-    xp, X, p = _pixels(Y, n_endmembers)
+    xp, X, p, unit = _pixels(Y, n_endmembers)
     max_sweeps = 3 * p if max_sweeps is None else check_scalar(max_sweeps, "max_sweeps", kind=numbers.Integral,
                                                                  lower=1)
     n = X.shape[0]
@@ -182,7 +182,7 @@ def nfindr(Y, n_endmembers, *, max_sweeps=None):
                 changed = True
         if not changed:
             break
-    return Bunch(endmembers=xp.take(X, xp.asarray(idx, device=dev), axis=0), indices=idx, n_sweeps=sweeps)
+    return Bunch(endmembers=xp.take(X, xp.asarray(idx, device=dev), axis=0) * unit, indices=idx, n_sweeps=sweeps)
 
 
 def estimate_noise(Y):
@@ -201,14 +201,9 @@ def estimate_noise(Y):
     xp = get_namespace(Y)
     Y = check_array(Y, "Y", xp=xp, ndim=(2, 3))
     X = xp.reshape(Y, (-1, Y.shape[-1]))
-    scale = _unit(xp, X)
+    scale = data_unit(xp, X)
     W, Rn = _regression_noise(xp, X / scale)
     return xp.reshape(W * scale, Y.shape), Rn * (scale * scale)
-
-
-def _unit(xp, X):
-    """:func:`peak_scale` of ``X`` in its dtype: computing on ``X / unit`` keeps the squares representable."""
-    return xp.astype(peak_scale(xp, X), X.dtype)
 
 
 def _regression_noise(xp, X):
@@ -252,7 +247,7 @@ def hysime(Y, *, noise=None):
     if n <= L:  # the regression residuals vanish: every direction would pass as signal
         raise ValueError(f"hysime needs more pixels than bands (tens of times as many); Y has {n} pixels "
                          f"and {L} bands.")
-    scale = _unit(xp, X)  # the subspace does not depend on the units; the squares must stay representable
+    scale = data_unit(xp, X)  # the subspace does not depend on the units; the squares must stay representable
     X = X / scale
     if noise is None:
         noise, Rn = _regression_noise(xp, X)

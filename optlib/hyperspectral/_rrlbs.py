@@ -42,6 +42,7 @@ from .._result import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, STATUS
     make_result
 from .._validation import check_option, check_random_state, check_scalar
 from ._extraction import vca
+from ._denoise_common import data_unit
 from ._nmf import _check_blind, check_init, init_vca_fcls
 from ._unmixing import _DEFAULT_TOL, _active_set, unmix
 
@@ -233,6 +234,13 @@ def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, ep
         check_option(init, "init", ("vca", "vca-ensemble"))
     else:
         init = check_init(xp, X, p, init)
+    # the model runs on X / unit (a power of two: exact), so that data near the float64 limits stay
+    # representable in the squares; E, the loss, lam and the band weights come back in the data's units
+    unit_array = data_unit(xp, X)
+    unit = float(unit_array)
+    X = X / unit_array
+    if not isinstance(init, str):
+        init = (init[0] / unit_array, init[1])
     blank = _blank_band_mask(X) if blank_bands == "interpolate" else np.zeros(L, dtype=bool)
     if L - int(blank.sum()) < p:
         raise ValueError(f"Y has {L - int(blank.sum())} non-constant bands; n_endmembers={p} needs at least {p} "
@@ -252,15 +260,14 @@ def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, ep
     rms_band = math.sqrt(float(xp.sum(X * X)) / L)
     tol_kkt = _DEFAULT_TOL[8 if X.dtype == xp.float64 else 4]
     model = _Model(X, 0.0, q, mu, frac * n, eps * max(rms_band, 1e-300), eps_p, tol_kkt, engine)
-    if lam is None:
-        lam = 0.5 * float(xp.sum(model.band_norms(E, A))) / n
-    model.lam = check_scalar(lam, "lam", lower=0.0)
+    model.lam = (0.5 * float(xp.sum(model.band_norms(E, A))) / n if lam is None
+                 else check_scalar(lam, "lam", lower=0.0) / unit)
     h = model.update_h(A)
     loss, penalty = model.terms(E, A, h)
     value = loss + penalty
     monitor = IterationMonitor(callback, history, verbose, name="RRLbS")
     if monitor.history is not None:
-        monitor.history.record(0, objective=value, loss=loss, penalty=penalty)
+        monitor.history.record(0, objective=value * unit, loss=loss * unit, penalty=penalty * unit)
     status, it = STATUS_MAX_ITER, 0
     for it in range(1, max_iter + 1):
         E = model.update_E(A)
@@ -272,7 +279,7 @@ def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, ep
         if not math.isfinite(value):
             status = STATUS_NUMERICAL
             break
-        if monitor(it, A, objective=value, loss=loss, penalty=penalty):
+        if monitor(it, A, objective=value * unit, loss=loss * unit, penalty=penalty * unit):
             status = STATUS_CALLBACK
             break
         if previous - value <= tol * abs(value):
@@ -280,11 +287,12 @@ def rrlbs(Y, n_endmembers, *, lam=None, q=0.5, guidance_fraction=0.1, mu=0.1, ep
             break
     shape = tuple(Y.shape[:-1])
     abundances = xp.reshape(A, shape + (p,))
-    weights = 0.5 / model.band_norms(E, A)
+    weights = 0.5 / (model.band_norms(E, A) * unit_array)
+    E = E * unit_array
     if blank.any():
         E = E @ xp.asarray(_band_interpolation(blank), dtype=X.dtype, device=device(X))
         weights = weights @ xp.asarray(np.eye(blank.size)[~blank], dtype=X.dtype, device=device(X))
-    return make_result(abundances, fun=value, nit=it, status=status, monitor=monitor, solver="rrlbs",
+    return make_result(abundances, fun=value * unit, nit=it, status=status, monitor=monitor, solver="rrlbs",
                        endmembers=E, abundances=abundances, guidance=xp.reshape(h, shape), band_weights=weights,
-                       blank_bands=np.flatnonzero(blank), lam=model.lam)
+                       blank_bands=np.flatnonzero(blank), lam=model.lam * unit)
 

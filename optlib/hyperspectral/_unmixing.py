@@ -24,6 +24,7 @@ from .._backend import device, get_namespace, use_numba
 from .._result import warn_convergence
 from .._validation import check_array, check_option, check_scalar
 from ..decomposition._sparse_coding import _as_like
+from ._denoise_common import data_unit
 
 __all__ = ["unmix", "fcls", "nnls", "ucls", "METHODS"]
 
@@ -37,8 +38,14 @@ def _is_dask(x):
     return is_dask_array(x)
 
 
-def _gram(Y, endmembers):
-    """Validated ``(xp, E, G, B, shape)``: ``G = E E^T``, ``B = Y E^T`` with pixels as rows."""
+def _gram(Y, endmembers, *, in_units_of_E=False):
+    """Validated ``(xp, E, G, B, shape)``: ``G = E E^T``, ``B = Y E^T`` with pixels as rows.
+
+    With ``in_units_of_E``, ``Y`` and ``E`` are first divided by the
+    :func:`data_unit` of ``E`` (least-squares abundances do not depend on
+    it), so that data near the float64 limits neither overflow nor vanish
+    in the products.
+    """
     xp = get_namespace(Y)
     Y = check_array(Y, "Y", xp=xp, ndim=(1, 2, 3))
     E = _as_like(endmembers, Y, xp, "endmembers")
@@ -47,6 +54,9 @@ def _gram(Y, endmembers):
             f"Y has {Y.shape[-1]} bands (last axis) but endmembers has {E.shape[1]} (columns); they must match."
         )
     flat = xp.reshape(Y, (-1, Y.shape[-1]))
+    if in_units_of_E:
+        unit = data_unit(xp, E)
+        E, flat = E / unit, flat / unit
     return xp, E, E @ E.T, flat @ E.T, tuple(Y.shape[:-1]) + (E.shape[0],)
 
 
@@ -219,7 +229,7 @@ def unmix(Y, endmembers, *, method="fcls", engine="auto", tol=None, max_iter=Non
     if _is_dask(Y):
         return _unmix_dask(Y, endmembers, method=method, engine=engine, tol=tol, max_iter=max_iter,
                            n_threads=n_threads)
-    xp, E, G, B, shape = _gram(Y, endmembers)
+    xp, E, G, B, shape = _gram(Y, endmembers, in_units_of_E=True)
     if method == "ucls":  # minimum-norm solution when the endmembers are linearly dependent
         return xp.reshape(B @ xp.linalg.pinv(G), shape)
     p = E.shape[0]

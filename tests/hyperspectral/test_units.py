@@ -1,4 +1,5 @@
-"""Hyperspectral denoisers and HySime do not depend on the units of the data, up to the float64 limits."""
+"""Hyperspectral denoisers, HySime, endmember extraction, FCLS and RRLbS do not depend on the units of the data,
+up to the float64 limits."""
 
 import warnings
 
@@ -6,14 +7,21 @@ import numpy as np
 import pytest
 
 from optlib.datasets import make_hyperspectral_scene
+from optlib import ConvergenceWarning
 from optlib.hyperspectral import (
+    atgp,
     denoise_fasthyde,
     denoise_hyminor,
     denoise_hyres,
     denoise_otvca,
     estimate_noise,
     estimate_noise_std,
+    fcls,
     hysime,
+    nfindr,
+    nnls,
+    rrlbs,
+    vca,
 )
 
 SCALES = [1e-300, 1e-200, 1e200, 1e300]
@@ -57,3 +65,45 @@ def test_ordinary_units_are_computed_exactly_as_before(cube):
     # power of two gives the same bits
     np.testing.assert_array_equal(denoise_fasthyde(cube * 2.0**-40) * 2.0**40, denoise_fasthyde(cube))
     np.testing.assert_array_equal(hysime(cube * 2.0**30).basis, hysime(cube).basis)
+
+
+EXTRACTORS = {"vca": lambda Y: vca(Y, 3, random_state=0), "nfindr": lambda Y: nfindr(Y, 3), "atgp": lambda Y: atgp(Y, 3)}
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("name", list(EXTRACTORS))
+def test_extraction_in_any_units(cube, name, scale):
+    # VCA picked other pixels at 1e-200 (no error) and overflowed at 1e200
+    ref = EXTRACTORS[name](cube)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        out = EXTRACTORS[name](cube * scale)
+    np.testing.assert_array_equal(out.indices, ref.indices)
+    np.testing.assert_allclose(out.endmembers / scale, ref.endmembers, rtol=1e-10)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("solver", [fcls, nnls])
+def test_abundances_in_any_units(cube, solver, scale):
+    # FCLS returned abundances off by 1.0 at 1e-300 (the Gram matrix of the endmembers underflowed), no error
+    E = make_hyperspectral_scene(24, 24, 3, n_bands=40, snr=30, random_state=0).endmembers
+    ref = solver(cube, E)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        out = solver(cube * scale, E * scale)
+    np.testing.assert_allclose(out, ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_rrlbs_in_any_units(cube, scale):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = rrlbs(cube, 3, max_iter=5, history=True, random_state=0)
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            out = rrlbs(cube * scale, 3, max_iter=5, history=True, random_state=0)
+        given = rrlbs(cube * scale, 3, lam=ref.lam * scale, max_iter=5, random_state=0)
+    np.testing.assert_allclose(out.endmembers / scale, ref.endmembers, rtol=1e-9)
+    np.testing.assert_allclose(out.abundances, ref.abundances, atol=1e-10)
+    np.testing.assert_allclose(out.band_weights * scale, ref.band_weights, rtol=1e-9)
+    for key in ("fun", "lam"):
+        np.testing.assert_allclose(out[key] / scale, ref[key], rtol=1e-9)
+    np.testing.assert_allclose(np.asarray(out.history["objective"]) / scale, ref.history["objective"], rtol=1e-9)
+    np.testing.assert_allclose(given.endmembers / scale, ref.endmembers, rtol=1e-9)
