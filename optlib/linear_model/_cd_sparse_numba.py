@@ -153,8 +153,8 @@ def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, 
 
 @njit(cache=True, fastmath=False, nogil=True)
 def enet_cd_ws_sparse(
-    indptr, indices, data, ys, yo, v, xo, w, alpha1, alpha2, positive, max_iter, tol, random, seed, use_ws, p0,
-    check_finite=False, dw_tol=np.inf, entry_test=True,
+    indptr, indices, data, ys, yo, v, xo, norms2, cv, stats_ready, w, alpha1, alpha2, positive, max_iter, tol, random,
+    seed, use_ws, p0, check_finite=False, dw_tol=np.inf, entry_test=True,
 ):  # fmt: skip
     """Working-set coordinate descent on CSC ``Xs``; ``w`` is updated in place.
 
@@ -167,8 +167,12 @@ def enet_cd_ws_sparse(
     the last epoch's largest change at most ``dw_tol`` times the largest
     coefficient; ``entry_test`` as there). Returns ``(n_epochs, gap)``, ``gap`` being the duality gap of the full
     problem at the returned ``w`` (n-scaled units, as :func:`._cd_numba.enet_cd_ws`).
-    The column norms, ``Xs^T v`` and, when ``w`` is zero, the first full
-    gradient are computed in one read of ``data``. With ``check_finite``,
+    The squared column norms of ``Xc`` and ``Xs^T v`` are written to
+    ``norms2`` and ``cv`` (shape ``(p,)``) and, when ``w`` is zero, the first
+    full gradient computed with them, in one read of ``data``; with
+    ``stats_ready`` (the arrays hold them from an earlier call on the same
+    ``X``, e.g. the previous alpha of a path) and a nonzero ``w``, that read
+    is skipped. With ``check_finite``,
     returns ``(-1, nan)`` at once when a column's squared norm is not finite
     (a NaN or infinite entry, or an overflow: the caller tells them apart).
     """
@@ -190,10 +194,8 @@ def enet_cd_ws_sparse(
     c00 = 0.0
     for i in range(n):
         c00 += v[i] * yt[i]
-    norms2 = np.empty(p)
-    cv = np.empty(p)
     grad = np.zeros(p)
-    for j in range(p):
+    for j in range(p if w_zero or not stats_ready else 0):
         sq = 0.0
         sv = 0.0
         sy = 0.0

@@ -291,6 +291,7 @@ class _CDProblem:
                 self.yy[k] = float(Yc[k] @ Yc[k])
         _check_no_overflow(self.yy, "y", Y)
         self._norms2 = self._xty0 = None
+        self.sparse_stats = None  # sparse kernel: (squared column norms, X^T v), see _TargetSolver.run
 
     def _resolve_gram(self, precompute, Xy, fit_intercept, sw, check_gram, Yc):
         """The Gram matrix (float64) and ``X^T Y`` (n_targets, p) to use, or ``(None, None)``."""
@@ -385,10 +386,12 @@ class _TargetSolver:
                 _check_no_overflow(pb._dense_stats(), "X", pb.X)
             return _gram_kernel()(pb.gram, pb.Xy[k], float(pb.yy[k]), w, *opts, dw_tol, entry_test)
         if pb.sparse:
+            if pb.sparse_stats is None:  # column norms and X^T v, filled by the first solve, kept for the next ones
+                pb.sparse_stats = (np.empty(pb.p), np.empty(pb.p))
             n_ep, gap = _sparse_kernel()(
-                pb.indptr, pb.indices, pb.data, pb.Ys[k], float(pb.Y_offset[k]), pb.v, pb.xo64, w, *opts, first, dw_tol,
-                entry_test,
-            )
+                pb.indptr, pb.indices, pb.data, pb.Ys[k], float(pb.Y_offset[k]), pb.v, pb.xo64, *pb.sparse_stats,
+                not first, w, *opts, first, dw_tol, entry_test,
+            )  # fmt: skip
             if n_ep < 0:  # a non-finite column norm: NaN / inf in X, or an overflow
                 _raise_non_finite("X", pb.X)
             return n_ep, gap

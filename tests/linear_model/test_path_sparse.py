@@ -86,3 +86,26 @@ def test_sparse_path_with_a_nearly_saturated_support_certified_and_fewer_epochs(
     assert sum(its) < 2000
     _, sk_coefs, _ = sk_lasso_path(X, y, alphas=alphas, tol=tol, max_iter=100_000)
     np.testing.assert_allclose(coefs, sk_coefs, atol=1e-4 * np.max(np.abs(sk_coefs)))
+
+
+def test_sparse_column_stats_kept_between_solves():
+    from optlib.linear_model._coordinate_descent import _CDProblem
+
+    rng = np.random.default_rng(1)
+    X = sp.random(50, 30, density=0.2, format="csc", random_state=rng, data_rvs=rng.standard_normal)
+    y = rng.standard_normal(50)
+    sw = rng.uniform(0.5, 2.0, 50)
+    sw *= 50 / sw.sum()
+    pb = _CDProblem(X, y[:, None], sw, True)
+    solver = pb.target(0, np.zeros(30))
+    runs = [solver.run(50 * a, 0.0, False, 10_000, 1e-12, False, 0, True, 1e-8) for a in (0.05, 0.02)]
+    # the second solve (warm, nonzero w) reuses the first's norms of the centred, weighted columns and X^T v
+    Xd = X.toarray()
+    v = np.sqrt(sw)
+    Xc = v[:, None] * (Xd - (sw @ Xd) / 50)
+    np.testing.assert_allclose(pb.sparse_stats[0], (Xc**2).sum(0), rtol=1e-10)
+    np.testing.assert_allclose(pb.sparse_stats[1], (v[:, None] * Xd).T @ v, rtol=1e-10)
+    w_cold = pb.target(0, np.zeros(30))
+    w_cold.run(50 * 0.02, 0.0, False, 10_000, 1e-12, False, 0, True, 1e-8)
+    np.testing.assert_allclose(solver.w, w_cold.w, atol=1e-8)
+    assert all(gap <= 1e-12 for _, gap in runs)
