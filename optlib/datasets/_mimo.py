@@ -4,6 +4,7 @@ import math
 import numbers
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 from sklearn.utils import Bunch
 
 from .._validation import check_random_state, check_scalar
@@ -11,9 +12,10 @@ from ..linop._mimo import NearFieldMIMO
 
 __all__ = ["make_nearfield_mimo"]
 
-_SCENES = ("shapes", "points")
+_SCENES = ("blobs", "shapes", "points")
 _LAYOUTS = ("diagonal", "cross")
 _SHAPES = ("rectangle", "disc", "ring", "cross", "letter_L", "letter_T")
+_BLOB_BORDER = 0.7  # std (voxels) of the Gaussian that softens the blobs' borders
 
 
 def _check_range(value, name, lower=None):
@@ -53,11 +55,33 @@ def _shape_mask(kind, n_x, n_y, rng):
     return box & ((dv >= half - bar) | (np.abs(du) <= bar / 2))  # letter_T
 
 
-def _scene(scene, grid_shape, n_targets, thickness, random_phase, rng):
-    """Complex reflectivity of ``grid_shape`` with ``max |x| = 1``."""
+def _blobs(coords, n_targets, rng):
+    """Magnitude of ``n_targets`` solid ellipsoids with soft borders on the grid ``coords`` (x, y, z)."""
+    points = np.stack(np.meshgrid(*coords, indexing="ij"), axis=-1)
+    extent = np.array([c[-1] - c[0] if c.size > 1 else 1.0 for c in coords])
+    mag = np.zeros(points.shape[:3])
+    for _ in range(n_targets):
+        semi = extent * np.array([rng.uniform(0.1, 0.2), rng.uniform(0.1, 0.2), rng.uniform(0.05, 0.12)])
+        rotation, _ = np.linalg.qr(rng.standard_normal((3, 3)))  # random orientation
+        low = np.array([c[0] for c in coords]) + semi
+        high = np.array([c[-1] for c in coords]) - semi
+        centre = rng.uniform(np.minimum(low, high), np.maximum(low, high))
+        local = ((points - centre) @ rotation) / semi
+        inside = np.sum(local * local, axis=-1) <= 1.0
+        if not inside.any():  # smaller than a voxel: keep the voxel nearest the centre
+            inside.flat[np.argmin(np.sum((points - centre) ** 2, axis=-1))] = True
+        mag = np.maximum(mag, np.where(inside, rng.uniform(0.5, 1.0), 0.0))
+    return gaussian_filter(mag, _BLOB_BORDER, mode="constant")
+
+
+def _scene(scene, coords, n_targets, thickness, random_phase, rng):
+    """Complex reflectivity on the grid ``coords`` (x, y, z) with ``max |x| = 1``."""
+    grid_shape = tuple(c.size for c in coords)
     n_x, n_y, n_z = grid_shape
     mag = np.zeros(grid_shape)
-    if scene == "points":
+    if scene == "blobs":
+        mag = _blobs(coords, n_targets, rng)
+    elif scene == "points":
         flat = rng.choice(mag.size, size=min(n_targets, mag.size), replace=False)
         mag.flat[flat] = rng.uniform(0.5, 1.0, size=flat.size)
     else:
@@ -105,7 +129,7 @@ def make_nearfield_mimo(
     y_range=(-0.15, 0.15),
     z_range=(0.35, 0.65),
     array_layout="diagonal",
-    scene="shapes",
+    scene="blobs",
     n_targets=3,
     thickness=None,
     random_phase=True,
@@ -138,24 +162,34 @@ def make_nearfield_mimo(
     ``M = n_frequencies n_tx n_rx``. The data-fidelity radius of C-SALSA is
     ``eps = sqrt(sigma^2 M)``, the expected noise norm.
 
-    Scenes. ``"shapes"``: ``n_targets`` extended 3-D targets, as the
-    simulated scenes of the paper (its test scenes come from the synthesizer
-    of Manisali, Oral and Oktem, DSP 2024, which generates "3-D extended
-    targets"; their exact recipe is not in the authors' code, so the one
-    here is ours): a planar shape (rectangle, disc, ring, cross, letters L
+    Scenes. ``"blobs"`` (default): ``n_targets`` solid 3-D extended
+    targets, the kind of scene of the paper's simulations. Source: the
+    ground truth the authors show (``images/SimulatedTop.png`` of
+    METU-SPACE-Lab/PnP-Regularization-on-Magnitude, "Synthetically Generated
+    Ground Truth"): compact solid blobs a few centimetres across and deep,
+    of near-constant magnitude, whose borders fade over one or two voxels.
+    Their test scenes come from the synthesizer of Manisali, Oral and
+    Oktem (DSP 2024), whose recipe is not in the authors' code, so the one
+    here is ours: an ellipsoid of random orientation with semi-axes drawn in
+    [0.1, 0.2] of the lateral extents and [0.05, 0.12] of the depth extent
+    (6 to 12 cm across and 3 to 7 cm deep on the paper's grid), at a
+    random position inside the grid, of constant magnitude in [0.5, 1]
+    (the larger where targets overlap), the volume then smoothed by a
+    Gaussian of standard deviation 0.7 voxel (the soft border).
+    ``"shapes"``: a planar shape (rectangle, disc, ring, cross, letters L
     and T; random size and lateral position) extruded in depth over
     ``thickness`` consecutive voxels (random in ``[2, max(2, n_z // 8)]``
-    by default: 2 to 6 voxels, 12.5 to 37.5 mm, on the paper's grid, about
-    1 to 3 range resolutions ``c / (2 B)``), at a random depth, with a
-    constant magnitude in [0.5, 1]; where targets overlap the larger
-    magnitude is kept. ``array_layout="cross", thickness=1`` gives the
-    scenes and data of optlib before 2026-12 (planar targets one voxel
-    thick, each on its own depth slice).
+    by default), at a random depth, with a constant magnitude in [0.5, 1];
+    thin strokes and hard edges. ``scene="shapes", array_layout="cross",
+    thickness=1`` gives the scenes and data of optlib before 2026-12
+    (planar targets one voxel thick, each on its own depth slice), and
+    ``scene="shapes"`` alone the defaults of early 2026-12.
     ``"points"``: ``n_targets`` point scatterers (single voxels) of
     magnitude in [0.5, 1]. The magnitude is scaled to a maximum of 1; the
     phase of every voxel is uniform on [0, 2 pi) with ``random_phase``
     (rough surfaces: the regime where one regularises the magnitude, not
-    the complex values), 0 otherwise.
+    the complex values; Manisali et al. and Oral and Oktem note that scene
+    reflectivities often have random phase), 0 otherwise.
 
     Parameters
     ----------
@@ -176,12 +210,13 @@ def make_nearfield_mimo(
     array_layout : {"diagonal", "cross"}
         Transmitters and receivers on the two diagonals of the aperture (the
         authors' layout, default) or on the x- and y-axes.
-    scene : {"shapes", "points"}
+    scene : {"blobs", "shapes", "points"}
+        Kind of targets (see Scenes above).
     n_targets : int
         Number of shapes or points.
     thickness : int or None
         Extent in depth (voxels) of every shape; ``None`` (default) draws it
-        per shape in ``[2, max(2, n_z // 8)]``. Ignored by ``"points"``.
+        per shape in ``[2, max(2, n_z // 8)]``. Used by ``"shapes"`` only.
     random_phase : bool
         Uniform random phase per voxel (default) or zero phase.
     snr_db : float or None
@@ -248,7 +283,7 @@ def make_nearfield_mimo(
               for (lo, hi), n in ((x_range, n_x), (y_range, n_y), (z_range, n_z))]
     operator = NearFieldMIMO(frequencies, tx_positions, rx_positions, *coords, cache=cache)
 
-    x_true = _scene(scene, (n_x, n_y, n_z), n_targets, thickness, random_phase, rng)
+    x_true = _scene(scene, coords, n_targets, thickness, random_phase, rng)
     y_clean = operator.forward(x_true)
     m = y_clean.size
     if snr_db is None:

@@ -48,13 +48,14 @@ def test_array_layouts():
 def test_shapes_extend_in_depth():
     n_z = 49
     for seed in range(5):
-        mag = np.abs(make_nearfield_mimo(grid_shape=(9, 9, n_z), n_tx=2, n_rx=2, n_frequencies=2, snr_db=None,
-                                         random_state=seed).x_true)
+        mag = np.abs(make_nearfield_mimo(grid_shape=(9, 9, n_z), n_tx=2, n_rx=2, n_frequencies=2, scene="shapes",
+                                         snr_db=None, random_state=seed).x_true)
         occupied = mag.sum(axis=(0, 1)) > 0
         edges = np.flatnonzero(np.diff(np.concatenate([[0], occupied.astype(int), [0]])))
         runs = edges[1::2] - edges[::2]  # lengths of the runs of occupied slices
         assert runs.min() >= 2 and runs.sum() <= 3 * (n_z // 8)  # 3 targets, each 2 to 6 slices thick
-    mag = np.abs(make_nearfield_mimo(**SMALL, thickness=4, n_targets=1, snr_db=None, random_state=2).x_true)
+    mag = np.abs(make_nearfield_mimo(**SMALL, scene="shapes", thickness=4, n_targets=1, snr_db=None,
+                                     random_state=2).x_true)
     assert np.count_nonzero(mag.sum(axis=(0, 1))) == 4
     footprint = mag.max(axis=2) > 0
     assert all(np.array_equal(mag[:, :, z] > 0, footprint) for z in np.flatnonzero(mag.sum(axis=(0, 1))))
@@ -70,10 +71,39 @@ def test_scene_and_measurements(scene):
         assert np.count_nonzero(mag) == 3
     else:
         assert np.count_nonzero(mag.sum(axis=(0, 1))) >= 2  # 3 slabs 2 slices thick on 5 slices
-        legacy = np.abs(make_nearfield_mimo(**SMALL, thickness=1, snr_db=None, random_state=1).x_true)
+        legacy = np.abs(make_nearfield_mimo(**SMALL, scene="shapes", thickness=1, snr_db=None,
+                                            random_state=1).x_true)
         assert np.count_nonzero(legacy.sum(axis=(0, 1))) == 3  # one planar shape per depth slice
     np.testing.assert_allclose(d.y, d.operator(d.x_true), rtol=1e-12)
     assert d.noise_std == 0.0 and d.eps == 0.0
+
+
+def test_default_scene_is_solid_blobs_with_soft_borders():
+    """Default ``scene="blobs"``: solid ellipsoids, several voxels in every direction, borders fading to 0."""
+    d = make_nearfield_mimo(grid_shape=(25, 25, 49), n_tx=2, n_rx=2, n_frequencies=2, n_targets=1, snr_db=None,
+                            random_state=0)
+    mag = np.abs(d.x_true)
+    assert mag.max() == pytest.approx(1.0)
+    core = mag >= 0.5  # the ellipsoid, its border at half height
+    g = d.geometry
+    for axis, coords in enumerate((g.x_coords, g.y_coords, g.z_coords)):
+        idx = np.flatnonzero(core.any(axis=tuple(a for a in range(3) if a != axis)))
+        extent = coords[idx[-1]] - coords[idx[0]] + (coords[1] - coords[0])
+        # a rotated ellipsoid spans between its shortest and longest diameters: 3 and 12 cm (+/- a voxel)
+        assert 0.03 - 0.0125 <= extent <= 0.12 + 0.0125
+    assert core.sum() >= 100  # solid: a volume, not a surface (measured 575 voxels)
+    border = (mag > 0.01) & (mag < 0.5)
+    assert border.sum() >= 0.5 * core.sum()  # a soft border about a voxel thick all around
+    # Gaussian border: the magnitude falls through 0.5 over about a voxel, no hard edge
+    assert np.abs(np.diff(mag, axis=2)).max() < 0.6
+    assert np.abs(np.diff(np.abs(make_nearfield_mimo(**SMALL, scene="shapes", snr_db=None, random_state=0).x_true),
+                          axis=0)).max() >= 0.5  # the extruded shapes have hard edges
+
+
+def test_blob_phase_is_random_per_voxel():
+    d = make_nearfield_mimo(**SMALL, snr_db=None, random_state=4)
+    phase = np.angle(d.x_true[np.abs(d.x_true) > 0.1])
+    assert np.abs(np.mean(np.exp(1j * phase))) < 0.2  # uniform phases: the mean phasor nearly vanishes
 
 
 def test_phase():

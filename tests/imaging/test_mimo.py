@@ -55,6 +55,7 @@ from optlib.imaging import (
     back_projection,
     kirchhoff_migration,
 )
+from optlib.imaging._tv import _grad, _pad_zero
 from optlib.linop import NearFieldMIMO
 from optlib.metrics import psnr_magnitude
 from optlib.optimize import csalsa
@@ -63,7 +64,7 @@ from tests.conftest import to_numpy
 # The measurements documented below were made on the scenes of optlib before the
 # authors' diagonal array and the 3-D targets became the defaults: planar targets
 # one voxel thick on a Mills-cross array, which these options reproduce exactly.
-LEGACY = {"array_layout": "cross", "thickness": 1}
+LEGACY = {"scene": "shapes", "array_layout": "cross", "thickness": 1}
 SMALL = {"grid_shape": (9, 9, 9), "n_frequencies": 8, "n_tx": 6, "n_rx": 7, **LEGACY}
 KAPPA, ALPHA = 500.0, 3.9e-2
 
@@ -106,8 +107,8 @@ def test_pnp_on_magnitude_beats_baselines_by_3db():
     assert psnr["tv+l1-mag"] >= baseline + 3.0  # measured 34.3 dB
 
 
-def test_pnp_on_magnitude_beats_baselines_default_scene():
-    """The generator's defaults (the authors' diagonal array, 3-D targets 2 voxels deep) on the small grid."""
+def test_pnp_on_magnitude_beats_baselines_extruded_shapes():
+    """Extruded planar shapes 2 voxels deep on the authors' diagonal array (the defaults of early 2026-12)."""
     data = make_nearfield_mimo(**{**SMALL, "array_layout": "diagonal", "thickness": None}, snr_db=30.0,
                                random_state=0)
     psnr = {name: psnr_magnitude(x, data.x_true) for name, x in _reconstructions(data, max_iter=60).items()}
@@ -211,6 +212,54 @@ def test_tv_on_magnitude_needs_the_zero_boundary():
     assert psnr_magnitude(runs["zero"].x, data.x_true) >= baseline + 3.0
     assert _background_ratio(runs["neumann"].x, data.x_true) == pytest.approx(0.91, abs=0.1)
     assert _background_ratio(runs["zero"].x, data.x_true) == pytest.approx(0.13, abs=0.1)
+
+
+BLOBS = {"grid_shape": (9, 9, 9), "n_frequencies": 8, "n_tx": 6, "n_rx": 7}  # the generator's default scene
+
+
+def _tv_mag(data, **options):
+    tv = TVDenoiser(scale=1.0 / ALPHA, boundary="zero", max_iter=50, tol=None)
+    options = {"kappa": KAPPA, "stop": "magnitude_change", "tol": 5e-4, "max_iter": 60, **options}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # capped
+        return csalsa(data.y, data.operator, MagnitudeDenoiser(tv), data.eps, sigma=ALPHA, **options)
+
+
+def test_tv_on_magnitude_beats_baselines_on_blobs():
+    """TV-only C-SALSA on the default scene (solid blobs, the authors' kind), small grid, seed 0, 60 iterations.
+
+    Measured: back-projection 18.41, Kirchhoff 16.75, TV-mag 24.57 dB (+6.2);
+    on the extruded shapes of early 2026-12 the same run scored 12.0 dB
+    against Kirchhoff's 14.1 (-2.1).
+    """
+    data = make_nearfield_mimo(**BLOBS, snr_db=30.0, random_state=0)
+    baseline = _baseline(data)
+    assert baseline == pytest.approx(18.4, abs=0.5)
+    assert psnr_magnitude(_tv_mag(data).x, data.x_true) >= baseline + 3.0
+
+
+def test_tv_on_magnitude_solution_is_not_the_truth():
+    """Started at the truth, TV-mag C-SALSA leaves it for a feasible volume of smaller TV.
+
+    With free phases (N unknowns more than the M measurements can fix), the
+    data ball holds magnitudes of lower TV than the truth's, and the
+    constrained problem picks one: here TV 0.82 of the truth's at
+    ||A x - y|| = 1.01 eps, 25.0 dB, the PSNR reached from back-projection
+    (24.6 dB). Margins over the baselines are a property of the model and the
+    scene, not of the solver's start. (kappa 5 and 10 CG steps: near-exact
+    x-updates and a fast approach to the ball.)
+    """
+    data = make_nearfield_mimo(**BLOBS, snr_db=30.0, random_state=0)
+    run = _tv_mag(data, x0=data.x_true, kappa=5.0, cg_max_iter=10)
+
+    def tv_zero(x):
+        g = _grad(np, _pad_zero(np, np.abs(x), 3), 3)
+        return np.sum(np.sqrt(np.sum(g * g, axis=0)))
+
+    assert np.linalg.norm(data.operator(data.x_true) - data.y) <= 1.05 * data.eps  # the truth is feasible
+    assert np.linalg.norm(data.operator(run.x) - data.y) <= 1.05 * data.eps
+    assert tv_zero(run.x) <= 0.9 * tv_zero(data.x_true)  # measured 0.82
+    assert psnr_magnitude(run.x, data.x_true) < 27.0  # measured 25.0 dB
 
 
 @pytest.mark.slow
