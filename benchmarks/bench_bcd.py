@@ -66,12 +66,15 @@ data (``--paths quick``) and also (2), (3) (``--paths all``):
   scikit-learn's (target <= 0.3);
 - every path and ``LassoCV`` run is a forked child (JIT warm-up done before,
   on 50 samples) stopped after ``--path-cap`` seconds of wall time (reported
-  as ``> cap``, a lower bound); ratios on wall and on the child's CPU time;
+  as ``> cap`` with the CPU time it had used, lower bounds; a ratio to a
+  stopped anchor is printed ``<= r``, an upper bound); ratios on wall and on
+  the child's CPU time;
   ``--path-ladder`` is the loosest rung of the tol ladders, ``--path-solvers``
   / ``--path-problems`` restrict the rows (for a loaded machine).
 """
 
 import argparse
+import os
 import shlex
 import statistics
 import sys
@@ -492,11 +495,29 @@ PATH_ANCHORS = ("sklearn lasso_path", "celer celer_path", "skglm AndersonCD.path
 PATH_RUNNERS = ("optlib lasso_path",) + PATH_ANCHORS
 
 
+class Stopped:
+    """A run stopped at the wall-time cap, with the CPU time it had used by then (a lower bound; None if unknown)."""
+
+    def __init__(self, cpu):
+        self.cpu = cpu
+
+
+def _child_cpu(pid):
+    """CPU time (user + system, s) used so far by process ``pid``, from /proc; None where /proc is absent."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def _capped(fn, cap):
-    """``fn()`` in a forked child stopped after ``cap`` s of wall time: ``(result, wall, cpu)``, or None when stopped.
+    """``fn()`` in a forked child stopped after ``cap`` s of wall time: ``(result, wall, cpu)``, or :class:`Stopped`.
 
     The child inherits the parent's compiled (JIT-warmed) functions, the data
-    and the BLAS thread limit; its CPU time is its own process time.
+    and the BLAS thread limit; its CPU time is its own process time. A
+    stopped run carries the CPU time it had used (a lower bound on its cost).
     """
     import multiprocessing as mp
 
@@ -510,11 +531,15 @@ def _capped(fn, cap):
 
     proc = ctx.Process(target=child)
     proc.start()
-    res = recv.recv() if recv.poll(cap) else None
-    if res is None:
+    res = recv.recv() if recv.poll(cap) else Stopped(_child_cpu(proc.pid))
+    if isinstance(res, Stopped):
         proc.kill()
     proc.join()
     return res
+
+
+def _finished(runs):
+    return [r for r in runs if not isinstance(r, Stopped)]
 
 
 def _small_slice(X, y):
@@ -523,13 +548,22 @@ def _small_slice(X, y):
 
 
 def _ratio_rows(entries, anchors, kind):
-    """Table rows of ``entries`` with wall and CPU ratios to the fastest finished run among ``anchors``."""
-    done = [e for e in entries if e["name"] in anchors and e["ok"]]
-    best_wall = min((e["time"] for e in done), default=None)
-    best_cpu = min((e["cpu"] for e in done), default=None)
+    """Table rows of ``entries`` with wall and CPU ratios to the fastest run among ``anchors``.
+
+    A stopped anchor counts with its lower bounds (the cap, the CPU time used
+    by then): when one of them is the smallest, the ratio is an upper bound
+    (``bound=True``, printed ``<=``).
+    """
+    timed = [e for e in entries if e["name"] in anchors and e["ok"]]
+    stopped = [e for e in entries if e["name"] in anchors and not e["ok"] and e.get("cpu_lower")]
+    candidates = [(e["time"], e["cpu"], False) for e in timed] + [(e["time"], e["cpu_lower"], True) for e in stopped]
+    best_wall = min(candidates, default=None)
+    best_cpu = min(candidates, key=lambda c: c[1], default=None)
     for e in entries:
-        e.update(kind=kind, ratio=e["time"] / best_wall if best_wall else None,
-                 cpu_ratio=e["cpu"] / best_cpu if best_cpu else None)
+        mine = e["cpu"] if e["ok"] else None
+        e.update(kind=kind, ratio=e["time"] / best_wall[0] if best_wall and e["ok"] else None,
+                 cpu_ratio=mine / best_cpu[1] if best_cpu and mine else None,
+                 bound=bool(best_cpu and best_cpu[2]) or bool(best_wall and best_wall[2]))
     return entries
 
 
@@ -558,22 +592,23 @@ def bench_paths(problems, target, repeats, cap, ladder_start, log, only=None):
                 chosen, res, tol = None, None, None
                 for tol in _tol_ladder(ladder_start, 1e-12):
                     res = _capped(lambda tol=tol: run(X, y, tol), cap)
-                    if res is None:
-                        log(f"  {name:28s} tol={tol:.0e} stopped after {cap:g} s")
+                    if isinstance(res, Stopped):
+                        log(f"  {name:28s} tol={tol:.0e} stopped after {cap:g} s (CPU {res.cpu} s)")
                         break
                     if float(np.max(lasso_path_gaps(X, y, alphas, res[0]))) <= target:
                         chosen = tol
                         break
-                runs = [res] if res is not None else []
+                runs = _finished([res])
                 if chosen is not None:
-                    runs += [r for r in (_capped(lambda: run(X, y, tol), cap) for _ in range(repeats - 1)) if r]
+                    runs += _finished([_capped(lambda: run(X, y, tol), cap) for _ in range(repeats - 1)])
             e = dict(problem=label, size=prob.size, solver=name, ok=chosen is not None)
             if runs:
                 e.update(time=statistics.median(r[1] for r in runs), cpu=statistics.median(r[2] for r in runs),
                          gap=float(np.max(lasso_path_gaps(X, y, alphas, runs[-1][0]))))
                 e["setting"] = f"tol={tol:.0e}" + ("" if e["ok"] else " (target missed)") + f" ({len(runs)} runs)"
             else:
-                e.update(time=cap, cpu=None, gap=None, setting=f"tol={tol:.0e}: stopped after {cap:g} s")
+                e.update(time=cap, cpu=None, cpu_lower=res.cpu, gap=None,
+                         setting=f"tol={tol:.0e}: stopped after {cap:g} s")
             entries.append(e)
             log(f"  {name:28s} {e['setting']:32s} wall {e['time']:8.3f} s  cpu {e['cpu'] or float('nan'):8.3f} s")
         rows += _ratio_rows([dict(e, name=e["solver"]) for e in entries], PATH_ANCHORS, "path")
@@ -595,14 +630,15 @@ def bench_lassocv(problems, repeats, cap, log):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 cls(cv=5, alphas=100).fit(*_small_slice(X, y))  # warm-up (JIT)
-                runs = [r for r in (_capped(lambda: cls(cv=5, alphas=100).fit(X, y).alpha_, cap) for _ in range(repeats)) if r]
+                outcomes = [_capped(lambda: cls(cv=5, alphas=100).fit(X, y).alpha_, cap) for _ in range(repeats)]
+                runs = _finished(outcomes)
             e = dict(problem=f"LassoCV {prob.name.split(' a_max')[0]}", size=prob.size, solver=name, name=name,
                      ok=bool(runs), gap=None)
             if runs:
                 e.update(time=statistics.median(r[1] for r in runs), cpu=statistics.median(r[2] for r in runs),
                          alpha=runs[0][0])
             else:
-                e.update(time=cap, cpu=None, alpha=None)
+                e.update(time=cap, cpu=None, cpu_lower=min(r.cpu or 0.0 for r in outcomes) or None, alpha=None)
             e["n_runs"] = len(runs)
             entries.append(e)
             log(f"  {name:20s} wall {e['time']:8.3f} s  cpu {e['cpu'] or float('nan'):8.3f} s  alpha_={e['alpha']}")
@@ -626,10 +662,12 @@ def markdown_table_paths(rows):
     for r in rows:
         gap = "" if r["gap"] is None else f"{r['gap']:.1e}"
         time_ = f"> {r['time']:g}" if r["cpu"] is None else f"{r['time']:.3f}"
-        cpu = "n/a" if r["cpu"] is None else f"{r['cpu']:.3f}"
+        cpu = f"{r['cpu']:.3f}" if r["cpu"] is not None else (f"> {r['cpu_lower']:.1f}" if r.get("cpu_lower") else "n/a")
+        bound = "<= " if r.get("bound") else ""
+        ratio, cpu_ratio = (bound + fmt(v) if v is not None else "n/a" for v in (r["ratio"], r["cpu_ratio"]))
         lines.append(
-            f"| {r['problem']} | {r['size']} | {r['solver']} | {r['setting']} | {time_} | {fmt(r['ratio'])} "
-            f"| {cpu} | {fmt(r['cpu_ratio'])} | {gap} |"
+            f"| {r['problem']} | {r['size']} | {r['solver']} | {r['setting']} | {time_} | {ratio} "
+            f"| {cpu} | {cpu_ratio} | {gap} |"
         )
     return "\n".join(lines)
 
