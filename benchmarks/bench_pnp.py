@@ -4,7 +4,7 @@
 Usage::
 
     python benchmarks/bench_pnp.py [--quick] [--device gpu] [--repeats R] [--mimo-size {small,spec,none}]
-                                    [--mimo-seeds 0,1,2] [--mimo-only] [--output PATH]
+                                    [--mimo-seeds 0,1,2] [--mimo-only] [--mimo-scene {blobs,shapes}] [--output PATH]
 
 Problems
 --------
@@ -62,9 +62,12 @@ the tests; ``spec``: the spec's 25 x 25 x 49 grid, 12 x 13 antennas, 20
 frequencies (tens of minutes per seed on 2 cores); ``none`` skips it.
 ``--mimo-only`` skips the cameraman problems and writes
 ``results/bench_pnp_mimo_<size>.md``; ``--mimo-max-iter`` caps the C-SALSA
-iterations and ``--mimo-methods`` picks rows (for the slow spec size). The
-scenes are the generator's defaults: the authors' diagonal Tx/Rx array and
-3-D extended targets (planar shapes 2 to ``max(2, n_z // 8)`` voxels deep).
+iterations, ``--mimo-methods`` picks rows (for the slow spec size) and
+``--mimo-scene`` the generator's scene (default ``blobs``, its default: solid
+3-D targets with soft borders, on the authors' diagonal Tx/Rx array;
+``shapes``: planar shapes extruded 2 to ``max(2, n_z // 8)`` voxels deep).
+C-SALSA rows also report ``||A x - y|| / eps``, the TV of ``|x|`` over the
+truth's and the best PSNR along the iterations (an oracle diagnostic).
 
 Parameters (lam, rho) were tuned on the 512 x 512 problems, per prior, and
 reused for every method that uses that prior; sigma = sqrt(lam / rho) is
@@ -101,6 +104,7 @@ from optlib.imaging import (
     back_projection,
     kirchhoff_migration,
 )
+from optlib.imaging._tv import _grad, _pad_zero
 from optlib.linop import CircularConvolution, Mask
 from optlib.linop._fourier import uniform_psf
 from optlib.metrics import psnr, psnr_magnitude, ssim
@@ -306,19 +310,28 @@ def run(args):
     return rows, notes, size, repeats
 
 
-def mimo_rows(size, seed, max_iter=MIMO_MAX_ITER, methods=None):
+def mimo_rows(size, seed, max_iter=MIMO_MAX_ITER, methods=None, scene="blobs"):
     """PSNR of the normalised magnitudes, times and iterations of the MIMO reconstructions of one scene.
 
-    ``methods``: names of the rows to run (all when None).
+    ``methods``: names of the rows to run (all when None); ``scene``: the
+    generator's ``scene``. C-SALSA rows also give ``||A x - y|| / eps``,
+    ``TV0(|x|) / TV0(|x_true|)`` (isotropic TV with the zero boundary; ``x``
+    fits the data, so it is in the truth's units): a solution inside the data
+    ball with a ratio below 1 is a feasible volume of smaller TV than the
+    truth, and the best PSNR along the iterations with its iteration (an
+    oracle diagnostic: it needs the truth).
     """
-    data = make_nearfield_mimo(**MIMO_SCENES[size], snr_db=30.0, dtype=np.complex64, random_state=seed)
+    data = make_nearfield_mimo(**MIMO_SCENES[size], scene=scene, snr_db=30.0, dtype=np.complex64,
+                               random_state=seed)
     A, y, eps = data.operator, data.y, data.eps
     tv_inner = TV3D(1.0, max_iter=10, tol=1e-3)
 
     def sparse_tv(v, sigma):  # TV of weight sigma / 2, then soft threshold by sigma
         return np.maximum(tv_inner.prox(v, 0.5 * sigma) - sigma, 0.0)
 
-    options = {"kappa": MIMO_KAPPA, "stop": "magnitude_change", "tol": 5e-4, "max_iter": max_iter}
+    trace = []
+    options = {"kappa": MIMO_KAPPA, "stop": "magnitude_change", "tol": 5e-4, "max_iter": max_iter,
+               "callback": lambda r: trace.append(psnr_magnitude(r.x, data.x_true))}
     table = {
         "back-projection": lambda: back_projection(y, A),
         "Kirchhoff migration": lambda: kirchhoff_migration(y, A),
@@ -338,31 +351,48 @@ def mimo_rows(size, seed, max_iter=MIMO_MAX_ITER, methods=None):
         for method, fn in table.items():
             if methods is not None and method not in methods:
                 continue
+            trace.clear()
             w0, c0 = time.perf_counter(), time.process_time()
             out = fn()
             cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-            x, nit = (out.x, out.nit) if hasattr(out, "x") else (out, None)
-            rows.append((seed, method, wall, cpu, psnr_magnitude(x, data.x_true), nit))
-            print(f"mimo {seed:3d} {method:26s} {wall:7.2f} s wall {cpu:7.2f} s CPU  {rows[-1][4]:6.2f} dB  it {nit}",
-                  flush=True)
+            if hasattr(out, "x"):  # C-SALSA
+                x, nit = out.x, out.nit
+                diagnostics = (float(np.linalg.norm(A.forward(x) - y)) / eps,
+                               _tv_zero(np.abs(x)) / _tv_zero(np.abs(data.x_true)),
+                               max(trace), 1 + int(np.argmax(trace)))
+            else:
+                x, nit, diagnostics = out, None, None
+            rows.append((seed, method, wall, cpu, psnr_magnitude(x, data.x_true), nit, diagnostics))
+            extra = "" if diagnostics is None else (
+                "  res/eps {:.3f}  TV ratio {:.2f}  best {:.2f} dB at it {}".format(*diagnostics))
+            print(f"mimo {seed:3d} {method:26s} {wall:7.2f} s wall {cpu:7.2f} s CPU  {rows[-1][4]:6.2f} dB  "
+                  f"it {nit}{extra}", flush=True)
     scene = (f"grid {' x '.join(map(str, A.input_shape))}, {data.y.shape[1]} x {data.y.shape[2]} antennas, "
              f"{data.y.shape[0]} frequencies")
     return rows, scene
 
 
+def _tv_zero(magnitude):
+    """Isotropic 3-D TV with the zero boundary (the jumps to 0 outside the grid count), as TVDenoiser's."""
+    g = _grad(np, _pad_zero(np, magnitude, 3), 3)
+    return float(np.sum(np.sqrt(np.sum(g * g, axis=0))))
+
+
 def format_mimo_table(rows):
     lines = [
-        "| seed | method | wall time (s) | CPU time (s) | PSNR (dB) | margin (dB) | iterations |",
-        "|---|---|---|---|---|---|---|",
+        ("| seed | method | wall time (s) | CPU time (s) | PSNR (dB) | margin (dB) | iterations | residual / eps "
+         "| TV / TV(truth) | best PSNR (dB) at iteration |"),
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     baseline = {}
-    for seed, method, _, _, p, _ in rows:
+    for seed, method, _, _, p, *_ in rows:
         if method in ("back-projection", "Kirchhoff migration"):
             baseline[seed] = max(baseline.get(seed, -math.inf), p)
-    for seed, method, wall, cpu, p, nit in rows:
+    for seed, method, wall, cpu, p, nit, diagnostics in rows:
         margin = "" if method in ("back-projection", "Kirchhoff migration") else f"{p - baseline[seed]:+.2f}"
+        extra = "| | | |" if diagnostics is None else "| {:.3f} | {:.2f} | {:.2f} at {} |".format(*diagnostics)
         lines.append(f"| {seed} | {method} | {wall:.2f} | {cpu:.2f} | {p:.2f} | {margin} | "
-                     f"{'' if nit is None else nit} |")
+                     f"{'' if nit is None else nit} {extra}")
     return "\n".join(lines)
 
 
@@ -392,6 +422,8 @@ def main(argv=None):
     parser.add_argument("--mimo-only", action="store_true", help="only the MIMO rows")
     parser.add_argument("--mimo-max-iter", type=int, default=MIMO_MAX_ITER,
                         help=f"C-SALSA iteration cap of the MIMO rows (default {MIMO_MAX_ITER})")
+    parser.add_argument("--mimo-scene", choices=("blobs", "shapes"), default="blobs",
+                        help="scene kind of make_nearfield_mimo (default blobs, the generator's default)")
     parser.add_argument("--mimo-methods", default=None,
                         help="comma-separated MIMO rows to run (default all), e.g. 'back-projection,TV-mag (C-SALSA)'")
     args = parser.parse_args(argv)
@@ -409,7 +441,7 @@ def main(argv=None):
         m_rows = []
         with threadpool_limits(1 if args.mimo_only else None):
             for seed in seeds:
-                rows_seed, scene = mimo_rows(args.mimo_size, seed, args.mimo_max_iter, methods)
+                rows_seed, scene = mimo_rows(args.mimo_size, seed, args.mimo_max_iter, methods, args.mimo_scene)
                 m_rows += rows_seed
         mimo = [
             "",
@@ -419,8 +451,13 @@ def main(argv=None):
                 "PSNR of the normalised magnitudes; C-SALSA kappa = 500, alpha = 3.9e-2, magnitude-change stop 5e-4, "
                 f"at most {args.mimo_max_iter} iterations; TV-mag: 3-D TV with the zero boundary (50 Chambolle "
                 "iterations per call); margin: PSNR minus the better of back-projection and Kirchhoff migration; "
-                "each method timed once. Scenes: make_nearfield_mimo defaults (the authors' diagonal Tx/Rx array, "
-                "3-D extended targets 2 to max(2, n_z // 8) voxels deep)."
+                "each method timed once (C-SALSA times include a PSNR per iteration for the best-PSNR column); "
+                "residual / eps: ||A x - y|| over the data ball's radius eps; TV / TV(truth): zero-boundary TV of "
+                "|x| over that of |x_true| (C-SALSA solutions fit the data, so share the truth's units); best PSNR: "
+                "the best iterate's PSNR, an oracle diagnostic that needs the truth. Scenes: make_nearfield_mimo "
+                f"(scene={args.mimo_scene!r}, the authors' diagonal Tx/Rx array; 'blobs': solid 3-D targets "
+                "with soft borders, the generator's default; 'shapes': extruded planar shapes 2 to "
+                "max(2, n_z // 8) voxels deep)."
             ),
             "",
             format_mimo_table(m_rows),
