@@ -68,7 +68,8 @@ def test_engines_agree_and_sparse_input():
     a = robust_altmin(S, 3, engine="numba", tol=0, max_iter=5, random_state=0, history=True)
     b = robust_altmin((P.rows, P.cols, P.data), 3, shape=P.shape, engine="xp", tol=0, max_iter=5,
                       random_state=0, history=True)
-    np.testing.assert_allclose(a.history["residual"], b.history["residual"], rtol=1e-6)
+    # the numba engine reads float32 factor copies in the early passes (a ~1e-7 relative perturbation)
+    np.testing.assert_allclose(a.history["residual"], b.history["residual"], rtol=1e-6, atol=1e-8)
     assert len(a.history) == 5
 
 
