@@ -134,8 +134,9 @@ def make_irs_channel(n_ms=6, n_irs=256, n_bs=16, *, grid=18, n_pilots=3, n_patte
     ``random_state`` share them, as in the paper's script (drawn once, before
     its 50 trials); a pair ``(pilots, patterns)`` of arrays of shapes
     ``(n_pilots, n_ms)`` and ``(n_patterns, n_irs)`` uses them as given. The
-    channel and the noise depend on ``random_state`` only: the same
-    ``random_state`` gives the same channel and noise whatever ``training``.
+    channel and the noise draws depend on ``random_state`` only: the same
+    ``random_state`` gives the same channel, and the same noise up to its
+    scale (set by ``snr_db`` and the received power), whatever ``training``.
 
     Returns
     -------
