@@ -223,18 +223,10 @@ def _primal(w, R, ws, n_ws, alpha1, alpha2):
 
 
 @njit(cache=True, fastmath=False)
-def anderson_point(hist, n_ws):
-    """Anderson extrapolation of the K+1 stored iterates ``hist`` (rows) of ``w[ws]``.
+def _extrapolate(hist, n_ws):
+    """Anderson extrapolation of the K+1 stored iterates ``hist`` (rows) of ``w[ws]``, not projected.
 
-    Returns the extrapolated coefficients projected on the orthant of the
-    last iterate (a coefficient whose sign would change, or that is zero in
-    the last iterate, is zero; so ``w >= 0`` is kept with ``positive``), or
-    an empty array when the regularised system is degenerate. Coordinate
-    descent is a linear map only on a fixed sign pattern: on a large,
-    ill-conditioned support the extrapolation has weights in the hundreds,
-    and the few coordinates near zero it would push across it made the
-    unprojected point raise the objective at every try (it was then
-    rejected, and Anderson gained nothing).
+    Returns an empty array when the regularised system is degenerate.
     """
     empty = np.empty(0)
     K = hist.shape[0] - 1
@@ -259,48 +251,102 @@ def anderson_point(hist, n_ws):
     for k in range(K):
         for m in range(n_ws):
             w_acc[m] += c[k] * hist[k + 1, m]
-    for m in range(n_ws):
-        if w_acc[m] * hist[K, m] <= 0.0:
-            w_acc[m] = 0.0
     return w_acc
 
 
 @njit(cache=True, fastmath=False)
-def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2):
-    """Anderson extrapolation from the K+1 stored iterates ``hist`` (rows) of w[ws].
+def _on_orthant(w_acc, last):
+    """``w_acc`` with each coefficient that leaves the orthant of ``last`` (or is zero there) set to zero."""
+    out = w_acc.copy()
+    for m in range(out.shape[0]):
+        if out[m] * last[m] <= 0.0:
+            out[m] = 0.0
+    return out
 
-    The extrapolated point replaces ``w`` (and ``R``) only when it lowers the
-    objective. Returns the largest coefficient change (0 when not kept).
+
+@njit(cache=True, fastmath=False)
+def anderson_candidates(hist, n_ws, alpha1, positive):
+    """The extrapolated points to try, in order (shared with the sparse kernel); ``n_cand`` of them.
+
+    Returns ``(first, second, n_cand)``. When the objective has a kink at
+    zero (``alpha1 > 0`` or ``positive``), first the extrapolation projected
+    on the orthant of the last iterate (a coefficient whose sign would
+    change, or that is zero in the last iterate, is zero; so ``w >= 0`` is
+    kept with ``positive``): coordinate descent is a linear map only on a
+    fixed sign pattern, and on a large, ill-conditioned support the
+    extrapolation (weights in the hundreds) pushes a few coordinates near
+    zero across it, which makes the plain point raise the objective at every
+    try. Then, when it differs, the plain extrapolation (clipped at zero
+    when ``positive``): coefficients may also converge across zero (an
+    ill-conditioned elastic net at a small alpha), where the projected point
+    keeps being rejected. Without a kink (ridge, least squares: a zero
+    coefficient is not special) only the plain point. ``n_cand = 0`` when
+    the system is degenerate.
     """
-    w_acc = anderson_point(hist, n_ws)
+    w_acc = _extrapolate(hist, n_ws)
     if w_acc.shape[0] == 0:
-        return 0.0
+        return w_acc, w_acc, 0
+    if positive:
+        for m in range(n_ws):
+            w_acc[m] = max(w_acc[m], 0.0)
+    if not (alpha1 > 0.0 or positive):
+        return w_acc, w_acc, 1
+    w_orth = _on_orthant(w_acc, hist[hist.shape[0] - 1])
+    for m in range(n_ws):
+        if w_orth[m] != w_acc[m]:
+            return w_orth, w_acc, 2
+    return w_orth, w_orth, 1
+
+
+@njit(cache=True, fastmath=False)
+def _try_point(X, y, w, R, ws, n_ws, w_new, alpha1, alpha2, old):
+    """Replace ``w[ws]`` (and ``R``) by ``w_new`` when its objective is below ``old``.
+
+    Returns the largest coefficient change, or -1 when not kept.
+    """
     n = X.shape[0]
     R_acc = np.empty(n, dtype=R.dtype)
     for i in range(n):
         R_acc[i] = y[i]
     for m in range(n_ws):
-        v = w_acc[m]
+        v = w_new[m]
         if v != 0.0:
             j = ws[m]
             for i in range(n):
                 R_acc[i] -= v * X[i, j]
-    old = _primal(w, R, ws, n_ws, alpha1, alpha2)
     w_old = np.empty(n_ws)
     for m in range(n_ws):
         w_old[m] = w[ws[m]]
-        w[ws[m]] = w_acc[m]
+        w[ws[m]] = w_new[m]
     new = _primal(w, R_acc, ws, n_ws, alpha1, alpha2)
     if new < old:
         for i in range(n):
             R[i] = R_acc[i]
         d_w_max = 0.0
         for m in range(n_ws):
-            d_w_max = max(d_w_max, abs(w_acc[m] - w_old[m]))
+            d_w_max = max(d_w_max, abs(w_new[m] - w_old[m]))
         return d_w_max
     for m in range(n_ws):
         w[ws[m]] = w_old[m]
-    return 0.0
+    return -1.0
+
+
+@njit(cache=True, fastmath=False)
+def _anderson(X, y, w, R, ws, n_ws, hist, alpha1, alpha2, positive):
+    """Anderson extrapolation from the K+1 stored iterates ``hist`` (rows) of w[ws].
+
+    The first point of :func:`anderson_candidates` that lowers the objective
+    replaces ``w`` (and ``R``). Returns the largest coefficient change (0
+    when none is kept).
+    """
+    first, second, n_cand = anderson_candidates(hist, n_ws, alpha1, positive)
+    if n_cand == 0:
+        return 0.0
+    old = _primal(w, R, ws, n_ws, alpha1, alpha2)
+    d_w_max = _try_point(X, y, w, R, ws, n_ws, first, alpha1, alpha2, old)
+    if d_w_max < 0.0 and n_cand == 2:
+        d_w_max = _try_point(X, y, w, R, ws, n_ws, second, alpha1, alpha2, old)
+    return max(d_w_max, 0.0)
 
 
 @njit(cache=True, fastmath=False)
@@ -583,7 +629,7 @@ def enet_cd_ws(
                 for m in range(ws_size):
                     hist[slot, m] = w[ws[m]]
                 if slot == _K:
-                    d_w_max = max(d_w_max, _anderson(X, y, w, R, ws, ws_size, hist, alpha1, alpha2))
+                    d_w_max = max(d_w_max, _anderson(X, y, w, R, ws, ws_size, hist, alpha1, alpha2, positive))
                     settled = dw_small(d_w_max, w_max, dw_tol)
             check = epoch % _CHECK == 0
             if check and use_ws and polish:

@@ -32,7 +32,14 @@ else:  # pragma: no cover - exercised in a subprocess by the tests
         return lambda func: func
 
 
-from ._cd_numba import _CHECK, _top_k, anderson_point, dw_small, enet_coordinate, gap_ws
+from ._cd_numba import (
+    _CHECK,
+    _top_k,
+    anderson_candidates,
+    dw_small,
+    enet_coordinate,
+    gap_ws,
+)
 
 _K = 5  # Anderson memory, as in the dense kernel
 
@@ -110,32 +117,27 @@ def _primal(w, Rt, ws, n_ws, alpha1, alpha2):
 
 
 @njit(cache=True, fastmath=False)
-def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, hist, alpha1, alpha2):
-    """Anderson extrapolation of the stored iterates; kept when it lowers the objective.
+def _try_point(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, w_new, alpha1, alpha2, old):
+    """Replace ``w[ws]`` (and ``Rs``, ``state``) by ``w_new`` when its objective is below ``old``.
 
-    Returns the largest coefficient change (0 when not kept).
+    ``Rt`` is a work buffer. Returns the largest coefficient change, or -1 when not kept.
     """
-    w_acc = anderson_point(hist, n_ws)
-    if w_acc.shape[0] == 0:
-        return 0.0
     n = Rs.shape[0]
     Rs_acc = np.empty(n)
     for i in range(n):
         Rs_acc[i] = ys[i]
     s_acc = yo
     for m in range(n_ws):
-        val = w_acc[m]
+        val = w_new[m]
         if val != 0.0:
             j = ws[m]
             for ii in range(indptr[j], indptr[j + 1]):
                 Rs_acc[indices[ii]] -= val * data[ii]
             s_acc -= val * xo[j]
-    _true_residual(Rs, state[0], v, Rt)
-    old = _primal(w, Rt, ws, n_ws, alpha1, alpha2)
     w_old = np.empty(n_ws)
     for m in range(n_ws):
         w_old[m] = w[ws[m]]
-        w[ws[m]] = w_acc[m]
+        w[ws[m]] = w_new[m]
     _true_residual(Rs_acc, s_acc, v, Rt)
     new = _primal(w, Rt, ws, n_ws, alpha1, alpha2)
     if new < old:
@@ -144,11 +146,30 @@ def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, 
         state[0] = s_acc
         d_w_max = 0.0
         for m in range(n_ws):
-            d_w_max = max(d_w_max, abs(w_acc[m] - w_old[m]))
+            d_w_max = max(d_w_max, abs(w_new[m] - w_old[m]))
         return d_w_max
     for m in range(n_ws):
         w[ws[m]] = w_old[m]
-    return 0.0
+    return -1.0
+
+
+@njit(cache=True, fastmath=False)
+def _anderson(indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws, hist, alpha1, alpha2, positive):
+    """Anderson extrapolation of the stored iterates: the first point of
+    :func:`._cd_numba.anderson_candidates` that lowers the objective is kept.
+
+    Returns the largest coefficient change (0 when none is kept).
+    """
+    first, second, n_cand = anderson_candidates(hist, n_ws, alpha1, positive)
+    if n_cand == 0:
+        return 0.0
+    _true_residual(Rs, state[0], v, Rt)
+    old = _primal(w, Rt, ws, n_ws, alpha1, alpha2)
+    args = (indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, n_ws)
+    d_w_max = _try_point(*args, first, alpha1, alpha2, old)
+    if d_w_max < 0.0 and n_cand == 2:
+        d_w_max = _try_point(*args, second, alpha1, alpha2, old)
+    return max(d_w_max, 0.0)
 
 
 @njit(cache=True, fastmath=False, nogil=True)
@@ -293,7 +314,8 @@ def enet_cd_ws_sparse(
                 if slot == _K:
                     d_acc = _anderson(
                         indptr, indices, data, ys, yo, v, xo, w, Rs, state, Rt, ws, ws_size, hist, alpha1, alpha2,
-                    )
+                        positive,
+                    )  # fmt: skip
                     settled = swept_all and dw_small(max(d_w_max, d_acc), w_max, dw_tol)
             if epoch % _CHECK == 0 or settled or not use_ws:
                 if ws_size == p:

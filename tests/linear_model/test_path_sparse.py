@@ -59,13 +59,13 @@ def _plain_gaps(X, y, alphas, coefs):
 
 
 def test_anderson_point_keeps_the_orthant_of_the_last_iterate():
-    from optlib.linear_model._cd_numba import anderson_point
+    from optlib.linear_model._cd_numba import anderson_candidates
 
     # iterates x_k = x* + 0.6^k d: coordinate 1 is positive along the way but its limit is negative
     x_star, d = np.array([1.0, -0.05, 0.0]), np.array([1.0, 1.0, 0.0])
     hist = np.array([x_star + 0.6**k * d for k in range(6)])
     assert hist[-1, 1] > 0
-    w_acc = anderson_point(hist, 3)
+    w_acc, _, _ = anderson_candidates(hist, 3, 1.0, False)
     assert abs(w_acc[0] - 1.0) < 1e-6  # the limit of the coordinate that keeps its sign
     np.testing.assert_array_equal(w_acc[1:], [0.0, 0.0])  # not pushed across zero, zero kept
 
