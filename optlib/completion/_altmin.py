@@ -136,14 +136,16 @@ def _half_step_xp(obs, axis, F, X0, values, weights, alpha, solver, sketch_size,
     return x
 
 
-def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_inner, rtol, rng, residuals=False):
+def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_inner, rtol, rng, residuals=False,
+               resid=None):
     """New factor whose rows (``axis=0``: rows of U; ``axis=1``: rows of V) solve the least-squares problems.
 
     ``weights=None``: unit weights. ``residuals=True`` (``axis=0`` only): also
     return ``r = values - (U V^T)_Omega`` in canonical order and the sums of
     ``r^2`` and of ``values^2`` over the inliers (entries of weight 1; all
     without weights). On the host the kernel computes them from the rows it
-    has gathered.
+    has gathered, into ``resid`` when given (a spare buffer: fresh
+    ``|Omega|``-sized arrays each pass cost page faults at large sizes).
     """
     if not obs.host:
         xp = obs.xp
@@ -161,7 +163,8 @@ def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_
     weights = obs.in_order(weights, axis) if weighted else values
     F = np.ascontiguousarray(F)
     out = np.zeros((ptr.shape[0] - 1, F.shape[1]), dtype=values.dtype)
-    resid = np.empty(values.shape[0] if residuals else 0, dtype=values.dtype)
+    if resid is None or not residuals:
+        resid = np.empty(values.shape[0] if residuals else 0, dtype=values.dtype)
     if solver == "exact":
         kept_sq, norm_sq, _ = solve_exact(ptr, idx, values, weights, weighted, F, alpha, out, resid)
     else:
@@ -188,12 +191,13 @@ def spectral_init(obs, values, rank, rng, n_iter=4):
     xp = obs.xp
     p = obs.nnz / (obs.shape[0] * obs.shape[1])
     dtype = xp.float32 if _lean(obs) else values.dtype
+    # the subspace of P_Omega(values) / p is that of P_Omega(values): divide the singular values only
     U, s, _ = randomized_svd(
-        lambda X: obs.matmat(values, X) / p,
-        lambda Y: obs.rmatmat(values, Y) / p,
+        lambda X: obs.matmat(values, X),
+        lambda Y: obs.rmatmat(values, Y),
         obs.shape, rank, xp=xp, dev=device(values), dtype=dtype, rng=rng, n_iter=n_iter,
     )
-    return xp.astype(U * xp.sqrt(s)[None, :], values.dtype, copy=False)
+    return xp.astype(U * xp.sqrt(s / p)[None, :], values.dtype, copy=False)
 
 
 def _lean(obs):
@@ -218,34 +222,38 @@ class _Anderson:
     iterate ``g(x) - sum_j gamma_j (g_{j+1} - g_j)``, where ``gamma`` minimizes
     the norm of the same combination of the fixed-point residuals
     ``f = g(x) - x`` (a small ridge-regularized normal equation, solved on the
-    factors' device).
+    factors' device). The differences are kept in two ``(depth, m k)`` ring
+    buffers, allocated once.
     """
 
     def __init__(self, depth, xp):
         self.depth, self.xp = depth, xp
+        self.dF = self.dG = None
         self.reset()
 
     def reset(self):
-        self.dF, self.dG, self.last = [], [], None
+        self.count, self.slot, self.last = 0, 0, None
 
     def step(self, x, gx):
         xp = self.xp
         f = xp.reshape(gx - x, (-1,))
         g = xp.reshape(gx, (-1,))
         if self.last is not None:
-            self.dF.append(f - self.last[0])
-            self.dG.append(g - self.last[1])
-            if len(self.dF) > self.depth:
-                del self.dF[0], self.dG[0]
+            if self.dF is None:
+                self.dF, self.dG = (xp.empty((self.depth, f.shape[0]), dtype=f.dtype, device=device(f)) for _ in "FG")
+            self.dF[self.slot, :] = f - self.last[0]
+            self.dG[self.slot, :] = g - self.last[1]
+            self.slot = (self.slot + 1) % self.depth
+            self.count = min(self.count + 1, self.depth)
         self.last = (f, g)
-        if not self.dF:
+        if not self.count:
             return gx
-        D = xp.stack(self.dF)
+        D = self.dF[: self.count, :]  # the order of the stored differences does not matter
         G = xp.matmul(D, xp.matrix_transpose(D))
         ridge = 1e-10 * xp.linalg.trace(G) + xp.finfo(G.dtype).smallest_normal
         eye = xp.eye(G.shape[0], dtype=G.dtype, device=device(G))
         gamma = xp.linalg.solve(G + ridge * eye, xp.matmul(D, f[:, None]))
-        return xp.reshape(g - xp.matmul(xp.matrix_transpose(xp.stack(self.dG)), gamma)[:, 0], gx.shape)
+        return xp.reshape(g - xp.matmul(xp.matrix_transpose(self.dG[: self.count, :]), gamma)[:, 0], gx.shape)
 
 
 def _huber_weights(obs, r, threshold, floor):
@@ -387,6 +395,7 @@ def robust_altmin(
     V = _half_step(obs, 1, gathered(U), V0, values, weights, **solve)
 
     best = None
+    spare = None  # host: a residual buffer no longer referenced (the last pass's, or a former best's)
     previous = math.inf
     accel = _Anderson(_ANDERSON_DEPTH, xp)
     x = U  # the U the next V half-step starts from: the last U, extrapolated
@@ -394,14 +403,18 @@ def robust_altmin(
     it = 0
     for it in range(1, max_iter + 1):
         # residual sums over the inliers: Huber-downweighted entries excluded
-        U, r, kept_sq, norm_sq = _half_step(obs, 0, gathered(V), x, values, weights, residuals=True, **solve)
+        U, r, kept_sq, norm_sq = _half_step(obs, 0, gathered(V), x, values, weights, residuals=True, resid=spare,
+                                            **solve)
         residual = math.sqrt(kept_sq / norm_sq) if norm_sq > 0 else math.sqrt(kept_sq)
         fun = 0.5 * kept_sq + 0.5 * alpha * (float(xp.sum(U * U)) + float(xp.sum(V * V)))
         if not math.isfinite(residual):
             status = STATUS_NUMERICAL
             break
         if best is None or residual <= best[0]:
+            spare = None if best is None else best[4]
             best = (residual, fun, U, V, r, tau)
+        else:
+            spare = r
         if monitor(it, (U, V), objective=fun, residual=residual, tau=tau):
             status = STATUS_CALLBACK
             break

@@ -37,7 +37,7 @@ def _as_index(a, name, xp):
         raise TypeError(f"{name} must have an integer dtype, got {arr.dtype}.")
     if arr.dtype == xp.uint64 and arr.shape[0] > 0 and int(xp.max(arr)) > np.iinfo(np.int64).max:
         raise ValueError(f"{name} holds index {int(xp.max(arr))}, out of the int64 range.")
-    return xp.astype(arr, xp.int64)
+    return xp.astype(arr, xp.int64, copy=False)  # no copy of int64 input: the indices are only read
 
 
 def _solver_float(values, xp):
