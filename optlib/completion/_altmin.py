@@ -45,6 +45,7 @@ from .._result import (
     STATUS_NUMERICAL,
     IterationMonitor,
     make_result,
+    warn_convergence,
 )
 from .._validation import check_option, check_random_state, check_scalar
 from ._observations import check_observations
@@ -58,6 +59,9 @@ _JITTER = 1e-13  # same relative diagonal shift as the numba kernels
 _ANDERSON_DEPTH = 5  # passes remembered by the Anderson acceleration
 _LEAN_UNTIL = 1e-5  # float32 gathers until the relative residual changes by less than this per pass
 _LEAN_SCALE = (1e-15, 1e15)  # observed RMS values for which the float32 copies neither overflow nor underflow
+_TRIM = 2.5  # robust: the first phase drops values beyond this many robust standard deviations of the values
+_TRIM_PASSES = 30  # robust: most passes of the first phase
+_TRIM_SETTLED = 1e-4  # robust: the first phase ends once the residual changes by less than this per pass
 
 
 def check_rank(rank, shape, name="rank"):
@@ -263,6 +267,30 @@ def _huber_weights(obs, r, threshold, floor):
     return xp.minimum(xp.ones_like(r), tau / xp.maximum(xp.abs(r), xp.full_like(r, tau))), tau
 
 
+def _trim_weights(obs, values):
+    """0/1 weights of the first robust phase: 1 where ``|value| <= _TRIM x`` the values' robust scale."""
+    xp = obs.xp
+    scale = _MAD_SCALE * median_abs(values, xp)
+    return xp.astype(xp.abs(values) <= _TRIM * scale, values.dtype)
+
+
+def _overloaded_lines(obs, flagged):
+    """Rows and columns more than half of whose observations are ``flagged`` (0/1) as outliers, as a count.
+
+    At a sound fit every row and column keeps most of its entries (the
+    model allows fewer than half outliers in any line); a line that has lost
+    most of them fits the few it kept exactly and the rest not at all, a
+    wrong fixed point the inlier residual cannot see.
+    """
+    xp = obs.xp
+    ones = xp.ones_like(flagged)
+    count = 0
+    for product, size in ((obs.matmat, obs.shape[1]), (obs.rmatmat, obs.shape[0])):
+        col = xp.ones((size, 1), dtype=flagged.dtype, device=device(flagged))
+        count += int(xp.sum(xp.astype(product(flagged, col) > 0.5 * product(ones, col), xp.int64)))
+    return count
+
+
 def robust_altmin(
     observed,
     rank,
@@ -304,9 +332,11 @@ def robust_altmin(
     shape : tuple of int, optional
         ``(m, n)``; inferred from the largest indices when omitted.
     robust : bool
-        Resist gross outliers: after each pass, each observation gets the
-        Huber weight ``min(1, tau / |residual|)`` (at the spectral start,
-        measured on the values), see the module notes.
+        Resist gross outliers in two phases (see the module notes): first
+        least squares without the values beyond 2.5 robust standard
+        deviations of the values (the spectral start too), until the
+        residual settles (at most 30 passes); then after each pass each
+        observation gets the Huber weight ``min(1, tau / |residual|)``.
     outlier_threshold : float
         Huber threshold ``tau`` in units of ``1.4826 * median |residual|``
         (1.345: Huber's choice, 95% efficiency under Gaussian noise).
@@ -361,7 +391,11 @@ def robust_altmin(
     -----
     ConvergenceWarning
         When ``max_iter`` passes do not reach ``tol`` (the best pass is
-        returned, ``success=False``).
+        returned, ``success=False``); with ``robust``, also when the
+        returned fit misses by more than ``1e-3`` times the RMS observed value
+        (and ``10 tau``) more than half of the observations of some
+        row or column (a wrong fixed point: ``success=False``; the model
+        allows fewer than half outliers in any line).
     """
     solver = check_option(solver, "solver", SOLVERS)
     alpha = check_scalar(alpha, "alpha", lower=0.0)
@@ -382,8 +416,9 @@ def robust_altmin(
     values = obs.values
     floor = 1e3 * float(np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).eps) * obs.scale()
     weights, tau = None, math.inf  # None: unit weights
+    trimming = robust  # the first robust phase: fixed 0/1 weights
     if robust:
-        weights, tau = _huber_weights(obs, values, outlier_threshold, floor)
+        weights = _trim_weights(obs, values)
     lean = _lean(obs)
 
     def gathered(F):  # the factor the half-step reads: a float32 copy while lean
@@ -418,15 +453,21 @@ def robust_altmin(
         if monitor(it, (U, V), objective=fun, residual=residual, tau=tau):
             status = STATUS_CALLBACK
             break
-        if residual <= tol or (math.isfinite(previous) and abs(previous - residual) <= tol * previous):
+        settled = math.isfinite(previous) and abs(previous - residual) <= tol * previous
+        if not trimming and (residual <= tol or settled):
             status = STATUS_CONVERGED
             break
         if residual > previous:  # the extrapolation did not pay: restart from the plain pass
             accel.reset()
         if lean and abs(previous - residual) < _LEAN_UNTIL:
             lean = False
+        if trimming and (it >= _TRIM_PASSES or (math.isfinite(previous)
+                                                and abs(previous - residual) <= _TRIM_SETTLED * previous)):
+            trimming = False
+            best, residual = None, math.inf  # the trimmed fits are not candidates for the answer
+            accel.reset()
         previous = residual
-        if robust:
+        if robust and not trimming:
             weights, tau = _huber_weights(obs, r, outlier_threshold, floor)
         x = accel.step(x, U)
         V = _half_step(obs, 1, gathered(x), V, values, weights, **solve)
@@ -434,8 +475,18 @@ def robust_altmin(
         residual, fun, U, V, r, tau = best
     elif best is None:  # non-finite at the first pass
         residual = fun = math.inf
-    outliers = xp.take(xp.abs(r) > max(10 * tau, 1e3 * floor), obs.inverse)
-    return make_result(
+    flagged = xp.abs(r) > max(10 * tau, 1e3 * floor)
+    outliers = xp.take(flagged, obs.inverse)
+    result = make_result(
         (U, V), fun=fun, nit=it, status=status, monitor=monitor, solver="robust_altmin",
         U=U, V=V, residual=residual, outliers=outliers,
     )
+    if robust and result.success and not trimming:
+        # gross misfits only: a slowly converging line keeps residuals well above tau
+        lines = _overloaded_lines(obs, xp.astype(xp.abs(r) > max(10 * tau, 1e-3 * obs.scale()), r.dtype))
+        if lines:
+            result.success = False
+            result.message = (f"Wrong fixed point: {lines} rows or columns have more than half of their "
+                              "observations down-weighted as outliers.")
+            warn_convergence(f"robust_altmin: {result.message}", stacklevel=2)
+    return result
