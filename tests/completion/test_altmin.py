@@ -245,13 +245,21 @@ def test_robust_trimmed_phases_reach_the_true_matrix(seed):
 
 
 def test_robust_wrong_fixed_point_is_not_success():
-    # one row, 10 of its 39 entries corrupted, fits a few entries exactly (error 0.15, residual 7e-11);
-    # it reported success=True before
-    P = make_low_rank_completion(1000, 1000, 10, sampling_rate=0.05, outlier_fraction=0.1, random_state=5)
+    # row 0 with 70% of its entries grossly corrupted (beyond the model): the fit misses most of its entries
+    # (the other rows are recovered, error 3e-5) and must not report success. (The earlier case, 1000 x 1000
+    # seed 5, one row with 10 of 39 entries corrupted, is now recovered: error 1e-9.)
+    P = make_low_rank_completion(200, 200, 5, sampling_rate=0.2, random_state=1)
+    values = P.data.copy()
+    bad = np.flatnonzero(P.rows == 0)
+    bad = bad[: int(0.7 * bad.size)]
+    values[bad] += 10 * np.random.default_rng(1).standard_normal(bad.size)
     with pytest.warns(ConvergenceWarning, match="Wrong fixed point"):
-        res = robust_altmin((P.rows, P.cols, P.data), 10, shape=P.shape, robust=True, tol=1e-10, max_iter=300,
+        res = robust_altmin((P.rows, P.cols, values), 5, shape=P.shape, robust=True, tol=1e-10, max_iter=300,
                             random_state=0)
     assert not res.success
+    M = P.U @ P.V.T
+    X = res.U @ res.V.T
+    assert np.linalg.norm((X - M)[1:]) / np.linalg.norm(M[1:]) <= 1e-3
 
 
 def test_robust_residual_trimmed_phase_on_the_demo_size():
