@@ -337,6 +337,28 @@ def _keep_lines(obs, kept, rank):
     return xp.where(restore, xp.ones_like(kept), kept)
 
 
+def row_factors(obs, V, alpha, *, robust=False, threshold=1.345, max_iter=100, tol=1e-7):
+    """Rows of ``U`` given ``V``: each row's least-squares fit to its observations, or Huber IRLS with ``robust``.
+
+    ``robust``: the Huber weights of :func:`robust_altmin` (``threshold``
+    robust standard deviations of the residuals), refitted until ``U``
+    changes by less than ``tol`` relative, at most ``max_iter`` times; a
+    gross outlier in a row then no longer drags the row's whole fit.
+    """
+    xp = obs.xp
+    solve = dict(alpha=alpha, solver="exact", sketch_size=V.shape[1], n_inner=1, rtol=0.0, rng=None)
+    U = xp.zeros((obs.shape[0], V.shape[1]), dtype=V.dtype, device=device(V))
+    U = _half_step(obs, 0, V, U, obs.values, None, **solve)
+    if robust:
+        floor = 1e3 * float(np.finfo(np.float32 if V.dtype == xp.float32 else np.float64).eps) * obs.scale()
+        for _ in range(max_iter):
+            weights, _ = _huber_weights(obs, obs.values - obs.entries(U, V), threshold, floor)
+            U, U_old = _half_step(obs, 0, V, U, obs.values, weights, **solve), U
+            if float(xp.linalg.vector_norm(U - U_old)) <= tol * float(xp.linalg.vector_norm(U)):
+                break
+    return U
+
+
 def robust_altmin(
     observed,
     rank,

@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._backend import use_numba
 from .._validation import check_option, check_scalar
-from ._altmin import _half_step, robust_altmin
+from ._altmin import robust_altmin, row_factors
 from ._observations import check_observations
 from ._soft_impute import soft_impute
 from ._subgradient import subgradient_recovery
@@ -41,7 +41,8 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         :func:`soft_impute` or :func:`subgradient_recovery` (entry-sampling
         case).
     robust : bool
-        ``method="altmin"`` only: Huber reweighting against gross outliers.
+        ``method="altmin"`` only: Huber reweighting against gross outliers, in
+        ``fit`` and in the row solves of ``transform``.
     alpha : float
         Ridge weight of the row solves (``fit`` with ``"altmin"`` and
         ``transform``). With 0, a row with fewer observed entries than
@@ -124,9 +125,8 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         if rows.size:
             obs = check_observations((rows, cols, X[rows, cols]), X.shape,
                                      host=use_numba(np, "auto"))
-            weights = obs.xp.ones_like(obs.values)
-            U = _half_step(obs, 0, V, U, obs.values, weights, alpha=float(self.alpha), solver="exact",
-                           sketch_size=V.shape[1], n_inner=1, rtol=0.0, rng=None)
+            robust = self.robust and self.method == "altmin"  # Huber rows: an outlier would drag its row's fit
+            U = row_factors(obs, V, float(self.alpha), robust=robust, max_iter=self.max_iter, tol=self.tol)
         fill = U @ V.T
         empty = missing.all(axis=1)
         fill[empty] = mean
