@@ -28,7 +28,9 @@ phase tends to least absolute deviations as ``tau`` shrinks, and a row with
 a third of its ~35 entries corrupted and 10 unknowns has its l1 minimum
 away from the truth: the row fitted 7 entries exactly and dropped the rest.
 On 10 seeds each the error <= 1e-4 went from 5 to 10 (600 x 600) and from
-6 to 9 (1000 x 1000, 5%), in ~50 passes instead of ~80-300. The Huber
+6 to 9 (1000 x 1000, 5%), in ~50 passes instead of ~80-300; with no
+trim or cut leaving a line under half its entries (:func:`_keep_lines`),
+10 of 10 on both (errors <= 1.4e-7). The Huber
 threshold ``tau`` is ``outlier_threshold`` robust standard deviations
 (``1.4826 x`` the median absolute residual) of the current fit. An entry with
 residual ``r`` gets weight ``min(1, tau / |r|)``, so a gross outlier pulls on
