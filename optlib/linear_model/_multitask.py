@@ -152,7 +152,8 @@ class MultiTaskElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
     Attributes
     ----------
     coef_ : ndarray of shape (n_tasks, n_features)
-    intercept_ : ndarray of shape (n_tasks,)
+    intercept_ : ndarray of shape (n_tasks,) or float
+        The float ``0.0`` when ``fit_intercept=False`` (as scikit-learn).
     n_iter_ : int
         Number of epochs run.
     dual_gap_ : float
@@ -253,7 +254,10 @@ class MultiTaskElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         coef = np.ascontiguousarray(W.T)
         _check_no_overflow(coef, "X", X)
         self.coef_ = coef
-        self.intercept_ = (problem.Y_offset - coef @ problem.X_offset).astype(problem.dtype)
+        # the float 0.0 without intercept, as scikit-learn's multi-task models
+        self.intercept_ = 0.0
+        if self.fit_intercept:
+            self.intercept_ = (problem.Y_offset - coef @ problem.X_offset).astype(problem.dtype)
         self.n_iter_ = int(n_ep)
         self.dual_gap_ = float(gap) / problem.n
         self.eps_ = float(eps)

@@ -205,7 +205,8 @@ class MultiTaskLassoCV(_MultiTaskLinearModelCV):
     mse_path_ : ndarray of shape (n_alphas, n_folds)
         Test mean squared error (mean over the tasks) of each alpha on each fold.
     coef_ : ndarray of shape (n_tasks, n_features)
-    intercept_ : ndarray of shape (n_tasks,)
+    intercept_ : ndarray of shape (n_tasks,) or float
+        The float ``0.0`` when ``fit_intercept=False`` (as scikit-learn).
     dual_gap_, n_iter_ :
         Of the refit at ``alpha_``.
     n_features_in_ : int
@@ -264,7 +265,8 @@ class MultiTaskElasticNetCV(_MultiTaskLinearModelCV):
     alphas_ : ndarray of shape (n_alphas,) or (n_l1_ratio, n_alphas)
     mse_path_ : ndarray of shape (n_alphas, n_folds) or (n_l1_ratio, n_alphas, n_folds)
     coef_ : ndarray of shape (n_tasks, n_features)
-    intercept_ : ndarray of shape (n_tasks,)
+    intercept_ : ndarray of shape (n_tasks,) or float
+        The float ``0.0`` when ``fit_intercept=False`` (as scikit-learn).
     dual_gap_, n_iter_ :
         Of the refit.
     n_features_in_ : int

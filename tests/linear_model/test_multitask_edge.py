@@ -5,7 +5,13 @@ import pytest
 from sklearn import linear_model as sklm
 from sklearn.model_selection import KFold
 
-from optlib.linear_model import MultiTaskElasticNetCV, MultiTaskLassoCV, enet_path
+from optlib.linear_model import (
+    MultiTaskElasticNet,
+    MultiTaskElasticNetCV,
+    MultiTaskLasso,
+    MultiTaskLassoCV,
+    enet_path,
+)
 
 TIGHT = {"tol": 1e-12, "max_iter": 10_000}
 
@@ -63,3 +69,21 @@ def test_cv_float32_weights_no_intercept_generator_cv(data):
     assert est32.coef_.dtype == est32.intercept_.dtype == np.float32
     assert est32.mse_path_.shape == ref64.mse_path_.shape == (2, 8, 3)
     assert (est32.alpha_, est32.l1_ratio_) == pytest.approx((ref64.alpha_, ref64.l1_ratio_), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "ours, ref, kw",
+    [
+        (MultiTaskLasso, sklm.MultiTaskLasso, {"alpha": 0.1}),
+        (MultiTaskElasticNet, sklm.MultiTaskElasticNet, {"alpha": 0.1}),
+        (MultiTaskLassoCV, sklm.MultiTaskLassoCV, {"cv": 3, "alphas": 5}),
+        (MultiTaskElasticNetCV, sklm.MultiTaskElasticNetCV, {"cv": 3, "alphas": 5}),
+    ],
+)
+def test_no_intercept_is_float_zero_as_sklearn(data, ours, ref, kw):
+    X, Y, _ = data
+    est = ours(fit_intercept=False, **kw, **TIGHT).fit(X, Y)
+    sk = ref(fit_intercept=False, **kw, **TIGHT).fit(X, Y)
+    assert type(est.intercept_) is type(sk.intercept_) is float
+    assert est.intercept_ == sk.intercept_ == 0.0
+    np.testing.assert_allclose(est.predict(X), sk.predict(X), atol=1e-9)
