@@ -135,6 +135,15 @@ def _gaussian_filter(xp, a, taps):
     return a
 
 
+def _ratio_or_one(xp, num, den, tiny):
+    """``num / den``, and 1 where ``den <= tiny`` (a 0/0 factor); plain ratio when ``tiny`` is None."""
+    if tiny is None:
+        return num / den
+    undefined = den <= tiny
+    one = xp.ones_like(den)
+    return xp.where(undefined, one, num / xp.where(undefined, one, den))
+
+
 def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
     """Mean structural similarity of two 2-D images or 3-D volumes (Gaussian window).
 
@@ -161,7 +170,8 @@ def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
         Window radius in standard deviations.
     k1, k2 : float, default=0.01, 0.03
         Stabilising constants ``C1 = (k1 R)^2``, ``C2 = (k2 R)^2`` with
-        ``R = data_range``.
+        ``R = data_range``. ``k1 = k2 = 0`` gives Wang and Bovik's universal
+        quality index; see Notes for its flat windows.
 
     Returns
     -------
@@ -173,6 +183,16 @@ def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
     Work is done in the input's floating precision (float32 stays float32,
     as in scikit-image); the final mean in float64. For complex volumes
     compare :func:`normalized_magnitude` of each with ``data_range=1.0``.
+
+    With ``C1 = 0`` the luminance factor ``2 mx my / (mx^2 + my^2)`` is 0/0
+    where both local means vanish, and with ``C2 = 0`` the contrast-structure
+    factor ``2 cov / (vx + vy)`` is 0/0 where both windows are flat (constant
+    images, flat backgrounds). Such a factor is taken as 1 (the two windows
+    agree in it), as Wang's reference code of the universal quality index
+    does; "vanish" means below the rounding level of the window's second
+    moments. So two constant images ``a`` and ``b`` score ``2ab / (a^2 + b^2)``
+    (1 when both are 0) instead of NaN or rounding noise (scikit-image returns
+    NaN there).
     """
     x, ref, xp = _check_pair(x, ref, allow_complex=True)
     _refuse_complex(xp, x, ref, "ssim")
@@ -197,7 +217,12 @@ def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
     vy = _gaussian_filter(xp, b * b, taps) - uy * uy
     vxy = _gaussian_filter(xp, a * b, taps) - ux * uy
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    s = (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+    tiny = None  # without a constant: the rounding level of the window statistics (win taps per axis)
+    if c1 == 0 or c2 == 0:
+        tiny = 4 * a.ndim * win * xp.finfo(dtype).eps * (vx + ux * ux + vy + uy * uy)
+    luminance = _ratio_or_one(xp, 2 * ux * uy + c1, ux * ux + uy * uy + c1, tiny if c1 == 0 else None)
+    structure = _ratio_or_one(xp, 2 * vxy + c2, vx + vy + c2, tiny if c2 == 0 else None)
+    s = luminance * structure
     pad = (win - 1) // 2
     inner = s[tuple(slice(pad, n - pad) for n in s.shape)]
     return float(xp.mean(xp.astype(inner, xp.float64)))

@@ -38,6 +38,27 @@ def test_ssim_float32_and_identity():
     assert ssim(ref, ref) == pytest.approx(1.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-6)])
+def test_ssim_without_constants_flat_windows(dtype, rtol):
+    # k1 = k2 = 0 (universal quality index): a factor that is 0/0 on flat windows counts as 1
+    a, b = np.full((16, 16), 3.0, dtype), np.full((16, 16), 5.0, dtype)
+    zero = np.zeros((16, 16), dtype)
+    kw = {"data_range": 1.0, "k1": 0.0, "k2": 0.0}
+    assert ssim(a, b, **kw) == pytest.approx(2 * 3 * 5 / (3**2 + 5**2), rel=rtol)  # was rounding noise: -0.88
+    assert ssim(zero, zero, **kw) == 1.0  # was NaN
+    # step 0 -> 3 against 0 -> 6 (columns 16+ of 32): inner windows are zero-flat (6 columns, 1), flat
+    # on the step (6 columns, luminance 4/5) or straddle it (10 columns, luminance and structure 4/5)
+    x = np.zeros((16, 32), dtype)
+    x[:, 16:] = 3.0
+    assert ssim(x, 2 * x, **kw) == pytest.approx((6 * 1 + 6 * 0.8 + 10 * 0.64) / 22, rel=rtol)
+    # where no window is flat, unchanged: scikit-image's value with K1 = K2 = 0
+    x, ref = _pair((24, 24), seed=2)
+    expected = structural_similarity(
+        x, ref, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, K1=0, K2=0
+    )
+    assert ssim(x, ref, **kw) == pytest.approx(expected, abs=1e-12)
+
+
 def test_psnr_matches_skimage_and_closed_form():
     x, ref = _pair((30, 31), seed=2)
     assert psnr(x, ref, data_range=1.0) == pytest.approx(peak_signal_noise_ratio(ref, x, data_range=1.0))
@@ -63,6 +84,8 @@ def test_metrics_on_array_api_device(xp):
     x_np, ref_np = _pair((24, 26), seed=4)
     x, ref = xp.asarray(x_np), xp.asarray(ref_np)
     assert ssim(x, ref, data_range=1.0) == pytest.approx(_skimage_ssim(x_np, ref_np, 1.0), abs=1e-10)
+    flat = xp.asarray(np.full((24, 26), 3.0))
+    assert ssim(flat, 2 * flat, data_range=1.0, k1=0, k2=0) == pytest.approx(0.8, rel=1e-12)
     assert psnr(x, ref, data_range=1.0) == pytest.approx(peak_signal_noise_ratio(ref_np, x_np, data_range=1.0))
     z = xp.asarray(x_np * np.exp(1j * x_np))
     assert psnr_magnitude(z, ref) == pytest.approx(psnr_magnitude(to_numpy(z), ref_np))
