@@ -39,19 +39,23 @@ def _check_grid(values, name):
     return grid
 
 
-def _fold_path(X, y, sw, score_weight, train, test, Cs, l1_ratio, n_rows, scorer, options):
+def _fold_path(X, y, sw, score_weight, train, test, anchors, Cs, l1_ratio, n_rows, scorer, options):
     """Warm-started path over ``Cs`` on ``train``, scored on ``test``.
 
     ``sw`` weights the fits; ``score_weight`` (the caller's ``sample_weight``,
-    or None) the held-out scores.
+    or None) the held-out scores. ``anchors`` holds one sample of each class:
+    a class that ``train`` lacks is fitted with its anchor at weight 0, so
+    that every fold's model has all the classes (as scikit-learn's); that
+    class's intercept then falls until the tolerance stops it.
 
     Returns ``(coefs, scores, n_iter)`` in the order of ``Cs``: ``coefs``
     (n_cs, n_rows, n_features + fit_intercept) in X's dtype, the intercepts last.
     """
-    X_train = X[train]
+    lacking = anchors[~np.isin(y[anchors], y[train])]
+    X_train, y_train = X[np.r_[train, lacking]], y[np.r_[train, lacking]]
     if not hasattr(X_train, "tocsc"):
         X_train = np.asfortranarray(X_train)
-    sw_train = sw[train]
+    sw_train = np.r_[sw[train], np.zeros(lacking.size)]
     total = sw_train.sum()
     est = SparseLogisticRegression(l1_ratio=l1_ratio, warm_start=True, **options)
     p = X.shape[1]
@@ -60,7 +64,7 @@ def _fold_path(X, y, sw, score_weight, train, test, Cs, l1_ratio, n_rows, scorer
     score_params = {} if score_weight is None else {"sample_weight": score_weight[test]}
     for k in np.argsort(Cs):  # strongest penalty first
         est.set_params(alpha=1.0 / (Cs[k] * total))
-        est.fit(X_train, y[train], sample_weight=sw_train)
+        est.fit(X_train, y_train, sample_weight=sw_train)
         coefs[k, :, :p] = est.coef_
         if options["fit_intercept"]:
             coefs[k, :, -1] = est.intercept_
@@ -89,7 +93,10 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
     fit_intercept : bool, default=True
         Fit unpenalised intercepts.
     cv : int, cross-validation generator or iterable, default=None
-        As in scikit-learn (None: 5-fold stratified).
+        As in scikit-learn (None: 5-fold stratified). A training part may
+        lack a class (a rare class, unstratified folds): as in scikit-learn,
+        its model still has every class, the absent one fitted with no
+        samples (its intercept, if any, falls until ``tol`` stops it).
     scoring : str or callable, default=None
         Scorer of the held-out folds (``check_scoring``); None means accuracy,
         scikit-learn's default. As in scikit-learn, a scorer whose metric
@@ -241,7 +248,7 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
             ensure_all_finite=False,  # checked by each fit's first pass over X
         )  # fmt: skip
         check_classification_targets(y)
-        classes, yi = np.unique(y, return_inverse=True)
+        classes, anchors, yi = np.unique(y, return_index=True, return_inverse=True)
         if classes.shape[0] < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in y, "
@@ -257,12 +264,6 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
             raise ValueError("sample_weight (times the class weights) must have a positive sum.")
 
         folds = list(check_cv(self.cv, y, classifier=True).split(X, y))
-        for train, _ in folds:
-            if np.unique(yi[train]).shape[0] != classes.shape[0]:
-                raise ValueError(
-                    "cv gives a training fold without samples of every class; "
-                    "use fewer folds or a stratified splitter."
-                )
         options = {
             "fit_intercept": self.fit_intercept,
             "tol": self.tol,
@@ -271,7 +272,7 @@ class SparseLogisticRegressionCV(SparseLogisticRegression):
         }
         n_rows = 1 if classes.shape[0] == 2 else classes.shape[0]
         jobs = (
-            delayed(_fold_path)(X, y, sw, score_weight, train, test, Cs, r, n_rows, scorer, options)
+            delayed(_fold_path)(X, y, sw, score_weight, train, test, anchors, Cs, r, n_rows, scorer, options)
             for train, test in folds
             for r in l1_ratios
         )

@@ -177,12 +177,42 @@ def test_bad_parameters(params, error, match):
         SparseLogisticRegressionCV(**params).fit(X_BIN, Y_BIN)
 
 
-def test_fold_without_a_class():
-    y = Y_BIN.copy()
-    y[:3] = 7  # three samples of a third class, all in the first fold's test part
-    folds = [(np.arange(3, 90), np.arange(3)), (np.arange(0, 60), np.arange(60, 90))]
-    with pytest.raises(ValueError, match="training fold without samples of every class"):
-        SparseLogisticRegressionCV(Cs=2, cv=folds).fit(X_BIN, y)
+def test_training_fold_without_a_class_as_sklearn():
+    # scikit-learn fits every class on every fold: a class absent from a training part gets
+    # coefficients too (its intercept falls), and the held-out scores count its samples
+    y = Y_MUL.copy()
+    y[y == 2] = 1
+    y[np.flatnonzero(Y_MUL == 2)[0]] = 2  # one sample: the default stratified 5-fold leaves it out of a train part
+    Cs = [0.05, 0.2, 1.0]
+    for fit_intercept in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "The least populated class in y has only 1 member"
+            ours = SparseLogisticRegressionCV(Cs=Cs, l1_ratios=[0.0], fit_intercept=fit_intercept, tol=1e-10)
+            ours.fit(X_MUL, y)
+            ref = _fit_quiet(
+                _sklearn_cv(Cs=Cs, l1_ratios=(0.0,), solver="newton-cholesky", fit_intercept=fit_intercept,
+                            scoring="accuracy", tol=1e-10),
+                X_MUL, y,
+            )  # fmt: skip
+        np.testing.assert_array_equal(ours.scores_, ref.scores_)
+        assert ours.C_ == ref.C_
+        np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-7)
+        if not fit_intercept:  # with intercepts, the absent class's one has no finite optimum
+            np.testing.assert_allclose(ours.coefs_paths_, ref.coefs_paths_, atol=1e-7)
+    # binary: a training part with only class 0 (l1 penalty, no intercept: a finite optimum)
+    train0 = np.flatnonzero(Y_BIN == 0)[:30]
+    folds = [(train0, np.setdiff1d(np.arange(90), train0)), (np.arange(45), np.arange(45, 90))]
+    Cs = [0.1, 1.0, 10.0]
+    ours = SparseLogisticRegressionCV(Cs=Cs, cv=folds, fit_intercept=False, scoring="neg_log_loss", tol=1e-10)
+    ours.fit(X_BIN, Y_BIN)
+    ref = _fit_quiet(
+        _sklearn_cv(Cs=Cs, cv=folds, l1_ratios=(1.0,), solver="saga", fit_intercept=False,
+                    scoring="neg_log_loss", tol=1e-10),
+        X_BIN, Y_BIN,
+    )  # fmt: skip
+    np.testing.assert_allclose(ours.scores_, ref.scores_, atol=1e-6)
+    np.testing.assert_allclose(ours.coefs_paths_, ref.coefs_paths_, atol=1e-5)
+    assert ours.C_ == ref.C_
 
 
 @parametrize_with_checks([SparseLogisticRegressionCV(Cs=3, cv=3, tol=1e-10)])
