@@ -96,7 +96,8 @@ def sunsal(Y, library, *, lam=0.0, sum_to_one=False, nonnegative=True, rho=None,
         Library spectra ``D`` as rows (may hold many more spectra than
         bands). Moved explicitly to ``Y``'s namespace, device and dtype.
     lam : float >= 0
-        Weight of the l1 penalty (in the units of ``1/2 ||Y - X D||^2``).
+        Weight of the l1 penalty (in the units of ``1/2 ||Y - X D||^2``:
+        data units squared; see Notes).
     sum_to_one : bool
         Impose the abundance sum-to-one constraint (ASC). With
         ``nonnegative=True`` as well this is FCLS whatever ``lam`` (the l1
@@ -111,7 +112,9 @@ def sunsal(Y, library, *, lam=0.0, sum_to_one=False, nonnegative=True, rho=None,
         Starting abundances (zeros by default).
     tol, max_iter, callback, history, verbose
         As in :func:`optlib.optimize.admm` (relative primal and dual
-        residuals below ``tol``).
+        residuals below ``tol``). The callback's and the history's ``rho``
+        and ``objective`` are in data units; the ``verbose`` lines show the
+        scaled problem's (see Notes).
 
     Returns
     -------
@@ -127,19 +130,48 @@ def sunsal(Y, library, *, lam=0.0, sum_to_one=False, nonnegative=True, rho=None,
         back at once (``nit=0``). At
         ``max_iter`` a ``ConvergenceWarning`` is emitted and the last
         iterate returned (``success=False``).
+
+    Notes
+    -----
+    Units: ``fun`` and the objective are in the units of ``Y`` squared,
+    ``lam`` in those of ``Y`` times ``library``, ``rho`` in those of
+    ``library`` squared (all data units squared when ``Y`` and ``library``
+    share them, the abundances then having none), the abundances in those
+    of ``Y`` over ``library``. The
+    solve runs on ``Y`` and ``library`` divided by a power of two near the
+    library's peak (exact), with ``lam`` and ``rho`` divided by its square,
+    and ``rho``, ``fun`` and the objective are multiplied back: a cube and
+    library scaled together by ``s`` (1e-300, 1e200, ...) give the same
+    abundances, iterations and residuals, and ``lam``, ``rho``, ``fun``
+    scaled by ``s^2`` (which overflow or vanish when ``s^2`` lies beyond the
+    float64 range: ``lam=0`` and the default ``rho`` stay usable there).
+    A library far from the cube's scale (for example reflectances in
+    ``[0, 1]`` with a cube of 1e-300) makes abundances of that order, whose
+    squares vanish in the residual norms.
     """
     from ..optimize import admm
 
     lam = check_scalar(lam, "lam", lower=0.0)
-    xp, D, G, B, shape = _gram(Y, library)
-    flat = xp.reshape(Y, (-1, Y.shape[-1]))
+    # computed on Y and D divided by D's unit (a power of two: exact), so that data near the float64
+    # limits neither overflow nor vanish in D D^T; lam and rho (data units squared) go in divided by
+    # unit^2, and rho and the objective come back multiplied by it
+    xp, D, G, B, shape, unit_array = _gram(Y, library, in_units_of_E=True)
+    unit = float(unit_array)
+
+    def to_data_units(value):  # value * unit^2, in two steps: unit^2 alone may over- or underflow
+        return value * unit * unit
+
+    flat = xp.reshape(Y, (-1, Y.shape[-1])) / unit_array
     f = _LibraryLeastSquares(G, B, float(xp.sum(flat * flat)), bool(sum_to_one))
+    lam_scaled = lam / unit / unit
     # with both constraints ||x||_1 = 1 for every feasible pixel: lam only shifts the objective, and
     # leaving it in g would stall ADMM at z = 0 (far from the simplex) for large lam
-    g = _NonnegativeL1(0.0 if sum_to_one else lam) if nonnegative else L1(lam)
+    g = _NonnegativeL1(0.0 if sum_to_one else lam_scaled) if nonnegative else L1(lam_scaled)
     m = D.shape[0]
     if rho is None:
         rho = max(0.05 * float(xp.sum(D * D)) / m, 1e-300)
+    else:
+        rho = check_scalar(rho, "rho", lower=0.0, lower_inclusive=False) / unit / unit
     if x0 is None:
         x0 = xp.zeros(B.shape, dtype=B.dtype, device=device(B))
     else:
@@ -148,17 +180,31 @@ def sunsal(Y, library, *, lam=0.0, sum_to_one=False, nonnegative=True, rho=None,
             raise ValueError(f"x0 has shape {tuple(x0.shape)}, expected {shape}.")
         x0 = xp.reshape(xp.astype(x0, B.dtype), B.shape)
     max_iter = check_scalar(max_iter, "max_iter", kind=numbers.Integral, lower=1)
-    if not sum_to_one and lam > 0.0 and float(xp.max(B if nonnegative else xp.abs(B))) <= lam:
+
+    def fun(Z):  # the objective in data units
+        return to_data_units(f(Z)) + lam * float(xp.sum(xp.abs(Z)))
+
+    if not sum_to_one and lam > 0.0 and float(xp.max(B if nonnegative else xp.abs(B))) <= lam_scaled:
         # KKT at X = 0 (gradient -B + lam >= 0, or |B| <= lam): the exact solution, which ADMM's
         # relative primal residual ||x - z|| / ||x|| = 1 at z = 0 would never accept
         Z = xp.zeros(B.shape, dtype=B.dtype, device=device(B))
         extra = {"history": {}} if history else {}
-        return make_result(xp.reshape(Z, shape), fun=f(Z), nit=0, status=STATUS_CONVERGED, solver="sunsal",
-                           rho=rho, primal_residual=0.0, dual_residual=0.0, **extra)
-    res = admm(f, g, x0, rho=rho, tol=tol, max_iter=max_iter, callback=callback, history=history,
-               verbose=verbose)
+        return make_result(xp.reshape(Z, shape), fun=fun(Z), nit=0, status=STATUS_CONVERGED, solver="sunsal",
+                           rho=to_data_units(rho), primal_residual=0.0, dual_residual=0.0, **extra)
+
+    def in_data_units(values):  # a callback's rho and objective (its residuals are relative)
+        for key in ("rho", "objective"):
+            values[key] = to_data_units(values[key])
+        callback(values)
+
+    res = admm(f, g, x0, rho=rho, tol=tol, max_iter=max_iter, history=history, verbose=verbose,
+               callback=None if callback is None else in_data_units)
+    if history:
+        for key in ("rho", "objective"):
+            res.history[key][:] = [to_data_units(v) for v in res.history[key]]
     Z = res.pop("z")
     del res["u"]
     res["x"] = xp.reshape(Z, shape)
-    res["fun"] = f(Z) + lam * float(xp.sum(xp.abs(Z)))
+    res["fun"] = fun(Z)
+    res["rho"] = to_data_units(res["rho"])
     return res

@@ -39,12 +39,12 @@ def _is_dask(x):
 
 
 def _gram(Y, endmembers, *, in_units_of_E=False):
-    """Validated ``(xp, E, G, B, shape)``: ``G = E E^T``, ``B = Y E^T`` with pixels as rows.
+    """Validated ``(xp, E, G, B, shape, unit)``: ``G = E E^T``, ``B = Y E^T`` with pixels as rows.
 
-    With ``in_units_of_E``, ``Y`` and ``E`` are first divided by the
-    :func:`data_unit` of ``E`` (least-squares abundances do not depend on
-    it), so that data near the float64 limits neither overflow nor vanish
-    in the products.
+    With ``in_units_of_E``, ``Y`` and ``E`` are first divided by ``unit``,
+    the :func:`data_unit` of ``E`` (least-squares abundances do not depend
+    on it), so that data near the float64 limits neither overflow nor
+    vanish in the products; otherwise ``unit`` is None.
     """
     xp = get_namespace(Y)
     Y = check_array(Y, "Y", xp=xp, ndim=(1, 2, 3))
@@ -54,10 +54,11 @@ def _gram(Y, endmembers, *, in_units_of_E=False):
             f"Y has {Y.shape[-1]} bands (last axis) but endmembers has {E.shape[1]} (columns); they must match."
         )
     flat = xp.reshape(Y, (-1, Y.shape[-1]))
+    unit = None
     if in_units_of_E:
         unit = data_unit(xp, E)
         E, flat = E / unit, flat / unit
-    return xp, E, E @ E.T, flat @ E.T, tuple(Y.shape[:-1]) + (E.shape[0],)
+    return xp, E, E @ E.T, flat @ E.T, tuple(Y.shape[:-1]) + (E.shape[0],), unit
 
 
 def _active_set_xp(G, B, sum_to_one, tol, max_iter):
@@ -229,7 +230,7 @@ def unmix(Y, endmembers, *, method="fcls", engine="auto", tol=None, max_iter=Non
     if _is_dask(Y):
         return _unmix_dask(Y, endmembers, method=method, engine=engine, tol=tol, max_iter=max_iter,
                            n_threads=n_threads)
-    xp, E, G, B, shape = _gram(Y, endmembers, in_units_of_E=True)
+    xp, E, G, B, shape, _ = _gram(Y, endmembers, in_units_of_E=True)
     if method == "ucls":  # minimum-norm solution when the endmembers are linearly dependent
         return xp.reshape(B @ xp.linalg.pinv(G), shape)
     p = E.shape[0]

@@ -1,5 +1,5 @@
-"""Hyperspectral denoisers, HySime, endmember extraction, FCLS and RRLbS do not depend on the units of the data,
-up to the float64 limits."""
+"""Hyperspectral denoisers, HySime, endmember extraction, FCLS, RRLbS and SUnSAL do not depend on the units of the
+data, up to the float64 limits."""
 
 import warnings
 
@@ -21,6 +21,7 @@ from optlib.hyperspectral import (
     nfindr,
     nnls,
     rrlbs,
+    sunsal,
     vca,
 )
 
@@ -107,3 +108,46 @@ def test_rrlbs_in_any_units(cube, scale):
         np.testing.assert_allclose(out[key] / scale, ref[key], rtol=1e-9)
     np.testing.assert_allclose(np.asarray(out.history["objective"]) / scale, ref.history["objective"], rtol=1e-9)
     np.testing.assert_allclose(given.endmembers / scale, ref.endmembers, rtol=1e-9)
+
+
+def _sunsal_problem(cube):
+    """Six-by-six pixels of the cube and a library: its three endmembers and five positive spectra."""
+    E = make_hyperspectral_scene(24, 24, 3, n_bands=40, snr=30, random_state=0).endmembers
+    extra = np.abs(np.random.default_rng(0).standard_normal((5, E.shape[1]))) * E.mean()
+    return cube[:6, :6], np.r_[E, extra]
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("sum_to_one", [False, True])
+def test_sunsal_in_any_units(cube, scale, sum_to_one):
+    # library scaled with the cube: D D^T underflowed (1e-300, 1e-200) or overflowed (1e200) in the matmul
+    Y, D = _sunsal_problem(cube)
+    ref = sunsal(Y, D, sum_to_one=sum_to_one, history=True, max_iter=300)
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="raise"):
+        out = sunsal(Y * scale, D * scale, sum_to_one=sum_to_one, history=True, max_iter=300)
+    assert out.success and out.nit == ref.nit
+    np.testing.assert_allclose(out.x, ref.x, rtol=0, atol=1e-12)
+    for key in ("primal_residual", "dual_residual"):  # relative: no units
+        np.testing.assert_allclose(out.history[key], ref.history[key], rtol=1e-8)
+
+
+@pytest.mark.parametrize("scale", [1e-100, 2.0**-30, 1e100])
+def test_sunsal_lam_rho_and_objective_in_data_units_squared(cube, scale):
+    # lam, rho, fun and the recorded objective and rho scale with the square of the units (here representable)
+    Y, D = _sunsal_problem(cube)
+    seen = []
+    ref = sunsal(Y, D, lam=1e-3, rho=0.3, history=True, max_iter=300)
+    out = sunsal(Y * scale, D * scale, lam=1e-3 * scale**2, rho=0.3 * scale**2, history=True, max_iter=300,
+                 callback=lambda r: seen.append((r.objective, r.rho)))
+    assert out.nit == ref.nit
+    np.testing.assert_allclose(out.x, ref.x, rtol=0, atol=1e-12)
+    unit2 = scale**2
+    assert out.fun / unit2 == pytest.approx(ref.fun, rel=1e-10)
+    assert out.rho / unit2 == pytest.approx(0.3, rel=1e-14)
+    for key in ("objective", "rho"):
+        np.testing.assert_allclose(np.asarray(out.history[key]) / unit2, ref.history[key], rtol=1e-10)
+    np.testing.assert_allclose(np.array(seen), np.c_[out.history["objective"], out.history["rho"]], rtol=1e-14)
+    # the KKT exit at X = 0 (lam above every B): fun = 1/2 ||Y||^2 and rho in data units as well
+    zero = sunsal(Y * scale, D * scale, lam=1e3 * scale**2)
+    assert zero.nit == 0 and zero.fun / unit2 == pytest.approx(0.5 * np.sum(Y**2), rel=1e-12)
+    assert zero.rho / unit2 == pytest.approx(0.05 * np.sum(D * D) / D.shape[0], rel=1e-12)
