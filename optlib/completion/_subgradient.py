@@ -54,8 +54,14 @@ import math
 import numbers
 
 from .._backend import device, get_namespace, to_namespace, use_numba
-from .._result import (STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, IterationMonitor, make_result,
-                       warn_convergence)
+from .._result import (
+    STATUS_CALLBACK,
+    STATUS_CONVERGED,
+    STATUS_MAX_ITER,
+    IterationMonitor,
+    make_result,
+    warn_convergence,
+)
 from .._validation import check_array, check_option, check_random_state, check_scalar
 from ._altmin import check_rank
 from ._observations import check_observations

@@ -26,6 +26,7 @@ def test_default_decay_keeps_up_with_outliers():
     with pytest.warns(ConvergenceWarning):
         fast = subgradient_recovery(data, rank=5, shape=shape, decay=1 - 0.3 / (2 * np.log(1e8)), tol=1e-6,
                                     random_state=0)
+    with pytest.warns(ConvergenceWarning):
         res = subgradient_recovery(data, rank=5, shape=shape, tol=1e-6, random_state=0)
     assert _rel_err(fast, M) > 1e-3
     assert _rel_err(res, M) <= 1e-4
@@ -86,9 +87,10 @@ def test_step_too_large_for_default_decay():
 def test_engines_agree():
     """The numba products (NumPy input) and the array-API path give the same iterates."""
     data, shape, _ = _completion(n=40, k=2, p=0.5, frac=0.1, seed=2)
-    kw = dict(rank=2, shape=shape, max_iter=300, random_state=0)
+    kw = {"rank": 2, "shape": shape, "max_iter": 300, "random_state": 0}
     with pytest.warns(ConvergenceWarning):
         a = subgradient_recovery(data, engine="numba", **kw)
+    with pytest.warns(ConvergenceWarning):
         b = subgradient_recovery(data, engine="xp", **kw)
     np.testing.assert_allclose(a.U @ a.V.T, b.U @ b.V.T, rtol=1e-8, atol=1e-10)
 
