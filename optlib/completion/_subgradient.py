@@ -53,7 +53,7 @@ up, so it is no convergence certificate: ``success=False``, a
 import math
 import numbers
 
-from .._backend import device, get_namespace, to_namespace, use_numba
+from .._backend import ENGINES, device, get_namespace, to_namespace, use_numba
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,
@@ -212,6 +212,7 @@ def subgradient_recovery(
         (``objective``, ``step``).
     """
     step_rule = check_option(step_rule, "step_rule", STEPS)
+    engine = check_option(engine, "engine", ENGINES)
     alpha = check_scalar(init_scale, "init_scale", lower=0.0, lower_inclusive=False)
     eta = check_scalar(step, "step", lower=0.0, lower_inclusive=False)
     case = "sensing" if sensing is not None else "completion"

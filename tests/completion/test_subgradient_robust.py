@@ -82,6 +82,9 @@ def test_step_too_large_for_default_decay():
         subgradient_recovery(data, rank=1, shape=shape, step=100.0)
     with pytest.raises(ValueError, match="decay"):
         subgradient_recovery(data, rank=1, shape=shape, decay=1.5)
+    A = np.ones((3, 2, 2))
+    with pytest.raises(ValueError, match="engine"):
+        subgradient_recovery(np.ones(3), A, rank=1, engine="gpu")
 
 
 def test_engines_agree():
