@@ -49,7 +49,7 @@ except NameError:  # run interactively, without __file__
 METHODS = {
     "altmin (exact)": lambda d, s: robust_altmin(d, RANK, shape=s, tol=1e-10, random_state=0),
     "altmin (sketch)": lambda d, s: robust_altmin(d, RANK, shape=s, solver="sketch", tol=1e-10, random_state=0),
-    "sub-gradient l1": lambda d, s: subgradient_recovery(d, rank=RANK, shape=s, max_iter=300 if QUICK else 3000),
+    "sub-gradient l1": lambda d, s: subgradient_recovery(d, rank=RANK, shape=s, max_iter=300 if QUICK else 10_000),
     "soft_impute": lambda d, s: soft_impute(d, RANK, shape=s, random_state=0),
 }
 

@@ -48,7 +48,12 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         ``transform``). With 0, a row with fewer observed entries than
         ``rank_`` gets the minimum-norm solution of its consistent system
         (the tiny diagonal shift of the solver selects it).
-    max_iter, tol : int, float
+    max_iter : int, optional
+        Passed to the solver; None: the solver's own default (100 passes of
+        :func:`robust_altmin` and :func:`soft_impute`, 10000 iterations of
+        :func:`subgradient_recovery`, which needs thousands), and at most 100
+        Huber refits per ``transform`` with ``robust``.
+    tol : float
         Passed to the solver.
     random_state : None, int or numpy.random.Generator
 
@@ -70,7 +75,7 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
     function API (:func:`robust_altmin`) takes other array libraries.
     """
 
-    def __init__(self, rank=10, *, method="altmin", robust=False, alpha=0.0, max_iter=100, tol=1e-6,
+    def __init__(self, rank=10, *, method="altmin", robust=False, alpha=0.0, max_iter=None, tol=1e-6,
                  random_state=None):
         self.rank = rank
         self.method = method
@@ -100,7 +105,9 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         self.rank_ = min(self.rank, *X.shape)
         rows, cols = np.nonzero(observed)
         data = (rows, cols, X[rows, cols])
-        common = dict(shape=X.shape, max_iter=self.max_iter, random_state=self.random_state)
+        common = dict(shape=X.shape, random_state=self.random_state)
+        if self.max_iter is not None:
+            common["max_iter"] = self.max_iter
         if self.method == "altmin":
             res = robust_altmin(data, self.rank_, robust=self.robust, alpha=alpha, tol=self.tol, **common)
         elif self.method == "soft_impute":
@@ -126,7 +133,8 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
             obs = check_observations((rows, cols, X[rows, cols]), X.shape,
                                      host=use_numba(np, "auto"))
             robust = self.robust and self.method == "altmin"  # Huber rows: an outlier would drag its row's fit
-            U = row_factors(obs, V, float(self.alpha), robust=robust, max_iter=self.max_iter, tol=self.tol)
+            refits = 100 if self.max_iter is None else self.max_iter
+            U = row_factors(obs, V, float(self.alpha), robust=robust, max_iter=refits, tol=self.tol)
         fill = U @ V.T
         empty = missing.all(axis=1)
         fill[empty] = mean

@@ -139,6 +139,15 @@ def test_imputer_inductive_transform(method):
     np.testing.assert_array_equal(Z[observed], Xn[150:][observed])
 
 
+def test_imputer_default_budget_follows_the_method():
+    # sub-gradient needs thousands of iterations: a shared default of 100 left it at the start (error ~1)
+    X, Xn = _imputer_data()
+    imp = LowRankImputer(rank=3, method="subgradient", random_state=0).fit(Xn[:150])
+    assert imp.n_iter_ > 100
+    assert np.abs(imp.transform(Xn[150:]) - X[150:]).max() <= 1e-3
+    assert LowRankImputer(rank=3, random_state=0).fit(Xn[:150]).n_iter_ <= 100
+
+
 def test_imputer_all_nan_row_and_pipeline():
     X, Xn = _imputer_data()
     Xn[3] = np.nan
