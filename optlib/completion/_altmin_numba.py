@@ -253,31 +253,34 @@ def _quadratic_form(G, x):
 
 
 @njit(cache=True, fastmath=False)
-def _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, n_partners, wsum, max_extrapolation, out_row):
-    """Re-solve a row with the smallest ridge in ``tr(G) / k x (1e-8, 1e-6, ..., 1)`` that brings its
-    :func:`_extrapolation` to at most ``max_extrapolation`` (the largest otherwise).
+def _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, n_partners, wsum, max_extrapolation, ridges, out_row):
+    """Re-solve a row with the smallest ridge ``ridges x tr(G) / k`` (increasing) that brings its
+    :func:`_extrapolation` to at most ``max_extrapolation``; keep the plain solution in ``out_row`` if none does.
 
     A ridge ``lam`` shrinks the solution's component along an eigenvector of
     the row's Gram matrix with eigenvalue ``mu`` by ``mu / (mu + lam)``: the
     nearly vanishing directions go, the well-sampled ones move by ``~lam / mu``.
+    When no ridge of the ladder brings the ratio under, the row's large ratio
+    lies along well-sampled directions (a legitimately coherent partner
+    factor, a few large partner rows the row does not observe): shrinking it
+    would only bias it.
     """
     k = G.shape[0]
     _gram(WA, A, cnt, G0)
     tr = 0.0
     for c in range(k):
         tr += G0[c, c]
-    rel = 1e-8
-    while True:
+    plain = out_row.copy()
+    for rel in ridges:
         G[:, :] = G0
         _solve_one(G, b, x, alpha + rel * tr / k, out_row)
-        if rel >= 1.0 or _extrapolation(out_row, _quadratic_form(G0, out_row), H, n_partners, wsum) \
-                <= max_extrapolation:
+        if _extrapolation(out_row, _quadratic_form(G0, out_row), H, n_partners, wsum) <= max_extrapolation:
             return
-        rel *= 100.0
+    out_row[:] = plain
 
 
 @njit(cache=True, fastmath=False, parallel=True)
-def solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, alpha, out, resid):
+def solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, ridges, alpha, out, resid):
     """Exact half-step: batched ``k x k`` normal equations, one Cholesky per row.
 
     ``weighted=False`` takes every weight as 1 (``weights`` is not read). A
@@ -289,7 +292,8 @@ def solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, al
     Damping (``H = F^T F``, float64): a row whose solution is more than
     ``max_extrapolation`` times larger in mean square over all partners than
     over its observed ones (:func:`_extrapolation`) is solved again with the
-    smallest ridge that brings it under (:func:`_damped_solve`). Such a row
+    smallest ridge of ``ridges`` that brings it under (:func:`_damped_solve`;
+    ``max_extrapolation = inf``: no damping). Such a row
     points where its observed partners nearly vanish; undamped, it pulls
     those partners toward it at the next half-step and the pair locks: on the
     benchmark's 1e5 x 1e5 problem (100 observations per row) one row reached
@@ -320,7 +324,8 @@ def solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, al
             wsum = _weight_sum(weights, weighted, start, cnt)
             if _solve_one(G, b, x, alpha, out[i]) > 0.0 and _extrapolation(
                     out[i], _dot(out[i], b), H, F.shape[0], wsum) > max_extrapolation:
-                _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, out[i])
+                _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges,
+                              out[i])
             rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
             kept += rk
             norm += rn
@@ -328,8 +333,8 @@ def solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, al
 
 
 @njit(cache=True, fastmath=False, parallel=True)
-def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation, X0, alpha, sketch_size, n_inner,
-                   rtol, seed, out, resid):
+def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation, ridges, X0, alpha, sketch_size,
+                   n_inner, rtol, seed, out, resid):
     """Sketch-preconditioned half-step.
 
     For a row with more than ``sketch_size`` observations, a CountSketch ``S``
@@ -339,7 +344,7 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation,
     ``n_inner`` iterations or until the residual drops by ``rtol``. Each
     iteration costs ``O(|Omega_i| k)`` on the gathered rows; shorter rows are
     solved exactly. ``weighted``, ``resid``, the damping (``H``,
-    ``max_extrapolation``; a damped row is solved exactly) and the returned
+    ``max_extrapolation``, ``ridges``; a damped row is solved exactly) and the returned
     sums as in :func:`solve_exact`.
     """
     k = F.shape[1]
@@ -368,7 +373,8 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation,
                 _gram(WA, A, cnt, G)
                 if _solve_one(G, b, x, alpha, out[i]) > 0.0 and _extrapolation(
                         out[i], _dot(out[i], b), H, F.shape[0], wsum) > max_extrapolation:
-                    _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, out[i])
+                    _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges,
+                                  out[i])
                 rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
                 kept += rk
                 norm += rn
@@ -389,7 +395,8 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation,
                 _pcg(A, WA, cnt, G, b, X0[i], alpha, n_inner, rtol, t, out[i])
                 seen_sq = _dot(out[i], _normal_product(A, WA, cnt, out[i], 0.0, t))
                 if _extrapolation(out[i], seen_sq, H, F.shape[0], wsum) > max_extrapolation:
-                    _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, out[i])
+                    _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges,
+                                  out[i])
             rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
             kept += rk
             norm += rn
