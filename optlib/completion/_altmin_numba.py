@@ -223,6 +223,16 @@ def _solve_one(G, b, x, alpha, out_row):
 
 
 @njit(cache=True, fastmath=False)
+def _quadratic_form(G, x):
+    """``x^T G x`` in float64."""
+    s = 0.0
+    for r in range(x.shape[0]):
+        for c in range(x.shape[0]):
+            s += x[r] * G[r, c] * x[c]
+    return s
+
+
+@njit(cache=True, fastmath=False)
 def _extrapolation(x, seen_sq, H, n_partners, weight_sum):
     """Mean square of the row ``x``'s fit over all partners over its (weighted) mean square over the observed ones.
 
@@ -231,25 +241,11 @@ def _extrapolation(x, seen_sq, H, n_partners, weight_sum):
     factor evenly; huge when ``x`` points where its observed partners nearly
     vanish.
     """
-    full = 0.0
-    for r in range(x.shape[0]):
-        for c in range(x.shape[0]):
-            full += x[r] * H[r, c] * x[c]
-    full /= n_partners
+    full = _quadratic_form(H, x) / n_partners
     seen = seen_sq / weight_sum
     if seen > 0.0:
         return full / seen
     return 0.0 if full == 0.0 else np.inf
-
-
-@njit(cache=True, fastmath=False)
-def _quadratic_form(G, x):
-    """``x^T G x`` in float64."""
-    s = 0.0
-    for r in range(x.shape[0]):
-        for c in range(x.shape[0]):
-            s += x[r] * G[r, c] * x[c]
-    return s
 
 
 @njit(cache=True, fastmath=False)
@@ -277,6 +273,14 @@ def _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, n_partners, wsum, max_extra
         if _extrapolation(out_row, _quadratic_form(G0, out_row), H, n_partners, wsum) <= max_extrapolation:
             return
     out_row[:] = plain
+
+
+@njit(cache=True, fastmath=False)
+def _solve_row(WA, A, cnt, G, G0, b, x, alpha, H, n_partners, wsum, max_extrapolation, ridges, out_row):
+    """Solve a row's normal equations (``G`` formed) into ``out_row``, damped when it overreaches (see solve_exact)."""
+    if _solve_one(G, b, x, alpha, out_row) > 0.0 and max_extrapolation < np.inf and _extrapolation(
+            out_row, _dot(out_row, b), H, n_partners, wsum) > max_extrapolation:
+        _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, n_partners, wsum, max_extrapolation, ridges, out_row)
 
 
 @njit(cache=True, fastmath=False, parallel=True)
@@ -322,10 +326,7 @@ def solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, ri
             _rhs(WA, values, start, cnt, b)
             _gram(WA, A, cnt, G)
             wsum = _weight_sum(weights, weighted, start, cnt)
-            if _solve_one(G, b, x, alpha, out[i]) > 0.0 and _extrapolation(
-                    out[i], _dot(out[i], b), H, F.shape[0], wsum) > max_extrapolation:
-                _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges,
-                              out[i])
+            _solve_row(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges, out[i])
             rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
             kept += rk
             norm += rn
@@ -371,10 +372,7 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation,
             wsum = _weight_sum(weights, weighted, start, cnt)
             if cnt <= sketch_size:
                 _gram(WA, A, cnt, G)
-                if _solve_one(G, b, x, alpha, out[i]) > 0.0 and _extrapolation(
-                        out[i], _dot(out[i], b), H, F.shape[0], wsum) > max_extrapolation:
-                    _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges,
-                                  out[i])
+                _solve_row(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges, out[i])
                 rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
                 kept += rk
                 norm += rn
@@ -393,8 +391,9 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation,
                 out[i, :] = 0.0
             elif _cholesky_solve(G, b.copy(), x):  # factor G once (x discarded)
                 _pcg(A, WA, cnt, G, b, X0[i], alpha, n_inner, rtol, t, out[i])
-                seen_sq = _dot(out[i], _normal_product(A, WA, cnt, out[i], 0.0, t))
-                if _extrapolation(out[i], seen_sq, H, F.shape[0], wsum) > max_extrapolation:
+                if max_extrapolation < np.inf and _extrapolation(
+                        out[i], _dot(out[i], _normal_product(A, WA, cnt, out[i], 0.0, t)), H, F.shape[0], wsum) \
+                        > max_extrapolation:
                     _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges,
                                   out[i])
             rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
