@@ -35,8 +35,11 @@ Solvers
 
 Protocol
 --------
-Median wall and CPU (process) times of 3 repeats up to 1e6 observations, one
-run above, then one extra run for the ``tracemalloc`` peak (NumPy
+Median wall and CPU (process) times of ``--repeats`` runs (default 3) at every
+size, taken in rounds over all sizes (one run of each size per round), so that
+a drift of the machine's speed over the benchmark (a shared host) hits all
+sizes alike instead of biasing the slope; the spread (lowest and highest run)
+is printed too. Then one extra run per size for the ``tracemalloc`` peak (NumPy
 allocations are traced). numba kernels are compiled on a small problem
 first. The process's maximum RSS is reported too (it includes the problem
 generator's temporaries). BLAS is limited to one thread in the process
@@ -97,27 +100,32 @@ def host(a):
     return a.get() if hasattr(a, "get") else a
 
 
-def run_optlib(name, fn, data, P, repeats, sync):
-    """Median wall and CPU times of ``repeats`` runs, then one traced run for the peak."""
-    def call():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = fn(data)
-        sync()
-        return out
+def timed(fn, data, sync):
+    """Wall and CPU (process) seconds of one call, and its result."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fn(data)
+    sync()
+    return time.perf_counter() - t0, time.process_time() - c0, res
 
-    walls, cpus = [], []
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = call()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
+
+def traced_peak_mb(fn, data, sync):
+    """``tracemalloc`` peak of one call, in MB."""
     tracemalloc.start()
-    call()
+    timed(fn, data, sync)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
+    return peak / 2**20
+
+
+def summary(name, runs, P, peak_mb):
+    """Table row of a solver at one size: median (and range of) the runs' times, the last run's error."""
+    walls, cpus = [r[0] for r in runs], [r[1] for r in runs]
+    res = runs[-1][2]
     return dict(solver=name, seconds=float(np.median(walls)), cpu=float(np.median(cpus)),
-                error=factor_error(host(res.U), host(res.V), P), nit=res.nit, peak_mb=peak / 2**20)
+                spread=f"{min(walls):.3g}-{max(walls):.3g}", error=factor_error(host(res.U), host(res.V), P),
+                nit=res.nit, peak_mb=peak_mb)
 
 
 def fancyimpute_softimpute(P):
@@ -175,6 +183,7 @@ def main():
     parser.add_argument("--output", default=None)
     parser.add_argument("--solvers", default="exact,sketch", help="comma-separated robust_altmin solvers")
     parser.add_argument("--no-baselines", action="store_true", help="skip SoftImpute and IterativeImputer")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per size (taken in rounds over the sizes)")
     args = parser.parse_args()
     threadpool_limits(1)  # BLAS single-threaded: the numba kernels use the cores (see Protocol)
     gpu = args.device == "gpu"
@@ -190,31 +199,42 @@ def main():
     warm = make_low_rank_completion(100, 100, RANK, sampling_rate=0.5, random_state=0)
     for solver in ("exact", "sketch"):  # compile the numba kernels
         robust_altmin(to_device(warm, gpu), RANK, shape=warm.shape, solver=solver)
+    soft_impute(to_device(warm, gpu), RANK, shape=warm.shape, random_state=0)
 
     command = " ".join(["python benchmarks/bench_completion.py", *sys.argv[1:]])
     lines = ["# bench_completion", "", f"- command: `{command}`", machine_description(None), "",
-             "| m = n | obs | solver | time (s) | CPU time (s) | rel. error | passes | tracemalloc peak (MB) |",
-             "|---:|---:|---|---:|---:|---:|---:|---:|"]
-    times = {}
+             f"Times: median of {args.repeats} runs taken in rounds over the sizes; range: lowest-highest wall time.",
+             "",
+             "| m = n | obs | solver | time (s) | range (s) | CPU time (s) | rel. error | passes | tracemalloc peak (MB) |",
+             "|---:|---:|---|---:|---|---:|---:|---:|---:|"]
+    problems = []
     for n_obs in sizes:
         m = int(n_obs // PER_ROW)
         P = make_low_rank_completion(m, m, RANK, sampling_rate=PER_ROW / m, condition_number=2, random_state=0)
-        data = to_device(P, gpu)
-        repeats = 3 if n_obs <= 1e6 else 1
-        rows = []
-        for solver in args.solvers.split(","):
-            rows.append(run_optlib(f"altmin {solver}", lambda d, s=solver: robust_altmin(
-                d, RANK, shape=P.shape, solver=s, tol=1e-9, random_state=0), data, P, repeats, sync))
-        if n_obs <= 1e6 and not args.no_baselines:
-            rows.append(run_optlib("soft_impute", lambda d: soft_impute(d, RANK, shape=P.shape, random_state=0),
-                                   data, P, 1, sync))
+        problems.append((m, P, to_device(P, gpu)))
+    solvers = {f"altmin {s}": (lambda d, shape, s=s: robust_altmin(d, RANK, shape=shape, solver=s, tol=1e-9,
+                                                                    random_state=0)) for s in args.solvers.split(",")}
+    runs = {}
+    for _ in range(args.repeats):  # rounds over the sizes: a drift of the machine's speed hits every size
+        for m, P, data in problems:
+            for name, solve in solvers.items():
+                fn = lambda d, f=solve, shape=P.shape: f(d, shape)  # noqa: E731
+                runs.setdefault((m, name), []).append(timed(fn, data, sync))
+    times = {}
+    for m, P, data in problems:
+        rows = [summary(name, runs[m, name], P,
+                        traced_peak_mb(lambda d, f=solve, shape=P.shape: f(d, shape), data, sync))
+                for name, solve in solvers.items()]
+        if P.rows.size <= 1e6 and not args.no_baselines:
+            wall, cpu, res = timed(lambda d: soft_impute(d, RANK, shape=P.shape, random_state=0), data, sync)
+            rows.append(summary("soft_impute", [(wall, cpu, res)], P, float("nan")))
         if m <= 1000 and not args.no_baselines:
             row, note = fancyimpute_softimpute(P)
             rows.append(row) if row else lines.append(f"<!-- {note} -->")
         for r in rows:
             times.setdefault(r["solver"], []).append((P.rows.size, r["seconds"], r["cpu"]))
-            line = (f"| {m} | {P.rows.size:.2e} | {r['solver']} | {r['seconds']:.3g} | {r['cpu']:.3g} | "
-                    f"{r['error']:.2e} | {r['nit']} | {r['peak_mb']:.0f} |")
+            line = (f"| {m} | {P.rows.size:.2e} | {r['solver']} | {r['seconds']:.3g} | {r.get('spread', '')} | "
+                    f"{r['cpu']:.3g} | {r['error']:.2e} | {r['nit']} | {r['peak_mb']:.0f} |")
             print(line, flush=True)
             lines.append(line)
         Path(out).write_text("\n".join(lines) + "\n")

@@ -628,7 +628,8 @@ def robust_altmin(
         residual, fun, U, V, r, tau = best
     elif best is None:  # non-finite at the first pass
         residual = fun = math.inf
-    flagged = xp.abs(r) > max(10 * tau, 1e3 * floor)
+    level = max(10 * tau, 1e3 * floor)
+    flagged = (r > level) | (r < -level)  # not abs(r): a fresh |Omega|-sized float array costs page faults
     outliers = xp.take(flagged, obs.inverse)
     result = make_result(
         (U, V), fun=fun, nit=it, status=status, monitor=monitor, solver="robust_altmin",

@@ -28,7 +28,7 @@ tripled from ``n = 1e4`` to ``1e5``). The kernels therefore
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 _JITTER = 1e-13  # relative diagonal shift keeping the k x k systems positive definite
 _FAST = {"reassoc", "contract"}  # reorder sums (vectorization); NaN/inf semantics kept
@@ -446,7 +446,6 @@ def _normal_product(A, WA, cnt, x, alpha, t):
     return y
 
 
-@njit(cache=True)
 def counting_sort(keys, size, ints, floats):
     """Stable sort of integer ``keys`` in ``[0, size)`` by counting, in ``O(len(keys) + size)``.
 
@@ -454,23 +453,46 @@ def counting_sort(keys, size, ints, floats):
     permutation that sorts ``keys``; equal keys keep their input order), and
     the companion arrays ``ints[order]``, ``floats[order]``, written in the
     same pass (scattered writes instead of a second pass of random reads).
+    Parallel over contiguous chunks of the input: each chunk counts its keys,
+    and a chunk's entries of a key go after those of the chunks before it
+    (stable); at most ``len(keys) / size`` chunks, so the per-chunk counts
+    stay within the input's size.
     """
+    n_chunks = max(1, min(get_num_threads(), keys.shape[0] // max(size, 1)))
+    return _counting_sort(keys, size, ints, floats, n_chunks)
+
+
+@njit(cache=True, parallel=True)
+def _counting_sort(keys, size, ints, floats, n_chunks):
+    """:func:`counting_sort` over ``n_chunks`` chunks of the input."""
+    n = keys.shape[0]
+    counts = np.zeros((n_chunks, size), dtype=np.int64)
+    for c in prange(n_chunks):
+        for p in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            counts[c, keys[p]] += 1
     ptr = np.zeros(size + 1, dtype=np.int64)
-    for p in range(keys.shape[0]):
-        ptr[keys[p] + 1] += 1
-    for c in range(size):
-        ptr[c + 1] += ptr[c]
-    nxt = ptr[:-1].copy()
-    order = np.empty(keys.shape[0], dtype=np.int64)
+    for v in range(size):
+        total = 0
+        for c in range(n_chunks):
+            total += counts[c, v]
+        ptr[v + 1] = ptr[v] + total
+    for v in prange(size):  # counts -> each chunk's first slot of key v
+        nxt = ptr[v]
+        for c in range(n_chunks):
+            cnt = counts[c, v]
+            counts[c, v] = nxt
+            nxt += cnt
+    order = np.empty(n, dtype=np.int64)
     ints_s = np.empty_like(ints)
     floats_s = np.empty_like(floats)
-    for p in range(keys.shape[0]):
-        c = keys[p]
-        q = nxt[c]
-        order[q] = p
-        ints_s[q] = ints[p]
-        floats_s[q] = floats[p]
-        nxt[c] = q + 1
+    for c in prange(n_chunks):
+        for p in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            v = keys[p]
+            q = counts[c, v]
+            order[q] = p
+            ints_s[q] = ints[p]
+            floats_s[q] = floats[p]
+            counts[c, v] = q + 1
     return ptr, order, ints_s, floats_s
 
 

@@ -66,3 +66,19 @@ def test_extreme_scales_keep_float64_reads(scale):
     assert np.isfinite(res.U).all() and np.isfinite(res.V).all()
     err = np.linalg.norm((res.U / np.sqrt(scale)) @ (res.V / np.sqrt(scale)).T - M) / np.linalg.norm(M)
     assert err <= 1e-8
+
+
+@pytest.mark.parametrize("size, n_keys", [(1, 5), (7, 3), (5, 1000), (50, 20000), (100000, 1000)])
+def test_parallel_counting_sort_is_a_stable_sort(size, n_keys):
+    """Chunks counted in parallel, each chunk's entries of a key after the previous chunks': a stable sort."""
+    from optlib.completion._altmin_numba import counting_sort
+
+    rng = np.random.default_rng(size)
+    keys = rng.integers(0, size, n_keys)
+    ints, floats = rng.integers(0, 10**9, n_keys), rng.standard_normal(n_keys).astype(np.float32)
+    ptr, order, ints_s, floats_s = counting_sort(keys, size, ints, floats)
+    expected = np.argsort(keys, kind="stable")
+    np.testing.assert_array_equal(order, expected)
+    np.testing.assert_array_equal(ints_s, ints[expected])
+    np.testing.assert_array_equal(floats_s, floats[expected])
+    np.testing.assert_array_equal(ptr, np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=size))]))
