@@ -89,7 +89,7 @@ from .._result import (
     warn_convergence,
 )
 from .._validation import check_option, check_random_state, check_scalar
-from ._observations import check_observations
+from ._observations import check_observations, factors_in_user_units, ldexp_or_inf
 from ._svd import randomized_svd
 
 __all__ = ["robust_altmin"]
@@ -500,7 +500,10 @@ def robust_altmin(
         Stop when the relative residual on the observations,
         ``||P(M - U V^T)||_F / ||P(M)||_F`` (with ``robust``: on those with
         Huber weight 1), falls below ``tol`` or changes by less than ``tol``
-        relative to the previous pass.
+        relative to the previous pass. A ``tol`` under ``4 eps`` of the
+        values' dtype counts as ``4 eps``: float32 residuals computed in
+        float32 (the array-API path) fluctuate near ``2 eps`` from pass to
+        pass and never settled under the default ``1e-7``.
     max_iter : int
         Maximum number of passes (one ``V`` and one ``U`` update each).
     engine : {"auto", "numba", "xp"}
@@ -549,11 +552,13 @@ def robust_altmin(
     rng = check_random_state(random_state)
     probe = observed[2] if isinstance(observed, (tuple, list)) and len(observed) == 3 else None
     xp0 = get_namespace(probe) if hasattr(probe, "shape") else get_namespace()
-    obs = check_observations(observed, shape, host=use_numba(xp0, engine))
+    obs, e = check_observations(observed, shape, host=use_numba(xp0, engine)).in_units()
+    alpha = ldexp_or_inf(alpha, -e)  # solved in units of 2**e: values / 2**e, factors / 2**(e / 2)
     xp = obs.xp
     k = check_rank(rank, obs.shape)
     sketch_size = 4 * k if sketch_size is None else check_scalar(sketch_size, "sketch_size", kind=numbers.Integral, lower=k)
     monitor = IterationMonitor(callback, history, verbose, name="robust_altmin")
+    reachable_tol = max(tol, 4 * float(np.finfo(np.float32 if obs.values.dtype == xp.float32 else np.float64).eps))
 
     values = obs.values
     floor = 1e3 * float(np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).eps) * obs.scale()
@@ -595,11 +600,12 @@ def robust_altmin(
             best = (residual, fun, U, V, r, tau)
         else:
             spare = r
-        if monitor(it, (U, V), objective=fun, residual=residual, tau=tau):
+        if monitor(it, factors_in_user_units((U, V), e), objective=ldexp_or_inf(fun, 2 * e), residual=residual,
+                   tau=ldexp_or_inf(tau, e)):
             status = STATUS_CALLBACK
             break
         settled = math.isfinite(previous) and abs(previous - residual) <= tol * previous
-        if not trimming and (residual <= tol or settled):
+        if not trimming and (residual <= reachable_tol or settled):
             status = STATUS_CONVERGED
             break
         if residual > previous:  # the extrapolation did not pay: restart from the plain pass
@@ -631,8 +637,9 @@ def robust_altmin(
     level = max(10 * tau, 1e3 * floor)
     flagged = (r > level) | (r < -level)  # not abs(r): a fresh |Omega|-sized float array costs page faults
     outliers = xp.take(flagged, obs.inverse)
+    U, V = factors_in_user_units((U, V), e)
     result = make_result(
-        (U, V), fun=fun, nit=it, status=status, monitor=monitor, solver="robust_altmin",
+        (U, V), fun=ldexp_or_inf(fun, 2 * e), nit=it, status=status, monitor=monitor, solver="robust_altmin",
         U=U, V=V, residual=residual, outliers=outliers,
     )
     if robust and result.success and not trimming:

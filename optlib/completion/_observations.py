@@ -15,6 +15,7 @@ pattern:
 Nothing here forms a dense ``m x n`` array.
 """
 
+import copy
 import math
 import numbers
 
@@ -23,7 +24,47 @@ import numpy as np
 from .._backend import device, get_namespace, is_numpy_namespace
 from .._validation import check_array
 
-__all__ = ["Observations", "check_observations"]
+__all__ = [
+    "Observations", "check_observations", "factors_in_user_units", "ldexp_or_inf", "scale_by_power_of_two",
+    "units_exponent",
+]
+
+
+def units_exponent(top, float32=False):
+    """Even ``e`` such that data of largest magnitude ``top`` are solved for in units of ``2**e``; 0 for most data.
+
+    ``e = 0`` unless ``top`` lies outside ``[2**-b, 2**b]``, ``b`` a quarter of
+    the dtype's largest exponent (256 for float64, 32 for float32): there the
+    solvers' sums of squares would overflow or underflow (values at ``1e-200``
+    summed to 0 and "converged" at once; at ``1e200`` to inf). Then
+    ``top / 2**e`` lies in ``[0.5, 2)``. Powers of two scale exactly: the
+    problem in those units has the same solution, scaled; ``e`` is even so
+    that two factors each take ``2**(e / 2)`` back.
+    """
+    b = np.finfo(np.float32 if float32 else np.float64).maxexp // 4
+    if top == 0.0 or not math.isfinite(top) or 2.0**-b <= top <= 2.0**b:
+        return 0
+    return 2 * (math.frexp(top)[1] // 2)
+
+
+def scale_by_power_of_two(a, e):
+    """``a * 2**e`` without forming ``2**e`` (which overflows past ``e = 1023``): exact for normal results."""
+    half = e // 2
+    return (a * 2.0**half) * 2.0 ** (e - half)
+
+
+def factors_in_user_units(factors, e):
+    """Factors ``(U, V)`` fitted to values in units of ``2**e`` (:meth:`Observations.in_units`, ``e`` even), in
+    the user's units: each times ``2**(e / 2)``."""
+    return factors if e == 0 else tuple(scale_by_power_of_two(F, e // 2) for F in factors)
+
+
+def ldexp_or_inf(x, e):
+    """``x * 2**e`` for a Python float, ``inf`` (signed) on overflow."""
+    try:
+        return math.ldexp(x, e)
+    except OverflowError:
+        return math.copysign(math.inf, x)
 
 
 def _as_index(a, name, xp):
@@ -305,6 +346,19 @@ class Observations:
             observed_products(self.row_ptr, self.row_idx, U, V, out)
             return out
         return xp.sum(xp.take(U, self.rows, axis=0) * xp.take(V, self.cols, axis=0), axis=1)
+
+    def in_units(self):
+        """``(obs, e)``: these entries with their values divided by ``2**e`` (:func:`units_exponent`), and ``e``."""
+        xp = self.xp
+        top = max(float(xp.max(self.values)), -float(xp.min(self.values))) if self.nnz else 0.0  # no |values| copy
+        e = units_exponent(top, self.dtype == xp.float32)
+        if e == 0:
+            return self, 0
+        scaled = copy.copy(self)
+        scaled.values = scale_by_power_of_two(self.values, -e)
+        if self.host:
+            scaled.col_values = scale_by_power_of_two(self.col_values, -e)
+        return scaled, e
 
     def scale(self):
         """Root-mean-square of the observed values (a Python float)."""

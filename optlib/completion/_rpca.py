@@ -6,6 +6,7 @@ import numbers
 from .._backend import device, get_namespace
 from .._result import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, IterationMonitor, make_result
 from .._validation import check_array, check_scalar, check_shape
+from ._observations import ldexp_or_inf, scale_by_power_of_two, units_exponent
 
 __all__ = ["robust_pca"]
 
@@ -91,10 +92,15 @@ def robust_pca(
     zero = xp.zeros_like(D)
     W = xp.astype(observed, D.dtype)
     Dm = xp.where(observed, D, zero)
+    # solved in units of 2**e (extreme magnitudes): L, S scale with D, Y does not, mu scales inversely
+    e = units_exponent(max(float(xp.max(Dm)), -float(xp.min(Dm))), D.dtype == xp.float32)
+    Dm = scale_by_power_of_two(Dm, -e)
+    if mu is not None:
+        mu = ldexp_or_inf(check_scalar(mu, "mu", lower=0.0, lower_inclusive=False), e)
     norm_d = float(xp.linalg.matrix_norm(Dm, ord="fro"))
     if norm_d == 0:
         norm_d = 1.0
-    mu = 1.25 / float(xp.linalg.matrix_norm(Dm, ord=2)) if mu is None else check_scalar(mu, "mu", lower=0.0, lower_inclusive=False)
+    mu = 1.25 / float(xp.linalg.matrix_norm(Dm, ord=2)) if mu is None else mu
     mu_max = mu * 1e7
     L, S, Y = zero, zero, zero
     status, it = STATUS_MAX_ITER, 0
@@ -108,7 +114,7 @@ def robust_pca(
         Y = Y + mu * R
         mu = min(mu * rho, mu_max)
         err = float(xp.linalg.matrix_norm(R, ord="fro")) / norm_d
-        if monitor(it, L, residual=err):
+        if monitor(it, scale_by_power_of_two(L, e), residual=err):
             status = STATUS_CALLBACK
             break
         if err < tol:
@@ -116,7 +122,8 @@ def robust_pca(
             break
     S = S * W
     nuclear = float(xp.sum(xp.linalg.svdvals(L)))
-    fun = nuclear + lam * float(xp.sum(xp.abs(S)))
+    fun = ldexp_or_inf(nuclear + lam * float(xp.sum(xp.abs(S))), e)
     rank = int(xp.sum(xp.astype(s > 0, xp.int64)))
+    L, S = scale_by_power_of_two(L, e), scale_by_power_of_two(S, e)
     return make_result(L, fun=fun, nit=it, status=status, monitor=monitor, solver="robust_pca",
                        L=L, S=S, Y=Y, rank=rank, lam=lam)

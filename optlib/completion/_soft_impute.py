@@ -7,7 +7,7 @@ from .._backend import device, get_namespace, use_numba
 from .._result import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, IterationMonitor, make_result
 from .._validation import check_random_state, check_scalar
 from ._altmin import check_rank
-from ._observations import check_observations
+from ._observations import check_observations, ldexp_or_inf, scale_by_power_of_two
 from ._svd import randomized_svd
 
 __all__ = ["soft_impute"]
@@ -71,7 +71,7 @@ def soft_impute(
     rng = check_random_state(random_state)
     probe = observed[2] if isinstance(observed, (tuple, list)) and len(observed) == 3 else None
     xp0 = get_namespace(probe) if hasattr(probe, "shape") else get_namespace()
-    obs = check_observations(observed, shape, host=use_numba(xp0, engine))
+    obs, e = check_observations(observed, shape, host=use_numba(xp0, engine)).in_units()  # values / 2**e
     xp = obs.xp
     k = check_rank(rank, obs.shape)
     values = obs.values
@@ -80,8 +80,9 @@ def soft_impute(
     if shrinkage is None:
         _, s0, _ = randomized_svd(lambda X: obs.matmat(values, X), lambda Y: obs.rmatmat(values, Y),
                                   obs.shape, 1, **svd)
-        shrinkage = float(s0[0]) / 50.0
+        shrinkage = math.ldexp(float(s0[0]) / 50.0, e)
     shrinkage = check_scalar(shrinkage, "shrinkage", lower=0.0)
+    user_shrinkage, shrinkage = shrinkage, math.ldexp(shrinkage, -e)
     monitor = IterationMonitor(callback, history, verbose, name="soft_impute")
 
     m, n = obs.shape
@@ -105,11 +106,12 @@ def soft_impute(
         U, V = U_new, V_new
         r = values - obs.entries(U, V)
         fun = 0.5 * float(xp.sum(r * r)) + shrinkage * float(xp.sum(d))
-        if monitor(it, (U, V), objective=fun, change=change):
+        if monitor(it, (scale_by_power_of_two(U, e), V), objective=ldexp_or_inf(fun, 2 * e), change=change):
             status = STATUS_CALLBACK
             break
         if change < tol:
             status = STATUS_CONVERGED
             break
-    return make_result((U, V), fun=fun, nit=it, status=status, monitor=monitor, solver="soft_impute",
-                       U=U, V=V, shrinkage=shrinkage)
+    U = scale_by_power_of_two(U, e)  # U carries the singular values: in the user's units
+    return make_result((U, V), fun=ldexp_or_inf(fun, 2 * e), nit=it, status=status, monitor=monitor,
+                       solver="soft_impute", U=U, V=V, shrinkage=user_shrinkage)

@@ -64,7 +64,7 @@ from .._result import (
 )
 from .._validation import check_array, check_option, check_random_state, check_scalar
 from ._altmin import check_rank
-from ._observations import check_observations
+from ._observations import check_observations, factors_in_user_units, ldexp_or_inf
 from ._svd import randomized_svd
 
 __all__ = ["subgradient_recovery"]
@@ -250,7 +250,7 @@ def _completion(observed, rank, shape, alpha, eta, rho, rule, tol, max_iter, eng
     """Entry-sampling extension: ``U V^T`` from observed entries, l1 loss."""
     probe = observed[2] if isinstance(observed, (tuple, list)) and len(observed) == 3 else None
     xp0 = get_namespace(probe) if hasattr(probe, "shape") else get_namespace()
-    obs = check_observations(observed, shape, host=use_numba(xp0, engine))
+    obs, e = check_observations(observed, shape, host=use_numba(xp0, engine)).in_units()  # values / 2**e
     xp = obs.xp
     k = check_rank(rank, obs.shape)
     m, n = obs.shape
@@ -284,7 +284,7 @@ def _completion(observed, rank, shape, alpha, eta, rho, rule, tol, max_iter, eng
             step = eta * rho ** (it - 1) / qn if qn > 0 else 0.0
         else:
             step = eta * f / dn if dn > 0 else 0.0
-        if monitor(it, (U, V), objective=f, step=step):
+        if monitor(it, factors_in_user_units((U, V), e), objective=ldexp_or_inf(f, e), step=step):
             status = STATUS_CALLBACK
             break
         stop = _check_stop(f, f0, step * math.sqrt(dn / max(float(xp.sum(U * U) + xp.sum(V * V)), 1e-300)), tol)
@@ -293,4 +293,5 @@ def _completion(observed, rank, shape, alpha, eta, rho, rule, tol, max_iter, eng
             break
         U, V = U - step * GU, V - step * GV
     f, U, V = best
-    return _finish((U, V), f, it, status, monitor, U=U, V=V)
+    U, V = factors_in_user_units((U, V), e)
+    return _finish((U, V), ldexp_or_inf(f, e), it, status, monitor, U=U, V=V)

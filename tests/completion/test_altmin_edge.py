@@ -147,3 +147,53 @@ def test_duplicates_on_the_array_api_device(xp):
     expected[0] = (4 * values[0] + 6) / 4  # four copies: v, v + 1, v + 2, v + 3
     assert obs.nnz == rows.size
     np.testing.assert_allclose(to_numpy(obs.values), expected, rtol=1e-15)
+
+
+def _recovery_error(res, P, scale):
+    from tests.conftest import to_numpy
+
+    U, V = (to_numpy(F).astype(np.float64) / np.sqrt(scale) for F in (res.U, res.V))
+    M = P.U @ P.V.T
+    return np.linalg.norm(U @ V.T - M) / np.linalg.norm(M)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e200, 1e300])
+@pytest.mark.parametrize("engine", ["numba", "xp"])
+def test_values_near_the_float64_limits(scale, engine):
+    """Sums of squares of 1e-200 underflowed to 0 ("converged" after one pass, error 7e-2); of 1e200 overflowed."""
+    from optlib.datasets import make_low_rank_completion
+
+    P = make_low_rank_completion(120, 100, 3, sampling_rate=0.4, random_state=0)
+    history = []
+    res = robust_altmin((P.rows, P.cols, P.data * scale), 3, shape=P.shape, engine=engine, random_state=0,
+                        callback=lambda r: history.append(r.x))
+    assert res.success and res.nit > 1
+    assert _recovery_error(res, P, scale) < 1e-6
+    U_last, V_last = history[-1]  # the callback sees the factors in the user's units
+    np.testing.assert_allclose(U_last @ V_last.T, res.U @ res.V.T, rtol=1e-12)
+    assert np.isfinite(res.residual) and res.residual < 1e-6
+
+
+@pytest.mark.parametrize("scale", [1e-25, 1e25])
+def test_float32_values_far_from_one(scale, xp):
+    """float32 sums of squares overflow past ~1e19 (the array-API path sums in float32)."""
+    from optlib.datasets import make_low_rank_completion
+
+    P = make_low_rank_completion(120, 100, 3, sampling_rate=0.4, random_state=0)
+    values = xp.asarray((P.data * scale).astype(np.float32))
+    res = robust_altmin((xp.asarray(P.rows), xp.asarray(P.cols), values), 3, shape=P.shape, random_state=0)
+    assert res.U.dtype == xp.float32 and res.success
+    assert _recovery_error(res, P, scale) < 1e-4
+
+
+def test_ridge_means_the_same_in_any_units():
+    """alpha weighs the factors' norms against the squared misfit: the solution scales, it does not change."""
+    from optlib.datasets import make_low_rank_completion
+
+    P = make_low_rank_completion(60, 50, 2, sampling_rate=0.5, random_state=0)
+    base = robust_altmin((P.rows, P.cols, P.data), 2, shape=P.shape, alpha=0.5, random_state=0, tol=1e-12)
+    scale = 2.0**-300  # a power of two: the rescaled problem is exactly the same one
+    far = robust_altmin((P.rows, P.cols, P.data * scale), 2, shape=P.shape, alpha=0.5 * scale, random_state=0,
+                        tol=1e-12)
+    np.testing.assert_allclose(far.U @ far.V.T / scale, base.U @ base.V.T, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(far.fun / scale**2, base.fun, rtol=1e-9)

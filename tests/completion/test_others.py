@@ -163,3 +163,45 @@ def test_imputer_bad_input():
         LowRankImputer(rank=1).fit(np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="Unknown method"):
         LowRankImputer(method="knn").fit(np.ones((3, 3)))
+
+
+def _scaled_problem(scale):
+    P = make_low_rank_completion(120, 100, 3, sampling_rate=0.4, random_state=0)
+    return P, (P.rows, P.cols, P.data * scale)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_soft_impute_in_any_units(scale):
+    """Sums of squares under- or overflowed: 100 iterations without convergence (1e200: overflow warnings)."""
+    P, data = _scaled_problem(scale)
+    ref = soft_impute((P.rows, P.cols, P.data), 3, shape=P.shape, random_state=0)
+    seen = []
+    res = soft_impute(data, 3, shape=P.shape, random_state=0, callback=lambda r: seen.append(r.x[0]))
+    assert res.success and res.nit == ref.nit
+    np.testing.assert_allclose(res.U @ res.V.T / scale, ref.U @ ref.V.T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.shrinkage / scale, ref.shrinkage, rtol=1e-12)
+    np.testing.assert_allclose(seen[-1], res.U)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_subgradient_completion_in_any_units(scale):
+    """1e-200: success with an infinite error (the loss underflowed); 1e200: no recovery."""
+    P, data = _scaled_problem(scale)
+    res = subgradient_recovery(data, rank=3, shape=P.shape, random_state=0)
+    M = P.U @ P.V.T
+    assert res.success
+    assert np.linalg.norm((res.U / np.sqrt(scale)) @ (res.V / np.sqrt(scale)).T - M) / np.linalg.norm(M) < 1e-8
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_robust_pca_in_any_units(scale):
+    """1e-200: "converged" after one iteration at error 0.8 (the Frobenius norm underflowed); 1e200: no convergence."""
+    rng = np.random.default_rng(0)
+    L0 = rng.standard_normal((60, 3)) @ rng.standard_normal((3, 50))
+    S0 = np.where(rng.random(L0.shape) < 0.05, 10.0, 0.0)
+    ref = robust_pca(L0 + S0)
+    res = robust_pca((L0 + S0) * scale)
+    assert res.success and res.nit == ref.nit
+    np.testing.assert_allclose(res.L / scale, ref.L, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(res.S / scale, ref.S, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(res.fun / scale, ref.fun, rtol=1e-10)
