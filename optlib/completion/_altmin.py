@@ -228,15 +228,16 @@ def _half_step_xp(obs, axis, F, X0, values, weights, alpha, solver, sketch_size,
 
 
 def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_inner, rtol, rng, residuals=False,
-               resid=None, max_extrapolation=MAX_EXTRAPOLATION):
+               keep_residuals=True, resid=None, max_extrapolation=MAX_EXTRAPOLATION):
     """New factor whose rows (``axis=0``: rows of U; ``axis=1``: rows of V) solve the least-squares problems.
 
     ``weights=None``: unit weights. ``residuals=True`` (``axis=0`` only): also
-    return ``r = values - (U V^T)_Omega`` in canonical order and the sums of
-    ``r^2`` and of ``values^2`` over the inliers (entries of weight 1; all
-    without weights). On the host the kernel computes them from the rows it
-    has gathered, into ``resid`` when given (a spare buffer: fresh
-    ``|Omega|``-sized arrays each pass cost page faults at large sizes).
+    return ``r = values - (U V^T)_Omega`` in canonical order (``None`` unless
+    ``keep_residuals``) and the sums of ``r^2`` and of ``values^2`` over the
+    inliers (entries of weight 1; all without weights). On the host the
+    kernel computes them from the rows it has gathered, into ``resid`` when
+    given (a spare buffer: fresh ``|Omega|``-sized arrays each pass cost page
+    faults at large sizes).
     """
     if not obs.host:
         xp = obs.xp
@@ -246,7 +247,8 @@ def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_
             return out
         r = values - obs.entries(out, F)
         inliers = 1.0 if weights is None else xp.astype(weights >= 1, r.dtype)
-        return out, r, float(xp.sum(inliers * r * r)), float(xp.sum(inliers * values * values))
+        kept_sq, norm_sq = float(xp.sum(inliers * r * r)), float(xp.sum(inliers * values * values))
+        return out, r if keep_residuals else None, kept_sq, norm_sq
     from ._altmin_numba import solve_exact, solve_sketched
 
     ptr, idx, _ = obs.side(axis)
@@ -255,19 +257,20 @@ def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_
     weights = obs.in_order(weights, axis) if weighted else values
     F = np.ascontiguousarray(F)
     out = np.zeros((ptr.shape[0] - 1, F.shape[1]), dtype=values.dtype)
-    if resid is None or not residuals:
-        resid = np.empty(values.shape[0] if residuals else 0, dtype=values.dtype)
+    store = residuals and keep_residuals
+    if resid is None or not store:
+        resid = np.empty(values.shape[0] if store else 0, dtype=values.dtype)
     F64 = F.astype(np.float64, copy=False)
     H = F64.T @ F64  # for the damping of rows fitted off their partners
     ridges = np.asarray(_DAMPING_RIDGES)
     if solver == "exact":
         kept_sq, norm_sq, _ = solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, ridges,
-                                          alpha, out, resid)
+                                          alpha, out, resid, residuals)
     else:
         seed = int(rng.integers(2**62))
         kept_sq, norm_sq, _ = solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation, ridges,
-                                             X0, alpha, sketch_size, n_inner, rtol, seed, out, resid)
-    return (out, resid, kept_sq, norm_sq) if residuals else out
+                                             X0, alpha, sketch_size, n_inner, rtol, seed, out, resid, residuals)
+    return (out, resid if store else None, kept_sq, norm_sq) if residuals else out
 
 
 # -- the solver ------------------------------------------------------------------------
@@ -588,7 +591,9 @@ def robust_altmin(
     it = 0
     for it in range(1, max_iter + 1):
         # residual sums over the inliers: Huber-downweighted entries excluded
-        U, r, kept_sq, norm_sq = _half_step(obs, 0, gathered(V), x, values, weights, residuals=True, resid=spare,
+        # r: needed by the robust phases only (not robust: outliers are all False; not storing it saves time)
+        U, r, kept_sq, norm_sq = _half_step(obs, 0, gathered(V), x, values, weights, residuals=True,
+                                            keep_residuals=robust, resid=spare,
                                             **solve)
         residual = math.sqrt(kept_sq / norm_sq) if norm_sq > 0 else math.sqrt(kept_sq)
         fun = 0.5 * kept_sq + 0.5 * alpha * (float(xp.sum(U * U)) + float(xp.sum(V * V)))
@@ -634,9 +639,12 @@ def robust_altmin(
         residual, fun, U, V, r, tau = best
     elif best is None:  # non-finite at the first pass
         residual = fun = math.inf
-    level = max(10 * tau, 1e3 * floor)
-    flagged = (r > level) | (r < -level)  # not abs(r): a fresh |Omega|-sized float array costs page faults
-    outliers = xp.take(flagged, obs.inverse)
+    if robust:
+        level = max(10 * tau, 1e3 * floor)
+        flagged = (r > level) | (r < -level)  # not abs(r): a fresh |Omega|-sized float array costs page faults
+        outliers = xp.take(flagged, obs.inverse)
+    else:
+        outliers = xp.zeros(obs.inverse.shape, dtype=xp.bool, device=device(values))
     U, V = factors_in_user_units((U, V), e)
     result = make_result(
         (U, V), fun=ldexp_or_inf(fun, 2 * e), nit=it, status=status, monitor=monitor, solver="robust_altmin",

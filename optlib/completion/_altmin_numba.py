@@ -187,23 +187,25 @@ def _gram(X, Y, cnt, G):
 
 
 @njit(cache=True, fastmath=_FAST)
-def _residuals(A, values, weights, weighted, start, cnt, x, resid):
-    """``resid[p] = y_p - <A[:, q], x>`` for row entries ``p = start + q`` (skipped when ``resid`` is empty).
+def _residuals(A, values, weights, weighted, start, cnt, x, resid, sums):
+    """``resid[p] = y_p - <A[:, q], x>`` for row entries ``p = start + q`` (not stored when ``resid`` is empty).
 
-    Returns the sums of ``resid[p]^2`` and ``y_p^2`` over the inliers (entries
+    Without ``sums`` nothing is computed (zeros returned). Returns the sums of ``resid[p]^2`` and ``y_p^2`` over the inliers (entries
     of weight 1; all entries when not ``weighted``).
     """
     kept = 0.0
     norm = 0.0
-    if resid.shape[0] == 0:
+    if not sums:
         return kept, norm
+    store = resid.shape[0] > 0
     for q in range(cnt):
         s = 0.0
         for r in range(x.shape[0]):
             s += A[r, q] * x[r]
         y = values[start + q]
         e = y - s
-        resid[start + q] = e
+        if store:
+            resid[start + q] = e
         if not weighted or weights[start + q] >= 1.0:
             kept += e * e
             norm += y * y
@@ -284,14 +286,17 @@ def _solve_row(WA, A, cnt, G, G0, b, x, alpha, H, n_partners, wsum, max_extrapol
 
 
 @njit(cache=True, fastmath=False, parallel=True)
-def solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, ridges, alpha, out, resid):
+def solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, ridges, alpha, out, resid, sums):
     """Exact half-step: batched ``k x k`` normal equations, one Cholesky per row.
 
-    ``weighted=False`` takes every weight as 1 (``weights`` is not read). A
-    non-empty ``resid`` receives the residuals ``y - <out_i, F_j>`` of the new
-    rows, from the gathered rows still in cache. Returns the sums of the
-    squared residuals and of the squared values over the inliers (see
-    :func:`_residuals`), and the sum of the touched values (to be ignored).
+    ``weighted=False`` takes every weight as 1 (``weights`` is not read).
+    With ``sums``, the residuals ``y - <out_i, F_j>`` of the new rows are
+    computed from the gathered rows still in cache, and stored into
+    ``resid`` unless it is empty (at large sizes, writing an ``|Omega|``-sized
+    array costs ~13% of the half-step). Returns the sums of the squared
+    residuals and of the squared values over the inliers (see
+    :func:`_residuals`; zeros without ``sums``), and the sum of the touched
+    values (to be ignored).
 
     Damping (``H = F^T F``, float64): a row whose solution is more than
     ``max_extrapolation`` times larger in mean square over all partners than
@@ -327,7 +332,7 @@ def solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, ri
             _gram(WA, A, cnt, G)
             wsum = _weight_sum(weights, weighted, start, cnt)
             _solve_row(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges, out[i])
-            rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
+            rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid, sums)
             kept += rk
             norm += rn
     return kept, norm, sink
@@ -335,7 +340,7 @@ def solve_exact(ptr, idx, values, weights, weighted, F, H, max_extrapolation, ri
 
 @njit(cache=True, fastmath=False, parallel=True)
 def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation, ridges, X0, alpha, sketch_size,
-                   n_inner, rtol, seed, out, resid):
+                   n_inner, rtol, seed, out, resid, sums):
     """Sketch-preconditioned half-step.
 
     For a row with more than ``sketch_size`` observations, a CountSketch ``S``
@@ -344,7 +349,7 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation,
     gradients on the normal equations, warm-started at ``X0[i]``, run at most
     ``n_inner`` iterations or until the residual drops by ``rtol``. Each
     iteration costs ``O(|Omega_i| k)`` on the gathered rows; shorter rows are
-    solved exactly. ``weighted``, ``resid``, the damping (``H``,
+    solved exactly. ``weighted``, ``resid``, ``sums``, the damping (``H``,
     ``max_extrapolation``, ``ridges``; a damped row is solved exactly) and the returned
     sums as in :func:`solve_exact`.
     """
@@ -373,7 +378,7 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation,
             if cnt <= sketch_size:
                 _gram(WA, A, cnt, G)
                 _solve_row(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges, out[i])
-                rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
+                rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid, sums)
                 kept += rk
                 norm += rn
                 continue
@@ -396,7 +401,7 @@ def solve_sketched(ptr, idx, values, weights, weighted, F, H, max_extrapolation,
                         > max_extrapolation:
                     _damped_solve(WA, A, cnt, G, G0, b, x, alpha, H, F.shape[0], wsum, max_extrapolation, ridges,
                                   out[i])
-            rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid)
+            rk, rn = _residuals(A, values, weights, weighted, start, cnt, out[i], resid, sums)
             kept += rk
             norm += rn
     return kept, norm, sink
