@@ -89,7 +89,13 @@ from .._result import (
     warn_convergence,
 )
 from .._validation import check_option, check_random_state, check_scalar
-from ._observations import check_observations, factors_in_user_units, ldexp_or_inf
+from ._observations import (
+    check_observations,
+    factors_in_user_units,
+    ldexp_or_inf,
+    scale_by_power_of_two,
+    weight_in_units,
+)
 from ._svd import randomized_svd
 
 __all__ = ["robust_altmin"]
@@ -416,7 +422,23 @@ def row_factors(obs, V, alpha, *, robust=False, threshold=1.345, max_iter=100, t
     robust standard deviations of the residuals), refitted until ``U``
     changes by less than ``tol`` relative, at most ``max_iter`` times; a
     gross outlier in a row then no longer drags the row's whole fit.
+
+    Solved with the values in units of ``2**e`` (:meth:`Observations.in_units`)
+    and ``V`` in units of ``2**f`` (its largest magnitude near 1; ``V`` need not
+    share the values' scale: Soft-Impute's is orthonormal), ``alpha`` in
+    units of ``2**(2 f)``; then ``U`` is ``2**(e - f)`` times the solution.
     """
+    obs, e = obs.in_units()
+    xp = obs.xp
+    top = max(float(xp.max(V)), -float(xp.min(V))) if V.shape[0] * V.shape[1] else 0.0
+    f = math.frexp(top)[1] if math.isfinite(top) else 0
+    V = scale_by_power_of_two(V, -f) if f else V
+    U = _row_factors(obs, V, weight_in_units(alpha, -2 * f), robust, threshold, max_iter, tol)
+    return scale_by_power_of_two(U, e - f) if e != f else U
+
+
+def _row_factors(obs, V, alpha, robust, threshold, max_iter, tol):
+    """:func:`row_factors` on values and ``V`` of magnitude near 1."""
     xp = obs.xp
     solve = dict(alpha=alpha, solver="exact", sketch_size=V.shape[1], n_inner=1, rtol=0.0, rng=None,
                  max_extrapolation=math.inf)  # no alternation, nothing to damp: least squares
@@ -503,10 +525,12 @@ def robust_altmin(
         Stop when the relative residual on the observations,
         ``||P(M - U V^T)||_F / ||P(M)||_F`` (with ``robust``: on those with
         Huber weight 1), falls below ``tol`` or changes by less than ``tol``
-        relative to the previous pass. A ``tol`` under ``4 eps`` of the
-        values' dtype counts as ``4 eps``: float32 residuals computed in
-        float32 (the array-API path) fluctuate near ``2 eps`` from pass to
-        pass and never settled under the default ``1e-7``.
+        relative to the previous pass. The relative residual is resolved to
+        about ``eps`` of the values' dtype: a ``tol`` under ``eps`` counts as
+        ``eps``, and a change by less than ``eps`` counts as settled (float32
+        residuals computed in float32, on the array-API path, fluctuate by
+        ~``eps / sqrt(|Omega|)`` from pass to pass: under the default ``1e-7``
+        they never settled, noiseless or noisy).
     max_iter : int
         Maximum number of passes (one ``V`` and one ``U`` update each).
     engine : {"auto", "numba", "xp"}
@@ -556,12 +580,14 @@ def robust_altmin(
     probe = observed[2] if isinstance(observed, (tuple, list)) and len(observed) == 3 else None
     xp0 = get_namespace(probe) if hasattr(probe, "shape") else get_namespace()
     obs, e = check_observations(observed, shape, host=use_numba(xp0, engine)).in_units()
-    alpha = ldexp_or_inf(alpha, -e)  # solved in units of 2**e: values / 2**e, factors / 2**(e / 2)
+    alpha = weight_in_units(alpha, -e)  # solved in units of 2**e: values / 2**e, factors / 2**(e / 2)
     xp = obs.xp
     k = check_rank(rank, obs.shape)
     sketch_size = 4 * k if sketch_size is None else check_scalar(sketch_size, "sketch_size", kind=numbers.Integral, lower=k)
     monitor = IterationMonitor(callback, history, verbose, name="robust_altmin")
-    reachable_tol = max(tol, 4 * float(np.finfo(np.float32 if obs.values.dtype == xp.float32 else np.float64).eps))
+    # the relative residual resolves about eps of the values' dtype: a tol or a change per pass under it is noise
+    resolution = float(np.finfo(np.float32 if obs.values.dtype == xp.float32 else np.float64).eps)
+    reachable_tol = max(tol, resolution)
 
     values = obs.values
     floor = 1e3 * float(np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).eps) * obs.scale()
@@ -609,7 +635,7 @@ def robust_altmin(
                    tau=ldexp_or_inf(tau, e)):
             status = STATUS_CALLBACK
             break
-        settled = math.isfinite(previous) and abs(previous - residual) <= tol * previous
+        settled = math.isfinite(previous) and abs(previous - residual) <= max(tol * previous, resolution)
         if not trimming and (residual <= reachable_tol or settled):
             status = STATUS_CONVERGED
             break

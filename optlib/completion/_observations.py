@@ -18,6 +18,7 @@ Nothing here forms a dense ``m x n`` array.
 import copy
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from .._validation import check_array
 
 __all__ = [
     "Observations", "check_observations", "factors_in_user_units", "ldexp_or_inf", "scale_by_power_of_two",
-    "units_exponent",
+    "units_exponent", "weight_in_units",
 ]
 
 
@@ -65,6 +66,15 @@ def ldexp_or_inf(x, e):
         return math.ldexp(x, e)
     except OverflowError:
         return math.copysign(math.inf, x)
+
+
+def weight_in_units(w, e):
+    """A penalty weight ``w >= 0`` times ``2**e``, at most the largest float.
+
+    Past it the penalty zeroes the solution all the same; an infinite weight
+    would make ``inf * 0 = NaN`` of the zero solution's penalty term.
+    """
+    return min(ldexp_or_inf(w, e), sys.float_info.max)
 
 
 def _as_index(a, name, xp):

@@ -7,7 +7,7 @@ from .._backend import device, get_namespace, use_numba
 from .._result import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, IterationMonitor, make_result
 from .._validation import check_random_state, check_scalar
 from ._altmin import check_rank
-from ._observations import check_observations, ldexp_or_inf, scale_by_power_of_two
+from ._observations import check_observations, ldexp_or_inf, scale_by_power_of_two, weight_in_units
 from ._svd import randomized_svd
 
 __all__ = ["soft_impute"]
@@ -80,9 +80,11 @@ def soft_impute(
     if shrinkage is None:
         _, s0, _ = randomized_svd(lambda X: obs.matmat(values, X), lambda Y: obs.rmatmat(values, Y),
                                   obs.shape, 1, **svd)
-        shrinkage = math.ldexp(float(s0[0]) / 50.0, e)
-    shrinkage = check_scalar(shrinkage, "shrinkage", lower=0.0)
-    user_shrinkage, shrinkage = shrinkage, math.ldexp(shrinkage, -e)
+        shrinkage = float(s0[0]) / 50.0  # in units of 2**e
+        user_shrinkage = ldexp_or_inf(shrinkage, e)
+    else:
+        user_shrinkage = check_scalar(shrinkage, "shrinkage", lower=0.0)
+        shrinkage = weight_in_units(user_shrinkage, -e)
     monitor = IterationMonitor(callback, history, verbose, name="soft_impute")
 
     m, n = obs.shape
@@ -102,7 +104,10 @@ def soft_impute(
         old_sq = float(xp.sum((xp.matrix_transpose(U) @ U) * (xp.matrix_transpose(V) @ V)))
         new_sq = float(xp.sum(d * d))
         cross = float(xp.sum((xp.matrix_transpose(U_new) @ U) * (xp.matrix_transpose(V_new) @ V)))
-        change = max(new_sq + old_sq - 2 * cross, 0.0) / old_sq if old_sq > 0 else math.inf
+        if old_sq > 0:
+            change = max(new_sq + old_sq - 2 * cross, 0.0) / old_sq
+        else:  # from Z = 0: settled where it stays 0 (a shrinkage above every singular value)
+            change = 0.0 if new_sq == 0 else math.inf
         U, V = U_new, V_new
         r = values - obs.entries(U, V)
         fun = 0.5 * float(xp.sum(r * r)) + shrinkage * float(xp.sum(d))
