@@ -252,8 +252,11 @@ def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_
         if not residuals:
             return out
         r = values - obs.entries(out, F)
-        inliers = 1.0 if weights is None else xp.astype(weights >= 1, r.dtype)
-        kept_sq, norm_sq = float(xp.sum(inliers * r * r)), float(xp.sum(inliers * values * values))
+        r_in, values_in = r, values
+        if weights is not None:  # selected, not multiplied: an outlier's square may overflow (0 * inf)
+            zero = xp.zeros_like(r)
+            r_in, values_in = xp.where(weights >= 1, r, zero), xp.where(weights >= 1, values, zero)
+        kept_sq, norm_sq = float(xp.sum(r_in * r_in)), float(xp.sum(values_in * values_in))
         return out, r if keep_residuals else None, kept_sq, norm_sq
     from ._altmin_numba import solve_exact, solve_sketched
 
@@ -368,9 +371,17 @@ def _huber_weights(obs, r, threshold, floor):
     return xp.minimum(xp.ones_like(r), tau / xp.maximum(xp.abs(r), xp.full_like(r, tau))), tau
 
 
-def _trim_weights(a, cut, xp):
-    """0/1 weights of a trimmed robust phase, 1 where ``|a| <= level``, and ``level = cut x 1.4826 median |a|``."""
-    level = cut * _MAD_SCALE * median_abs(a, xp)
+def _rms(a, kept, xp):
+    """Root-mean-square of ``a`` where the 0/1 ``kept`` is 1 (the others' squares, which may overflow, are not formed)."""
+    a = xp.where(kept > 0, a, xp.zeros_like(a))
+    count = float(xp.sum(kept))
+    return math.sqrt(float(xp.sum(a * a)) / count) if count else 0.0
+
+
+def _trim_weights(a, cut, xp, floor=0.0):
+    """0/1 weights of a trimmed robust phase, 1 where ``|a| <= level``, and ``level = cut x 1.4826 median |a|``
+    (at least ``floor``)."""
+    level = max(cut * _MAD_SCALE * median_abs(a, xp), floor)
     return xp.astype(xp.abs(a) <= level, a.dtype), level
 
 
@@ -579,9 +590,16 @@ def robust_altmin(
     rng = check_random_state(random_state)
     probe = observed[2] if isinstance(observed, (tuple, list)) and len(observed) == 3 else None
     xp0 = get_namespace(probe) if hasattr(probe, "shape") else get_namespace()
-    obs, e = check_observations(observed, shape, host=use_numba(xp0, engine)).in_units()
-    alpha = weight_in_units(alpha, -e)  # solved in units of 2**e: values / 2**e, factors / 2**(e / 2)
+    obs = check_observations(observed, shape, host=use_numba(xp0, engine))
     xp = obs.xp
+    trimmed = top = None
+    if robust:
+        # about the median: values of nonzero mean (ratings 1..5) would keep the outliers of their own size
+        trimmed, _ = _trim_weights(obs.values - median(obs.values, xp), _TRIM[0], xp)
+        # the kept values set the units (gross outliers would take the others to underflow) and the scale
+        top = float(xp.max(xp.where(trimmed > 0, xp.abs(obs.values), xp.zeros_like(obs.values))))
+    obs, e = obs.in_units(top)
+    alpha = weight_in_units(alpha, -e)  # solved in units of 2**e: values / 2**e, factors / 2**(e / 2)
     k = check_rank(rank, obs.shape)
     sketch_size = 4 * k if sketch_size is None else check_scalar(sketch_size, "sketch_size", kind=numbers.Integral, lower=k)
     monitor = IterationMonitor(callback, history, verbose, name="robust_altmin")
@@ -590,14 +608,13 @@ def robust_altmin(
     reachable_tol = max(tol, resolution)
 
     values = obs.values
-    floor = 1e3 * float(np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).eps) * obs.scale()
+    scale = obs.scale() if trimmed is None else _rms(values, trimmed, xp)
+    floor = 1e3 * float(np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).eps) * scale
     weights, tau = None, math.inf  # None: unit weights
     phase, phase_start = 0, 0  # robust: trimmed phases 0 .. len(_TRIM) - 1 with fixed 0/1 weights, then Huber
     trimming = robust
     if robust:
-        # about the median: values of nonzero mean (ratings 1..5) would keep the outliers of their own size
-        weights, cut = _trim_weights(values - median(values, xp), _TRIM[0], xp)
-        weights = _keep_lines(obs, weights, k)
+        weights = _keep_lines(obs, trimmed, k)
     lean = _lean(obs)
 
     def gathered(F):  # the factor the half-step reads: a float32 copy while lean
@@ -650,7 +667,9 @@ def robust_altmin(
             phase, phase_start = phase + 1, it
             trimming = phase < len(_TRIM)
             if trimming:
-                weights, cut = _trim_weights(r, _TRIM[phase], xp)
+                # no cut under the outlier flags' level: at an exact fit, 3 s.d. of the rounding errors cut inliers
+                # at random, lines fell short and _keep_lines restored them whole, gross outliers included
+                weights, cut = _trim_weights(r, _TRIM[phase], xp, 1e3 * floor)
                 weights = _keep_lines(obs, weights, k)
             best, residual = None, math.inf  # the trimmed fits are not candidates for the answer
             accel.reset()
@@ -678,7 +697,7 @@ def robust_altmin(
     )
     if robust and result.success and not trimming:
         # gross misfits only: a slowly converging line keeps residuals well above tau
-        lines = _overloaded_lines(obs, xp.astype(xp.abs(r) > max(10 * tau, 1e-3 * obs.scale()), r.dtype))
+        lines = _overloaded_lines(obs, xp.astype(xp.abs(r) > max(10 * tau, 1e-3 * scale), r.dtype))
         if lines:
             result.success = False
             result.message = (f"Wrong fixed point: {lines} rows or columns have more than half of their "

@@ -357,11 +357,26 @@ class Observations:
             return out
         return xp.sum(xp.take(U, self.rows, axis=0) * xp.take(V, self.cols, axis=0), axis=1)
 
-    def in_units(self):
-        """``(obs, e)``: these entries with their values divided by ``2**e`` (:func:`units_exponent`), and ``e``."""
+    def _largest(self):
+        """Largest ``|value|`` (a Python float), without an ``|values|`` copy."""
         xp = self.xp
-        top = max(float(xp.max(self.values)), -float(xp.min(self.values))) if self.nnz else 0.0  # no |values| copy
-        e = units_exponent(top, self.dtype == xp.float32)
+        return max(float(xp.max(self.values)), -float(xp.min(self.values))) if self.nnz else 0.0
+
+    def in_units(self, top=None):
+        """``(obs, e)``: these entries with their values divided by ``2**e`` (:func:`units_exponent`), and ``e``.
+
+        ``top``: the magnitude to bring near 1, by default the largest
+        ``|value|``; a smaller one (a robust fit's, without the gross
+        outliers) is overridden as far as needed to bring no value past
+        ``2**(maxexp - 24)`` of the dtype.
+        """
+        xp = self.xp
+        largest = self._largest()
+        float32 = self.dtype == xp.float32
+        e = units_exponent(largest if top is None else top, float32)
+        if top is not None and largest > 0:
+            room = np.finfo(np.float32 if float32 else np.float64).maxexp - 24
+            e = max(e, 2 * -(-(math.frexp(largest)[1] - room) // 2))
         if e == 0:
             return self, 0
         scaled = copy.copy(self)
@@ -371,6 +386,8 @@ class Observations:
         return scaled, e
 
     def scale(self):
-        """Root-mean-square of the observed values (a Python float)."""
+        """Root-mean-square of the observed values (a Python float), without overflow or underflow."""
         xp = self.xp
-        return math.sqrt(float(xp.sum(self.values * self.values)) / self.nnz)
+        e = units_exponent(self._largest(), self.dtype == xp.float32)
+        values = scale_by_power_of_two(self.values, -e) if e else self.values
+        return math.ldexp(math.sqrt(float(xp.sum(values * values)) / self.nnz), e)

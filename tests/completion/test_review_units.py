@@ -93,3 +93,31 @@ def test_float32_numba_accuracy_kept():
     for seed in range(3):
         res, err = _float32_fit(np, 0.0, seed)
         assert res.success and err < 1.5e-7, (seed, err)
+
+
+@pytest.mark.parametrize("engine", ["numba", "xp"])
+@pytest.mark.parametrize("big", [20.0, 1e3, 1e100, 1e250])
+def test_robust_gross_outliers_of_any_size(big, engine):
+    """2% outliers at +-big on an exact rank-3 matrix. The second trim's cut was 3 s.d. of the rounding errors of
+    the first fit: it dropped inliers at random, whole lines were restored with their outliers, and the fit ended
+    at errors 1e-7 (big=20), 5e2 (1e3); past 1e100 the units and the floor came from the outliers: the inliers
+    fell under the floor (or underflowed) and a zero fit was returned with success=True."""
+    M, rng = _low_rank(60, 50, 3)
+    rows, cols = np.nonzero(rng.random(M.shape) < 0.5)
+    values = M[rows, cols]
+    out = rng.choice(values.size, 30, replace=False)
+    values[out] = big * rng.choice([-1.0, 1.0], out.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow, no ConvergenceWarning
+        res = robust_altmin((rows, cols, values), 3, shape=M.shape, robust=True, engine=engine, random_state=0)
+    assert res.success
+    assert np.linalg.norm(res.U @ res.V.T - M) / np.linalg.norm(M) < 1e-11
+    np.testing.assert_array_equal(np.flatnonzero(res.outliers), np.sort(out))
+
+
+def test_scale_of_values_near_the_float64_limit():
+    """The RMS of the observed values overflowed to inf (a RuntimeWarning) for values past ~1e154."""
+    obs = check_observations((np.array([0, 1]), np.array([0, 1]), np.array([1e300, -1e300])), (2, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert obs.scale() == pytest.approx(1e300, rel=1e-15)
