@@ -371,6 +371,19 @@ def _huber_weights(obs, r, threshold, floor):
     return xp.minimum(xp.ones_like(r), tau / xp.maximum(xp.abs(r), xp.full_like(r, tau))), tau
 
 
+def _first_trim(obs):
+    """0/1 weights of the values within 2.5 robust s.d. of their median, and the largest kept ``|value|``.
+
+    About the median: values of nonzero mean (ratings 1..5) would keep the
+    outliers of their own size. The kept values set a robust fit's units
+    and scale: gross outliers would take the others under the Huber floor,
+    or to underflow.
+    """
+    xp = obs.xp
+    kept, _ = _trim_weights(obs.values - median(obs.values, xp), _TRIM[0], xp)
+    return kept, float(xp.max(xp.where(kept > 0, xp.abs(obs.values), xp.zeros_like(obs.values))))
+
+
 def _rms(a, kept, xp):
     """Root-mean-square of ``a`` where the 0/1 ``kept`` is 1 (the others' squares, which may overflow, are not formed)."""
     a = xp.where(kept > 0, a, xp.zeros_like(a))
@@ -439,24 +452,27 @@ def row_factors(obs, V, alpha, *, robust=False, threshold=1.345, max_iter=100, t
     share the values' scale: Soft-Impute's is orthonormal), ``alpha`` in
     units of ``2**(2 f)``; then ``U`` is ``2**(e - f)`` times the solution.
     """
-    obs, e = obs.in_units()
     xp = obs.xp
+    trimmed, top = _first_trim(obs) if robust else (None, None)
+    obs, e = obs.in_units(top)
     top = max(float(xp.max(V)), -float(xp.min(V))) if V.shape[0] * V.shape[1] else 0.0
     f = math.frexp(top)[1] if math.isfinite(top) else 0
     V = scale_by_power_of_two(V, -f) if f else V
-    U = _row_factors(obs, V, weight_in_units(alpha, -2 * f), robust, threshold, max_iter, tol)
+    scale = None if trimmed is None else _rms(obs.values, trimmed, xp)
+    U = _row_factors(obs, V, weight_in_units(alpha, -2 * f), trimmed, scale, threshold, max_iter, tol)
     return scale_by_power_of_two(U, e - f) if e != f else U
 
 
-def _row_factors(obs, V, alpha, robust, threshold, max_iter, tol):
-    """:func:`row_factors` on values and ``V`` of magnitude near 1."""
+def _row_factors(obs, V, alpha, trimmed, scale, threshold, max_iter, tol):
+    """:func:`row_factors` on values and ``V`` of magnitude near 1; robust unless ``trimmed`` (:func:`_first_trim`)
+    is None, ``scale`` the RMS of the values it keeps."""
     xp = obs.xp
     solve = dict(alpha=alpha, solver="exact", sketch_size=V.shape[1], n_inner=1, rtol=0.0, rng=None,
                  max_extrapolation=math.inf)  # no alternation, nothing to damp: least squares
     U = xp.zeros((obs.shape[0], V.shape[1]), dtype=V.dtype, device=device(V))
-    U = _half_step(obs, 0, V, U, obs.values, None, **solve)
-    if robust:
-        floor = 1e3 * float(np.finfo(np.float32 if V.dtype == xp.float32 else np.float64).eps) * obs.scale()
+    U = _half_step(obs, 0, V, U, obs.values, trimmed, **solve)  # robust: from the fit without the trimmed values
+    if trimmed is not None:
+        floor = 1e3 * float(np.finfo(np.float32 if V.dtype == xp.float32 else np.float64).eps) * scale
         for _ in range(max_iter):
             weights, _ = _huber_weights(obs, obs.values - obs.entries(U, V), threshold, floor)
             U, U_old = _half_step(obs, 0, V, U, obs.values, weights, **solve), U
@@ -592,12 +608,7 @@ def robust_altmin(
     xp0 = get_namespace(probe) if hasattr(probe, "shape") else get_namespace()
     obs = check_observations(observed, shape, host=use_numba(xp0, engine))
     xp = obs.xp
-    trimmed = top = None
-    if robust:
-        # about the median: values of nonzero mean (ratings 1..5) would keep the outliers of their own size
-        trimmed, _ = _trim_weights(obs.values - median(obs.values, xp), _TRIM[0], xp)
-        # the kept values set the units (gross outliers would take the others to underflow) and the scale
-        top = float(xp.max(xp.where(trimmed > 0, xp.abs(obs.values), xp.zeros_like(obs.values))))
+    trimmed, top = _first_trim(obs) if robust else (None, None)
     obs, e = obs.in_units(top)
     alpha = weight_in_units(alpha, -e)  # solved in units of 2**e: values / 2**e, factors / 2**(e / 2)
     k = check_rank(rank, obs.shape)

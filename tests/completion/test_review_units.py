@@ -121,3 +121,20 @@ def test_scale_of_values_near_the_float64_limit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert obs.scale() == pytest.approx(1e300, rel=1e-15)
+
+
+@pytest.mark.parametrize("big", [1e3, 1e20, 1e250])
+def test_robust_transform_with_one_gross_outlier_per_row(big):
+    """The Huber floor of the row solves came from the RMS of all values, outliers included, and the refits
+    started from the plain fit: imputed entries off by 1e-6 (big=1e3), 3.6e6 (1e20), 2e236 (1e250)."""
+    M, rng = _low_rank(80, 30, 3)
+    X = np.where(rng.random(M.shape) < 0.3, np.nan, M)
+    imp = LowRankImputer(3, robust=True, random_state=0).fit(X[:60])
+    Y = X[60:].copy()
+    first = np.argmax(~np.isnan(Y), axis=1)
+    Y[np.arange(Y.shape[0]), first] = big
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        T = imp.transform(Y)
+    missing = np.isnan(Y)
+    np.testing.assert_allclose(T[missing], M[60:][missing], atol=1e-9)
