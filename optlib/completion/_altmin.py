@@ -447,32 +447,33 @@ def row_factors(obs, V, alpha, *, robust=False, threshold=1.345, max_iter=100, t
     changes by less than ``tol`` relative, at most ``max_iter`` times; a
     gross outlier in a row then no longer drags the row's whole fit.
 
-    Solved with the values in units of ``2**e`` (:meth:`Observations.in_units`)
-    and ``V`` in units of ``2**f`` (its largest magnitude near 1; ``V`` need not
-    share the values' scale: Soft-Impute's is orthonormal), ``alpha`` in
-    units of ``2**(2 f)``; then ``U`` is ``2**(e - f)`` times the solution.
+    Solved with the values in units of ``2**e`` (:meth:`Observations.in_units`;
+    with ``robust``, of the values :func:`_first_trim` keeps, which the
+    refits also start from) and ``V`` in units of ``2**f`` (its largest
+    magnitude near 1; ``V`` need not share the values' scale: Soft-Impute's
+    is orthonormal), ``alpha`` in units of ``2**(2 f)``; then ``U`` is
+    ``2**(e - f)`` times the solution.
     """
     xp = obs.xp
     trimmed, top = _first_trim(obs) if robust else (None, None)
     obs, e = obs.in_units(top)
-    top = max(float(xp.max(V)), -float(xp.min(V))) if V.shape[0] * V.shape[1] else 0.0
-    f = math.frexp(top)[1] if math.isfinite(top) else 0
+    v_top = max(float(xp.max(V)), -float(xp.min(V))) if V.shape[0] * V.shape[1] else 0.0
+    f = math.frexp(v_top)[1] if math.isfinite(v_top) else 0
     V = scale_by_power_of_two(V, -f) if f else V
-    scale = None if trimmed is None else _rms(obs.values, trimmed, xp)
-    U = _row_factors(obs, V, weight_in_units(alpha, -2 * f), trimmed, scale, threshold, max_iter, tol)
+    U = _row_factors(obs, V, weight_in_units(alpha, -2 * f), trimmed, threshold, max_iter, tol)
     return scale_by_power_of_two(U, e - f) if e != f else U
 
 
-def _row_factors(obs, V, alpha, trimmed, scale, threshold, max_iter, tol):
-    """:func:`row_factors` on values and ``V`` of magnitude near 1; robust unless ``trimmed`` (:func:`_first_trim`)
-    is None, ``scale`` the RMS of the values it keeps."""
+def _row_factors(obs, V, alpha, trimmed, threshold, max_iter, tol):
+    """:func:`row_factors` on values and ``V`` of magnitude near 1; robust unless ``trimmed`` is None."""
     xp = obs.xp
     solve = dict(alpha=alpha, solver="exact", sketch_size=V.shape[1], n_inner=1, rtol=0.0, rng=None,
                  max_extrapolation=math.inf)  # no alternation, nothing to damp: least squares
     U = xp.zeros((obs.shape[0], V.shape[1]), dtype=V.dtype, device=device(V))
     U = _half_step(obs, 0, V, U, obs.values, trimmed, **solve)  # robust: from the fit without the trimmed values
     if trimmed is not None:
-        floor = 1e3 * float(np.finfo(np.float32 if V.dtype == xp.float32 else np.float64).eps) * scale
+        floor = 1e3 * float(np.finfo(np.float32 if V.dtype == xp.float32 else np.float64).eps) * _rms(
+            obs.values, trimmed, xp)
         for _ in range(max_iter):
             weights, _ = _huber_weights(obs, obs.values - obs.entries(U, V), threshold, floor)
             U, U_old = _half_step(obs, 0, V, U, obs.values, weights, **solve), U
