@@ -78,7 +78,13 @@ import numbers
 
 import numpy as np
 
-from .._backend import device, get_namespace, is_numpy_namespace, to_namespace, use_numba
+from .._backend import (
+    device,
+    get_namespace,
+    is_numpy_namespace,
+    to_namespace,
+    use_numba,
+)
 from .._result import (
     STATUS_CALLBACK,
     STATUS_CONVERGED,

@@ -49,7 +49,12 @@ def units_exponent(top, float32=False):
 
 
 def scale_by_power_of_two(a, e):
-    """``a * 2**e`` without forming ``2**e`` (which overflows past ``e = 1023``): exact for normal results."""
+    """``a * 2**e`` without forming ``2**e`` (which overflows past ``e = 1023``): exact for normal results.
+
+    ``e = 0`` returns ``a`` itself (no copy).
+    """
+    if e == 0:
+        return a
     half = e // 2
     return (a * 2.0**half) * 2.0 ** (e - half)
 

@@ -4,7 +4,13 @@ import math
 import numbers
 
 from .._backend import device, get_namespace
-from .._result import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, IterationMonitor, make_result
+from .._result import (
+    STATUS_CALLBACK,
+    STATUS_CONVERGED,
+    STATUS_MAX_ITER,
+    IterationMonitor,
+    make_result,
+)
 from .._validation import check_array, check_scalar, check_shape
 from ._observations import ldexp_or_inf, scale_by_power_of_two, units_exponent
 

@@ -4,10 +4,21 @@ import math
 import numbers
 
 from .._backend import device, get_namespace, use_numba
-from .._result import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER, IterationMonitor, make_result
+from .._result import (
+    STATUS_CALLBACK,
+    STATUS_CONVERGED,
+    STATUS_MAX_ITER,
+    IterationMonitor,
+    make_result,
+)
 from .._validation import check_random_state, check_scalar
 from ._altmin import check_rank
-from ._observations import check_observations, ldexp_or_inf, scale_by_power_of_two, weight_in_units
+from ._observations import (
+    check_observations,
+    ldexp_or_inf,
+    scale_by_power_of_two,
+    weight_in_units,
+)
 from ._svd import randomized_svd
 
 __all__ = ["soft_impute"]

@@ -5,7 +5,12 @@ import pytest
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
-from optlib.completion import LowRankImputer, robust_pca, soft_impute, subgradient_recovery
+from optlib.completion import (
+    LowRankImputer,
+    robust_pca,
+    soft_impute,
+    subgradient_recovery,
+)
 from optlib.datasets import make_low_rank_completion
 from tests.conftest import to_numpy
 
