@@ -98,6 +98,7 @@ from .._validation import check_option, check_random_state, check_scalar
 from ._observations import (
     check_observations,
     factors_in_user_units,
+    largest_magnitude,
     ldexp_or_inf,
     scale_by_power_of_two,
     weight_in_units,
@@ -463,7 +464,7 @@ def row_factors(obs, V, alpha, *, robust=False, threshold=1.345, max_iter=100, t
     xp = obs.xp
     trimmed, top = _first_trim(obs) if robust else (None, None)
     obs, e = obs.in_units(top)
-    v_top = max(float(xp.max(V)), -float(xp.min(V))) if V.shape[0] * V.shape[1] else 0.0
+    v_top = largest_magnitude(V, xp)
     f = math.frexp(v_top)[1] if math.isfinite(v_top) else 0
     V = scale_by_power_of_two(V, -f) if f else V
     U = _row_factors(obs, V, weight_in_units(alpha, -2 * f), trimmed, threshold, max_iter, tol)
@@ -627,7 +628,7 @@ def robust_altmin(
 
     values = obs.values
     scale = obs.scale() if trimmed is None else _rms(values, trimmed, xp)
-    floor = 1e3 * float(np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).eps) * scale
+    floor = 1e3 * resolution * scale
     weights, tau = None, math.inf  # None: unit weights
     phase, phase_start = 0, 0  # robust: trimmed phases 0 .. len(_TRIM) - 1 with fixed 0/1 weights, then Huber
     trimming = robust

@@ -26,7 +26,8 @@ from .._backend import device, get_namespace, is_numpy_namespace
 from .._validation import check_array
 
 __all__ = [
-    "Observations", "check_observations", "factors_in_user_units", "ldexp_or_inf", "scale_by_power_of_two",
+    "Observations", "check_observations", "factors_in_user_units", "largest_magnitude", "ldexp_or_inf",
+    "scale_by_power_of_two",
     "units_exponent", "weight_in_units",
 ]
 
@@ -46,6 +47,11 @@ def units_exponent(top, float32=False):
     if top == 0.0 or not math.isfinite(top) or 2.0**-b <= top <= 2.0**b:
         return 0
     return 2 * (math.frexp(top)[1] // 2)
+
+
+def largest_magnitude(a, xp):
+    """Largest ``|a|`` as a Python float (0 for an empty array), without an ``|a|`` copy."""
+    return max(float(xp.max(a)), -float(xp.min(a))) if math.prod(a.shape) else 0.0
 
 
 def scale_by_power_of_two(a, e):
@@ -363,9 +369,8 @@ class Observations:
         return xp.sum(xp.take(U, self.rows, axis=0) * xp.take(V, self.cols, axis=0), axis=1)
 
     def _largest(self):
-        """Largest ``|value|`` (a Python float), without an ``|values|`` copy."""
-        xp = self.xp
-        return max(float(xp.max(self.values)), -float(xp.min(self.values))) if self.nnz else 0.0
+        """Largest ``|value|`` (a Python float)."""
+        return largest_magnitude(self.values, self.xp)
 
     def in_units(self, top=None):
         """``(obs, e)``: these entries with their values divided by ``2**e`` (:func:`units_exponent`), and ``e``.

@@ -12,7 +12,12 @@ from .._result import (
     make_result,
 )
 from .._validation import check_array, check_scalar, check_shape
-from ._observations import ldexp_or_inf, scale_by_power_of_two, units_exponent
+from ._observations import (
+    largest_magnitude,
+    ldexp_or_inf,
+    scale_by_power_of_two,
+    units_exponent,
+)
 
 __all__ = ["robust_pca"]
 
@@ -99,7 +104,7 @@ def robust_pca(
     W = xp.astype(observed, D.dtype)
     Dm = xp.where(observed, D, zero)
     # solved in units of 2**e (extreme magnitudes): L, S scale with D, Y does not, mu scales inversely
-    e = units_exponent(max(float(xp.max(Dm)), -float(xp.min(Dm))), D.dtype == xp.float32)
+    e = units_exponent(largest_magnitude(Dm, xp), D.dtype == xp.float32)
     Dm = scale_by_power_of_two(Dm, -e)
     if mu is not None:
         mu = ldexp_or_inf(check_scalar(mu, "mu", lower=0.0, lower_inclusive=False), e)
