@@ -181,7 +181,9 @@ def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
     Notes
     -----
     Work is done in the input's floating precision (float32 stays float32,
-    as in scikit-image); the final mean in float64. For complex volumes
+    as in scikit-image); the final mean in float64. The local (co)variances
+    are computed from each image less its mean, so an offset (``1e4 +``
+    texture) costs no precision to cancellation. For complex volumes
     compare :func:`normalized_magnitude` of each with ``data_range=1.0``.
 
     With ``C1 = 0`` the luminance factor ``2 mx my / (mx^2 + my^2)`` is 0/0
@@ -213,15 +215,22 @@ def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
     dtype = x.dtype if x.dtype == ref.dtype else xp.float64
     a, b = xp.astype(x, dtype), xp.astype(ref, dtype)
     ux, uy = _gaussian_filter(xp, a, taps), _gaussian_filter(xp, b, taps)
-    vx = _gaussian_filter(xp, a * a, taps) - ux * ux
-    vy = _gaussian_filter(xp, b * b, taps) - uy * uy
-    vxy = _gaussian_filter(xp, a * b, taps) - ux * uy
+    # (co)variances from the images less their means: they are shift-invariant, and E[a^2] - E[a]^2
+    # of an image with a large offset (1e4 + texture) would cancel to rounding noise
+    a, b = a - xp.mean(a), b - xp.mean(b)
+    ua, ub = _gaussian_filter(xp, a, taps), _gaussian_filter(xp, b, taps)
+    sa, sb = _gaussian_filter(xp, a * a, taps), _gaussian_filter(xp, b * b, taps)
+    vx, vy = sa - ua * ua, sb - ub * ub
+    vxy = _gaussian_filter(xp, a * b, taps) - ua * ub
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    tiny = None  # without a constant: the rounding level of the window statistics (win taps per axis)
-    if c1 == 0 or c2 == 0:
-        tiny = 4 * a.ndim * win * xp.finfo(dtype).eps * (vx + ux * ux + vy + uy * uy)
-    luminance = _ratio_or_one(xp, 2 * ux * uy + c1, ux * ux + uy * uy + c1, tiny if c1 == 0 else None)
-    structure = _ratio_or_one(xp, 2 * vxy + c2, vx + vy + c2, tiny if c2 == 0 else None)
+    # without a constant: the rounding level of the window statistics (win taps per axis), that of the
+    # second moments the means (raw) and the variances (centred) were computed from; |vx| since a
+    # variance that is rounding noise may be negative
+    eps = 4 * a.ndim * win * xp.finfo(dtype).eps
+    tiny_mean = eps * (ux * ux + uy * uy + xp.abs(vx) + xp.abs(vy)) if c1 == 0 else None
+    tiny_var = eps * (sa + sb) if c2 == 0 else None
+    luminance = _ratio_or_one(xp, 2 * ux * uy + c1, ux * ux + uy * uy + c1, tiny_mean)
+    structure = _ratio_or_one(xp, 2 * vxy + c2, vx + vy + c2, tiny_var)
     s = luminance * structure
     pad = (win - 1) // 2
     inner = s[tuple(slice(pad, n - pad) for n in s.shape)]
