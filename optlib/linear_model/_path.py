@@ -62,8 +62,8 @@ def _check_alphas(alphas, n_alphas):
     return None, np.sort(np.asarray(values, dtype=np.float64))[::-1]
 
 
-def _predict(w, w_prev, ratio):
-    """Linear prediction of the next path point, in place: ``w + ratio * (w - w_prev)``, kept on the orthant of ``w``.
+def _predict(w, w_prev, ratio, kinked):
+    """Linear prediction of the next path point, in place: ``w + ratio * (w - w_prev)``.
 
     ``w`` and ``w_prev`` are the solutions at the last two alphas and
     ``ratio`` the next alpha step over the last one. A Lasso solution is
@@ -71,10 +71,14 @@ def _predict(w, w_prev, ratio):
     stretches of the path where few coefficients enter or leave, this start
     is far closer to the next solution than ``w`` (the end of an
     ill-conditioned path, with many nonzeros, needs the fewest epochs from
-    it). A coefficient that would change sign starts at zero.
+    it). With ``kinked`` (an l1 part or ``positive``: the objective has a
+    kink at zero) the prediction is kept on the orthant of ``w``, a
+    coefficient that would change sign starting at zero; without (ridge) a
+    zero is not special and the prediction is kept as is.
     """
     new = w + ratio * (w - w_prev)
-    new[new * w <= 0] = 0.0
+    if kinked:
+        new[new * w <= 0] = 0.0
     w[:] = new
 
 
@@ -101,7 +105,8 @@ def _solve_path(problem, k, alphas, l1_ratio, *, coef_init=None, positive=False,
     for i, alpha in enumerate(alphas):
         seed = int(rng.integers(np.iinfo(np.int32).max)) if random else 0
         if predict and w_prev is not None and alphas[i - 1] != alphas[i - 2]:
-            _predict(solver.w, w_prev, (alpha - alphas[i - 1]) / (alphas[i - 1] - alphas[i - 2]))
+            ratio = (alpha - alphas[i - 1]) / (alphas[i - 1] - alphas[i - 2])
+            _predict(solver.w, w_prev, ratio, l1_ratio > 0 or positive)
         n_ep, gap = solver.run(
             n * alpha * l1_ratio, n * alpha * (1.0 - l1_ratio), positive, max_iter, tol_k, random, seed,
             use_working_set, tol, entry_test=False,

@@ -1,0 +1,71 @@
+"""Review edges: the path's ridge warm start, multi-target sparse fits, the kernel's test after extrapolation."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import enet_path as sk_enet_path
+
+from optlib.linear_model import enet_path
+from optlib.linear_model import _coordinate_descent as cd
+from optlib.linear_model._path import _predict
+
+
+def _sparse_crossing(seed=0, n=80, p=30):
+    """Sparse design with correlated columns: ridge coefficients cross zero along the path."""
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n, p))
+    X = Z + 0.9 * Z[:, [0]]
+    X[rng.random((n, p)) < 0.3] = 0.0
+    y = X @ rng.standard_normal(p) + 0.5 * rng.standard_normal(n)
+    return sp.csc_matrix(X), y
+
+
+def _ridge(X, y, alphas):
+    Xd = X.toarray()
+    n, p = Xd.shape
+    return np.stack([np.linalg.solve(Xd.T @ Xd + n * a * np.eye(p), Xd.T @ y) for a in alphas], axis=1)
+
+
+def test_predict_linear_without_kink():
+    w, w_prev = np.array([0.5, -0.2, 1.0]), np.array([1.0, -0.1, 1.2])
+    out = w.copy()
+    _predict(out, w_prev, 2.0, kinked=False)  # ridge: a zero is not special, coefficient 0 crosses it
+    np.testing.assert_allclose(out, [-0.5, -0.4, 0.6])
+    out = w.copy()
+    _predict(out, w_prev, 2.0, kinked=True)  # l1 part: the crossing coefficient starts at zero
+    np.testing.assert_allclose(out, [0.0, -0.4, 0.6])
+
+
+def test_ridge_path_starts_from_linear_prediction(monkeypatch):
+    X, y = _sparse_crossing()
+    alphas = np.geomspace(10, 1e-3, 30)
+    starts = []
+    run = cd._TargetSolver.run
+
+    def spy(self, *args, **kwargs):
+        starts.append(self.w.copy())
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(cd._TargetSolver, "run", spy)
+    _, coefs, _ = enet_path(X, y, l1_ratio=0.0, alphas=alphas, tol=1e-10)
+    ref = _ridge(X, y, alphas)
+    assert np.abs(coefs - ref).max() <= 1e-8 * np.abs(ref).max()
+    crossed = 0
+    for i in range(2, len(alphas)):
+        ratio = (alphas[i] - alphas[i - 1]) / (alphas[i - 1] - alphas[i - 2])
+        expected = coefs[:, i - 1] + ratio * (coefs[:, i - 1] - coefs[:, i - 2])
+        np.testing.assert_allclose(starts[i], expected, rtol=1e-12, atol=1e-14)  # was: crossings zeroed
+        crossed += int(np.sum(expected * coefs[:, i - 1] < 0))
+    assert crossed > 0  # the case the fix is about occurs on this path
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.05])
+def test_sparse_path_matches_sklearn_small_l1_ratio(l1_ratio):
+    X, y = _sparse_crossing(seed=1)
+    alphas = np.geomspace(1.0, 1e-3, 12)
+    _, coefs, _ = enet_path(X, y, l1_ratio=l1_ratio, alphas=alphas, tol=1e-12)
+    if l1_ratio == 0.0:
+        ref = _ridge(X, y, alphas)
+    else:
+        _, ref, _ = sk_enet_path(X.toarray(), y, l1_ratio=l1_ratio, alphas=alphas, tol=1e-14, max_iter=100000)
+    assert np.abs(coefs - ref).max() <= 1e-8 * np.abs(ref).max()
