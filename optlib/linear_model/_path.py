@@ -62,7 +62,7 @@ def _check_alphas(alphas, n_alphas):
     return None, np.sort(np.asarray(values, dtype=np.float64))[::-1]
 
 
-def _predict(w, w_prev, ratio, kinked):
+def _predict(w, w_prev, ratio, kinked=True):
     """Linear prediction of the next path point, in place: ``w + ratio * (w - w_prev)``.
 
     ``w`` and ``w_prev`` are the solutions at the last two alphas and
@@ -106,7 +106,7 @@ def _solve_path(problem, k, alphas, l1_ratio, *, coef_init=None, positive=False,
         seed = int(rng.integers(np.iinfo(np.int32).max)) if random else 0
         if predict and w_prev is not None and alphas[i - 1] != alphas[i - 2]:
             ratio = (alpha - alphas[i - 1]) / (alphas[i - 1] - alphas[i - 2])
-            _predict(solver.w, w_prev, ratio, l1_ratio > 0 or positive)
+            _predict(solver.w, w_prev, ratio, kinked=l1_ratio > 0 or positive)
         n_ep, gap = solver.run(
             n * alpha * l1_ratio, n * alpha * (1.0 - l1_ratio), positive, max_iter, tol_k, random, seed,
             use_working_set, tol, entry_test=False,
