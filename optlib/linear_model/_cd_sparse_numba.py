@@ -192,8 +192,8 @@ def enet_cd_ws_sparse(
     ``norms2`` and ``cv`` (shape ``(p,)``) and, when ``w`` is zero, the first
     full gradient computed with them, in one read of ``data``; with
     ``stats_ready`` (the arrays hold them from an earlier call on the same
-    ``X``, e.g. the previous alpha of a path) and a nonzero ``w``, that read
-    is skipped. With ``check_finite``,
+    ``X``: the previous alpha of a path, or another target) they are not
+    recomputed, and with a nonzero ``w`` that read is skipped. With ``check_finite``,
     returns ``(-1, nan)`` at once when a column's squared norm is not finite
     (a NaN or infinite entry, or an overflow: the caller tells them apart).
     """
@@ -217,9 +217,14 @@ def enet_cd_ws_sparse(
         c00 += v[i] * yt[i]
     grad = np.zeros(p)
     for j in range(p if w_zero or not stats_ready else 0):
+        sy = 0.0
+        if stats_ready:  # only the gradient at w = 0 (e.g. the next target of the same X)
+            for ii in range(indptr[j], indptr[j + 1]):
+                sy += data[ii] * ys[indices[ii]]
+            grad[j] = sy - yo * cv[j] - xo[j] * c00
+            continue
         sq = 0.0
         sv = 0.0
-        sy = 0.0
         for ii in range(indptr[j], indptr[j + 1]):
             x = data[ii]
             i = indices[ii]

@@ -386,13 +386,17 @@ class _TargetSolver:
                 _check_no_overflow(pb._dense_stats(), "X", pb.X)
             return _gram_kernel()(pb.gram, pb.Xy[k], float(pb.yy[k]), w, *opts, dw_tol, entry_test)
         if pb.sparse:
-            if pb.sparse_stats is None:  # column norms and X^T v, filled by the first solve, kept for the next ones
+            # column norms and X^T v (and the finite check of X): filled by the problem's first solve,
+            # whatever its target, and kept for the next ones (later alphas and targets)
+            ready = pb.sparse_stats is not None
+            if not ready:
                 pb.sparse_stats = (np.empty(pb.p), np.empty(pb.p))
             n_ep, gap = _sparse_kernel()(
                 pb.indptr, pb.indices, pb.data, pb.Ys[k], float(pb.Y_offset[k]), pb.v, pb.xo64, *pb.sparse_stats,
-                not first, w, *opts, first, dw_tol, entry_test,
+                ready, w, *opts, not ready, dw_tol, entry_test,
             )  # fmt: skip
             if n_ep < 0:  # a non-finite column norm: NaN / inf in X, or an overflow
+                pb.sparse_stats = None
                 _raise_non_finite("X", pb.X)
             return n_ep, gap
         norms2 = pb._dense_stats()
