@@ -44,8 +44,11 @@ _INEXACT_MAX = 0.5  # an inner solve that misses its accuracy is still a step if
 _TOL_FRACTION = 0.1  # inner solves need not reach ||r|| below this fraction of the outer tol
 _RANK_TOL = 1e-6  # singular values of G below this times max(1, ||G||) count as zero
 _REG_MAX = 1.0  # regularisation of a rank-deficient Jacobian: -min(this, KKT residual) I in the (2, 2) block
-_INFEASIBLE_RUN = 2  # stop after this many consecutive rank-deficient iterates with G^T c = 0, c != 0
+_INFEASIBLE_RUN = 2  # restore feasibility after this many consecutive iterates with inconsistent G d = -c
+_INCONSISTENT = 1e-3  # G d = -c is inconsistent when its least-squares residual exceeds this fraction of ||c||
 _STATIONARY_TOL = 1e-4  # G^T c counts as 0 below this times ||G|| ||c|| (inexact steps stall near 1e-5)
+_RESTORE_STEPS = 50  # Levenberg-Marquardt steps of a feasibility restoration
+_RESTORE_COOLDOWN = 5  # Newton iterations after a restoration before the next one
 
 
 class _Constraints:
@@ -177,6 +180,48 @@ class _Problem:
 def _non_finite_hessian(nit):
     return (f"hess, hessp or constraints['hess'/'hessp'] returned non-finite values at iterate {nit} "
             "(the Newton-KKT system cannot be formed).")
+
+
+def _restore_feasibility(prob, pt, tol):
+    """Levenberg-Marquardt steps on ``||c(x)||^2 / 2`` from ``pt`` (a feasibility restoration phase).
+
+    Run when the Newton steps stall at a rank-deficient dense Jacobian: there the
+    regularised steps mix the objective into a quadratic-penalty step and, on
+    inconsistent constraints, drive the multipliers and ``mu`` up instead of
+    reaching the least-squares point of ``c``.
+
+    Returns
+    -------
+    pt : _Point
+        The last point (the least ``||c||`` found).
+    infeasible : bool
+        Whether ``pt`` is a stationary point of the violation, ``G^T c = 0``
+        (relative to ``||G|| ||c||``, or no decrease of ``||c||`` is left)
+        with ``||c|| > tol``: a local infeasibility.
+    """
+    xp = prob.xp
+    eye = xp.eye(prob.n, dtype=prob.dtype, device=device(pt.x))
+    damping = 1e-4  # relative to ||G||^2
+    for _ in range(_RESTORE_STEPS):
+        G = xp.asarray(pt.G)
+        GT = xp.matrix_transpose(G)
+        norm_c = float(xp.linalg.vector_norm(pt.c))
+        if norm_c <= tol:
+            return pt, False
+        Gtc = GT @ pt.c
+        norm_G = float(xp.linalg.matrix_norm(G, ord=2))
+        if float(xp.linalg.vector_norm(Gtc)) <= _STATIONARY_TOL * norm_G * norm_c:
+            return pt, True
+        while True:
+            step = xp.linalg.solve(GT @ G + damping * norm_G**2 * eye, -Gtc[:, None])[:, 0]
+            trial = prob.evaluate(pt.x + step)
+            if trial is not None and float(xp.linalg.vector_norm(trial.c)) < norm_c:
+                pt, damping = trial, max(damping / 10, 1e-12)
+                break
+            damping *= 10
+            if damping > 1e12:  # no decrease of ||c|| left: stationary at the rounding level
+                return pt, True
+    return pt, False
 
 
 def _power_norm(apply, size, xp, like, n_iter=30, seed=0):
@@ -339,10 +384,10 @@ def minimize_eq(
         (gradient), ``ncev``, ``ncjev`` (constraints, Jacobian), ``nhev``
         (Hessians or Hessian products). ``status`` 0: converged; 1: maximum
         iterations; 2: stopped by the callback; 3: numerical failure, with
-        the reason in ``message``: a local infeasibility (a rank-deficient
-        constraint Jacobian at two consecutive iterates where ``G^T c = 0``
-        with ``c != 0``, e.g. inconsistent constraints), a failed line
-        search, or non-finite values from the user's functions (Hessians
+        the reason in ``message``: a local infeasibility (a point where
+        ``G^T c = 0`` with ``||c|| > tol`` and a rank-deficient Jacobian,
+        e.g. inconsistent constraints, returned as ``x``; see Notes), a failed
+        line search, or non-finite values from the user's functions (Hessians
         included) along the way. Failures warn ``ConvergenceWarning`` and
         return the last iterate. A rank-deficient Jacobian alone is not a failure: see Notes.
 
@@ -362,8 +407,20 @@ def minimize_eq(
     correction perturbation, as in IPOPT's ``delta_c``); eliminating ``dv``,
     ``(B + G^T G / r) dx = -(grad_x L + G^T c / r)``, a quadratic-penalty
     step towards ``c = 0`` that needs no full-rank ``G``. Iterates with a
-    full-rank Jacobian use ``r = 0``. Matrix-free Jacobians are not tested
-    for rank.
+    full-rank Jacobian use ``r = 0``. While the linearised constraints
+    ``G d = -c`` are consistent, ``r`` is also at most ``1 / mu`` (lowered
+    with each raise of ``mu``), so that the step approaches ``G dx = -c``
+    as the merit's penalty stiffens. When ``G d = -c`` is inconsistent
+    (``c`` has a part outside the range of ``G``: always the case with
+    inconsistent constraints, including ``m > n`` ones such as ``x = 1,
+    y = 1, x + y = 3``) at two consecutive iterates, the Newton steps cannot
+    reach ``c = 0`` and the solver runs a feasibility restoration:
+    Levenberg-Marquardt steps on ``||c||^2 / 2``. If they end at a
+    stationary point of the violation (``G^T c = 0``, relative to ``||G||
+    ||c||``) with ``||c|| > tol``, the run stops with status 3 (a local
+    infeasibility) at that least-squares point; otherwise the Newton steps
+    resume from the restored point with least-squares multipliers and the
+    initial ``mu``, ``nu``. Matrix-free Jacobians are not tested for rank.
     """
     xp = get_namespace(x0, v0)
     x0 = check_array(x0, "x0", xp=xp, ndim=1)
@@ -420,11 +477,28 @@ def minimize_eq(
         gl = grad_lagrangian(p, v)
         return p.f + float(xp.sum(v * p.c)) + mu / 2 * float(xp.sum(p.c * p.c)) + nu / 2 * float(xp.sum(gl * gl))
 
+    def advance(new_pt, new_v, alpha, inner):
+        """Move to ``(new_pt, new_v)`` and record the iteration; True when the callback stops the run."""
+        nonlocal x, v, pt, nit, gl, kkt
+        x, v, pt = new_pt.x, new_v, new_pt
+        nit += 1
+        gl = grad_lagrangian(pt, v)
+        kkt = float(xp.linalg.vector_norm(xp.concat([gl, pt.c])))
+        kkt_hist.append(kkt)
+        inner_hist.append(inner)
+        alphas.append(alpha)
+        mu_hist.append(mu)
+        nu_hist.append(nu)
+        # a copy: a callback mutating its x cannot move the iterate
+        return monitor(nit, xp.asarray(x, copy=True), fun=pt.f, kkt=kkt, merit=merit(pt, v, mu, nu), mu=mu, nu=nu,
+                       alpha=alpha, inner=inner)
+
     gl = grad_lagrangian(pt, v)
     kkt = float(xp.linalg.vector_norm(xp.concat([gl, pt.c])))
     kkt_hist, inner_hist, alphas, mu_hist, nu_hist = [kkt], [], [], [mu], [nu]
     status, reason, nit = STATUS_MAX_ITER, None, 0
-    infeasible_run = 0  # consecutive rank-deficient iterates where ||c||^2 is stationary
+    infeasible_run = 0  # consecutive iterates where the linearised constraints G d = -c are inconsistent
+    mu0, nu0, restored_at = mu, nu, -_RESTORE_COOLDOWN
     while nit < max_iter:
         if kkt <= tol:
             status = STATUS_CONVERGED
@@ -432,6 +506,7 @@ def minimize_eq(
         H, Hprod = prob.lagrangian_hessian(x, v)
         G = pt.G
         dense = H is not None and _is_dense(G)
+        reg, inconsistent = 0.0, False  # regularisation of a rank-deficient dense Jacobian (below)
         if H is not None and not bool(xp.all(xp.isfinite(H))):
             status, reason = STATUS_NUMERICAL, _non_finite_hessian(nit)
             break
@@ -447,21 +522,41 @@ def minimize_eq(
             tol_rank = _RANK_TOL * float(sv[1][0])
             rank = int(xp.sum(xp.astype(sv[1] > tol_rank, xp.int64)))
             Vt = sv[2]
-            reg = 0.0
             if rank < m:
-                # ||c||^2 stationary, relative to ||G|| (the regularised steps minimise ||c||, not a weighted one)
-                norm_c = float(xp.linalg.vector_norm(pt.c))
-                norm_Gc = float(xp.linalg.vector_norm(xp.matrix_transpose(G) @ pt.c))
-                stationary = norm_c > 0 and norm_Gc <= _STATIONARY_TOL * norm_G2**0.5 * norm_c
-                infeasible_run = infeasible_run + 1 if stationary else 0
-                if infeasible_run >= _INFEASIBLE_RUN:
-                    status = STATUS_NUMERICAL
-                    reason = (f"the constraint Jacobian is singular (rank {rank} < m = {m}) at iterates "
-                              f"{nit - _INFEASIBLE_RUN + 1} to {nit}, where the constraint violation ||c|| = "
-                              f"{norm_c:.2e} is stationary (G^T c = 0): the constraints "
-                              "are inconsistent near this point (a local infeasibility).")
-                    break
-                reg = min(_REG_MAX, kkt)  # Levenberg-style: the (2, 2) block -reg I makes K nonsingular
+                # G d = -c inconsistent: c (in the units of the unit rows) has a part outside the range of G
+                c_units = pt.c / rows
+                outside = float(xp.linalg.vector_norm(xp.matrix_transpose(sv[0][:, rank:]) @ c_units))
+                inconsistent = outside > _INCONSISTENT * float(xp.linalg.vector_norm(c_units))
+                infeasible_run = infeasible_run + 1 if inconsistent else 0
+                if infeasible_run >= _INFEASIBLE_RUN and nit - restored_at >= _RESTORE_COOLDOWN:
+                    # the Newton steps cannot reach c = 0 there (on inconsistent constraints the multipliers
+                    # and mu grow without bound): minimise ||c|| alone, then stop or resume
+                    start = nit
+                    restored, infeasible = _restore_feasibility(prob, pt, tol)
+                    if infeasible:
+                        if restored is not pt:  # the least-squares point of c, returned with its residuals
+                            advance(restored, v, 1.0, 0)
+                        norm_c = float(xp.linalg.vector_norm(pt.c))
+                        status = STATUS_NUMERICAL
+                        reason = (f"the constraint Jacobian is singular (rank {rank} < m = {m}) and the Newton "
+                                  f"steps stalled at iterate {start}; Gauss-Newton steps on ||c||^2 from there "
+                                  f"reach a point where the constraint violation ||c|| = {norm_c:.2e} is "
+                                  "stationary (G^T c = 0): the constraints are inconsistent near this point "
+                                  "(a local infeasibility).")
+                        break
+                    # a less infeasible point: least-squares multipliers, the initial penalties
+                    v_ls = -(xp.linalg.pinv(xp.matrix_transpose(xp.asarray(restored.G))) @ restored.g[:, None])[:, 0]
+                    mu, nu, infeasible_run = mu0, nu0, 0
+                    stop = advance(restored, v_ls, 1.0, 0)
+                    restored_at = nit
+                    if stop:
+                        status = STATUS_CALLBACK
+                        break
+                    continue
+                # Levenberg-style: the (2, 2) block -reg I makes K nonsingular. With consistent G d = -c,
+                # reg <= 1 / mu, the penalty of the merit: a quadratic-penalty step (||c||^2 / (2 reg)) that the
+                # merit accepts (with a fixed reg, a far start drove mu to its limit and alpha to ~1e-15)
+                reg = min(_REG_MAX, kkt) if inconsistent else min(_REG_MAX, kkt, 1 / mu)
                 xi_G = reg  # the Schur complement G B^{-1} G^T + reg I has eigenvalues >= reg
             else:
                 infeasible_run = 0
@@ -474,8 +569,12 @@ def minimize_eq(
             B = H + t * xp.eye(n, dtype=dtype, device=device(x)) if t else H
             norm_B = norm_H + t
             upper = xp.concat([B, xp.matrix_transpose(G)], axis=1)
-            lower = xp.concat([G, -reg * xp.eye(m, dtype=dtype, device=device(x))], axis=1)
-            K = KKTOperator(n, m, None, xp.concat([upper, lower], axis=0), xp, x)
+
+            def regularised(reg, upper=upper, G=G):
+                lower = xp.concat([G, -reg * xp.eye(m, dtype=dtype, device=device(x))], axis=1)
+                return KKTOperator(n, m, None, xp.concat([upper, lower], axis=0), xp, x)
+
+            K = regularised(reg)
 
             def hess_times(p, H=H):
                 return H @ p
@@ -493,7 +592,10 @@ def minimize_eq(
                 return xp.concat([hess_times(dz) + GT @ dl, G @ dz])
 
             K = KKTOperator(n, m, kkt_product, None, xp, x)
-        psi_k = psi if psi is not None else 20 * max(norm_B**2, 1.0) / (min(xi_G, 1.0) * min(xi_B, 1.0))
+        def accuracy_constant(xi_G):
+            return psi if psi is not None else 20 * max(norm_B**2, 1.0) / (min(xi_G, 1.0) * min(xi_B, 1.0))
+
+        psi_k = accuracy_constant(xi_G)
         upsilon = max(norm_G2**0.5, norm_H, 1.0)
 
         def delta_trial(mu, nu):
@@ -532,6 +634,11 @@ def minimize_eq(
             if slope <= -nu / 2 * kkt**2 or mu > _MU_MAX or nu < _NU_MIN:
                 break
             mu, nu = mu * rho**2, nu / rho
+            if reg > 1 / mu and not inconsistent:  # the stiffer penalty's step: closer to G dx = -c
+                reg = xi_G = 1 / mu
+                K, psi_k, z, r = regularised(reg), accuracy_constant(xi_G), None, None
+                norm_K = K.norm2()
+                floor = _ATTAINABLE * eps * norm_K
             delta = max(min(delta / rho**4, delta_trial(mu, nu)), _DELTA_MIN)
             useful /= rho**4
         if reason is not None:
@@ -558,17 +665,7 @@ def minimize_eq(
                       f"(directional derivative {slope:.2e}); the user's functions may be non-finite "
                       "or inaccurate along the step.")
             break
-        x, v, pt = accepted.x, v + alpha * dv, accepted
-        nit += 1
-        gl = grad_lagrangian(pt, v)
-        kkt = float(xp.linalg.vector_norm(xp.concat([gl, pt.c])))
-        kkt_hist.append(kkt)
-        inner_hist.append(inner)
-        alphas.append(alpha)
-        mu_hist.append(mu)
-        nu_hist.append(nu)
-        if monitor(nit, xp.asarray(x, copy=True), fun=pt.f, kkt=kkt, merit=merit(pt, v, mu, nu), mu=mu, nu=nu,
-                   alpha=alpha, inner=inner):  # a copy: a callback mutating its x cannot move the iterate
+        if advance(accepted, v + alpha * dv, alpha, inner):
             status = STATUS_CALLBACK
             break
     if status == STATUS_MAX_ITER and kkt <= tol:

@@ -1,0 +1,69 @@
+"""minimize_eq edge cases: inconsistent over-determined constraints, float32 noise floor, degenerate inputs."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from optlib.optimize import minimize_eq
+
+# x = 1, y = 1, x + y = b3 (m = 3 > n = 2): consistent for b3 = 2, least-squares point (4/3, 4/3) for b3 = 3
+_A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+_OBJECTIVES = {
+    "half_norm": (lambda x: 0.5 * x @ x, lambda x: x, lambda x: np.eye(2)),
+    "shifted": (lambda x: 0.5 * np.sum((x - [10.0, -10.0]) ** 2), lambda x: x - [10.0, -10.0], lambda x: np.eye(2)),
+    "exp": (lambda x: np.sum(np.exp(x)), np.exp, lambda x: np.diag(np.exp(x))),
+    "quartic": (lambda x: np.sum(x**4), lambda x: 4 * x**3, lambda x: np.diag(12 * x**2)),
+    "scaled": (lambda x: 500 * x @ x, lambda x: 1000 * x, lambda x: 1000 * np.eye(2)),
+}
+
+
+def _three_lines(b3):
+    b = np.array([1.0, 1.0, b3])
+    return {"fun": lambda x: _A @ x - b, "jac": lambda x: _A, "hess": None}
+
+
+@pytest.mark.parametrize("x0", [[0.0, 0.0], [5.0, -3.0]])
+@pytest.mark.parametrize("objective", list(_OBJECTIVES))
+def test_inconsistent_overdetermined_constraints_are_infeasible(objective, x0):
+    """x = 1, y = 1, x + y = 3: the Newton steps stalled (mu -> 1e8 with alpha ~ 4e-15, or 0.3% progress per
+    iteration) and ended at max_iter (status 1); now status 3 at the least-squares point within a few iterations."""
+    f, g, h = _OBJECTIVES[objective]
+    with pytest.warns(Warning, match="local infeasibility"):
+        res = minimize_eq(f, np.array(x0), jac=g, hess=h, constraints=_three_lines(3.0), random_state=0, max_iter=300)
+    assert res.status == 3 and not res.success and res.nit <= 10
+    np.testing.assert_allclose(res.x, [4 / 3, 4 / 3], atol=1e-4)  # min ||c||, where ||c|| = 1/sqrt(3)
+
+
+@pytest.mark.parametrize("objective", list(_OBJECTIVES))
+def test_consistent_overdetermined_and_redundant_constraints_converge(objective):
+    """x = 1, y = 1, x + y = 2 (m > n, consistent) and x + y = 2 written twice (rank one): solved."""
+    f, g, h = _OBJECTIVES[objective]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = minimize_eq(f, np.array([5.0, -3.0]), jac=g, hess=h, constraints=_three_lines(2.0), random_state=0)
+    assert res.success and res.status == 0 and res.kkt <= 1e-6
+    np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-6)
+    twice = {"fun": lambda x: np.array([x[0] + x[1] - 2, x[0] + x[1] - 2]), "jac": lambda x: np.ones((2, 2)),
+             "hess": None}
+    res = minimize_eq(f, np.array([5.0, -3.0]), jac=g, hess=h, constraints=twice, random_state=0)
+    assert res.success and res.kkt <= 1e-6 and abs(res.x[0] + res.x[1] - 2) <= 1e-6
+    gx = g(res.x)
+    assert abs(gx[0] - gx[1]) <= 1e-6  # stationary on the line: grad f parallel to (1, 1)
+
+
+@pytest.mark.parametrize("x0", [[2.0, 0.0], [10.0, 0.0]])
+def test_consistent_constraints_with_inconsistent_linearisations_converge(x0):
+    """x = 1 and x^3 = 1 (m > n): G d = -c is inconsistent at every x != 1, yet the constraints are consistent.
+    From x0 = (10, 0) the regularised steps ended at max_iter (status 1, kkt 2.1); the feasibility restoration
+    reaches x = 1 and the Newton steps resume to the optimum."""
+    cons = {"fun": lambda x: np.array([x[0] - 1, x[0] ** 3 - 1]),
+            "jac": lambda x: np.array([[1.0, 0.0], [3 * x[0] ** 2, 0.0]]),
+            "hess": lambda x, v: np.diag([6 * x[0] * v[1], 0.0])}
+    target = np.array([3.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = minimize_eq(lambda x: 0.5 * np.sum((x - target) ** 2), np.array(x0), jac=lambda x: x - target,
+                          hess=lambda x: np.eye(2), constraints=cons, random_state=0)
+    assert res.success and res.status == 0 and res.nit <= 10
+    np.testing.assert_allclose(res.x, [1.0, 2.0], atol=1e-6)
