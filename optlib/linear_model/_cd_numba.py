@@ -209,6 +209,22 @@ def dw_small(d_w_max, w_max, dw_tol):
 
 
 @njit(cache=True, fastmath=False)
+def _settled_after_step(d_w_max, step, w, ws, n_ws, dw_tol):
+    """:func:`dw_small` after a step that replaced ``w`` (extrapolation, Newton) in an epoch; ``(d_w_max, settled)``.
+
+    The test is made on the iterate that is kept: the epoch's largest change
+    is the larger of its sweep's ``d_w_max`` and the ``step`` (largest change
+    of the step, 0 when none was kept), and the largest coefficient is that of
+    ``w[ws]`` after the step, not the sweep's.
+    """
+    d_w_max = max(d_w_max, step)
+    w_max = 0.0
+    for m in range(n_ws):
+        w_max = max(w_max, abs(w[ws[m]]))
+    return d_w_max, dw_small(d_w_max, w_max, dw_tol)
+
+
+@njit(cache=True, fastmath=False)
 def _primal(w, R, ws, n_ws, alpha1, alpha2):
     l1 = 0.0
     l2 = 0.0
@@ -557,7 +573,8 @@ def enet_cd_ws(
     working set). Stops when the duality gap of the full problem is at most
     ``tol`` and the last epoch changed no coefficient by more than ``dw_tol``
     times the largest one (scikit-learn's pair of tests: :func:`dw_small`;
-    a Newton or extrapolation step counts as part of its epoch). Before any
+    a Newton or extrapolation step counts as part of its epoch, and the test
+    is then made on the iterate it keeps: :func:`_settled_after_step`). Before any
     epoch the gap alone decides (scikit-learn's test at entry) when
     ``entry_test`` or ``w = 0``; a path passes ``entry_test=False``, so a
     warm start from the previous alpha gets at least one epoch instead of
@@ -629,8 +646,9 @@ def enet_cd_ws(
                 for m in range(ws_size):
                     hist[slot, m] = w[ws[m]]
                 if slot == _K:
-                    d_w_max = max(d_w_max, _anderson(X, y, w, R, ws, ws_size, hist, alpha1, alpha2, positive))
-                    settled = dw_small(d_w_max, w_max, dw_tol)
+                    step = _anderson(X, y, w, R, ws, ws_size, hist, alpha1, alpha2, positive)
+                    if step > 0.0:
+                        d_w_max, settled = _settled_after_step(d_w_max, step, w, ws, ws_size, dw_tol)
             check = epoch % _CHECK == 0
             if check and use_ws and polish:
                 stable = True
@@ -645,8 +663,9 @@ def enet_cd_ws(
                         nnz_ws += 1
                 cost = float(nnz_ws) * nnz_ws * (n + nnz_ws)
                 if stable and nnz_ws > 0 and cost <= _POLISH_RATIO * work:
-                    d_w_max = max(d_w_max, _polish(X, y, w, R, ws, ws_size, alpha1, alpha2, positive))
-                    settled = dw_small(d_w_max, w_max, dw_tol)
+                    step = _polish(X, y, w, R, ws, ws_size, alpha1, alpha2, positive)
+                    if step > 0.0:
+                        d_w_max, settled = _settled_after_step(d_w_max, step, w, ws, ws_size, dw_tol)
                     work = 0.0
             if check or settled or not use_ws:  # an early test once w has settled
                 if ws_size == p:

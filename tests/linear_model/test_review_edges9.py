@@ -101,3 +101,42 @@ def test_multi_target_sparse_fit_computes_column_stats_once(monkeypatch, fit_int
     warm = ElasticNet(warm_start=True, **kw).fit(X, Y)
     warm.set_params(alpha=0.04).fit(X, Y)
     assert calls[3:] == [(False, True), (True, False), (True, False)]
+
+
+def test_coefficient_test_after_a_step_uses_the_kept_iterate():
+    from optlib.linear_model._cd_numba import _settled_after_step
+
+    # a sweep ending at max|w| = 1 with changes <= 0.1, then a kept step of 0.1 down to max|w| = 0.9:
+    # 0.1 <= 0.105 * 1 (the sweep's largest coefficient, the test before) but 0.1 > 0.105 * 0.9
+    w, ws = np.array([0.9, -0.3, 0.0]), np.arange(3)
+    d_w_max, settled = _settled_after_step(0.1, 0.1, w, ws, 3, 0.105)
+    assert d_w_max == 0.1 and not settled
+    assert _settled_after_step(0.05, 0.1, w, ws, 3, 0.12) == (0.1, True)  # 0.1 <= 0.12 * 0.9
+    assert _settled_after_step(0.0, 1e-3, np.zeros(3), ws, 3, 0.0)[1]  # w = 0: settled, as dw_small
+
+
+def _ill_conditioned(seed, n=60, p=120):
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n, p))
+    X = np.asfortranarray(Z + 2.0 * Z[:, [0]] + 1.5 * np.roll(Z, 1, axis=1))
+    w = np.zeros(p)
+    w[:10] = 3.0 * rng.standard_normal(10)
+    return X, X @ w + 0.1 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("seed, l1_ratio, frac", [(0, 1.0, 0.01), (1, 0.5, 0.01), (2, 1.0, 0.1)])
+def test_dense_cd_matches_sklearn_at_tight_tol(seed, l1_ratio, frac):
+    # extrapolation and Newton steps are taken on these designs; the stop stays the duality gap
+    from sklearn.linear_model import ElasticNet as SkElasticNet
+
+    from optlib.linear_model import ElasticNet
+
+    X, y = _ill_conditioned(seed)
+    n = X.shape[0]
+    alpha = frac * np.abs(X.T @ (y - y.mean())).max() / (n * l1_ratio)
+    kw = {"alpha": alpha, "l1_ratio": l1_ratio, "tol": 1e-12, "max_iter": 100000}
+    ours = ElasticNet(**kw).fit(X, y)
+    ref = SkElasticNet(**kw).fit(X, y)
+    assert ours.dual_gap_ <= 1e-12 * np.sum((y - y.mean()) ** 2) / n
+    assert np.abs(ours.coef_ - ref.coef_).max() <= 1e-8 * np.abs(ref.coef_).max()
+    assert ours.intercept_ == pytest.approx(ref.intercept_, rel=1e-8, abs=1e-10)
