@@ -214,11 +214,15 @@ def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
         )
     dtype = x.dtype if x.dtype == ref.dtype else xp.float64
     a, b = xp.astype(x, dtype), xp.astype(ref, dtype)
-    ux, uy = _gaussian_filter(xp, a, taps), _gaussian_filter(xp, b, taps)
     # (co)variances from the images less their means: they are shift-invariant, and E[a^2] - E[a]^2
     # of an image with a large offset (1e4 + texture) would cancel to rounding noise
-    a, b = a - xp.mean(a), b - xp.mean(b)
+    ma, mb = xp.mean(a), xp.mean(b)
+    if k1 == 0:  # local means of the raw images: exactly 0 on zero windows, for the 0/0 test below
+        ux, uy = _gaussian_filter(xp, a, taps), _gaussian_filter(xp, b, taps)
+    a, b = a - ma, b - mb
     ua, ub = _gaussian_filter(xp, a, taps), _gaussian_filter(xp, b, taps)
+    if k1 != 0:
+        ux, uy = ua + ma, ub + mb
     sa, sb = _gaussian_filter(xp, a * a, taps), _gaussian_filter(xp, b * b, taps)
     vx, vy = sa - ua * ua, sb - ub * ub
     vxy = _gaussian_filter(xp, a * b, taps) - ua * ub
