@@ -313,7 +313,10 @@ def minimize_eq(
     tol : float
         Stop when the KKT residual ``||(grad_x L, c)|| <= tol`` (the paper
         uses 1e-4). For float32 input it is raised to at least 1e3 machine
-        epsilons (about 1.2e-4). Inner solves stop at ``||r|| <= 0.1 tol``
+        epsilons (about 1.2e-4). The test is absolute: scale ``fun`` so that
+        its gradient is of order one (with ``fun`` scaled by 1e-20 any
+        feasible point passes; a KKT residual at ``x0`` whose square
+        overflows the dtype raises ``ValueError``). Inner solves stop at ``||r|| <= 0.1 tol``
         at the latest (a full Newton step leaves a KKT residual of about
         ``||r||``), divided by ``rho**4`` with each penalty update.
     max_iter : int
@@ -395,7 +398,8 @@ def minimize_eq(
     ------
     ValueError
         Inconsistent shapes of ``x0``, the gradient, ``c``, its Jacobian or the
-        Hessians; non-finite values at ``x0``; bad options.
+        Hessians; no constraints (``m = 0``); non-finite values at ``x0``, or a
+        KKT residual there too large for the dtype; bad options.
 
     Notes
     -----
@@ -462,6 +466,9 @@ def minimize_eq(
     if pt is None:
         raise ValueError("fun, jac, constraints['fun'] or constraints['jac'] returned a non-finite value at x0.")
     m = prob.m
+    if m == 0:
+        raise ValueError("constraints['fun'] returned no constraint values (m = 0): minimize_eq needs at least one "
+                         "equality constraint.")
     if v0 is None:
         v = xp.zeros(m, dtype=dtype, device=device(x))
     else:
@@ -495,6 +502,9 @@ def minimize_eq(
 
     gl = grad_lagrangian(pt, v)
     kkt = float(xp.linalg.vector_norm(xp.concat([gl, pt.c])))
+    if not kkt < math.sqrt(float(np.finfo(np.float32 if dtype == xp.float32 else np.float64).max)):
+        raise ValueError(f"The KKT residual at x0, ||(jac(x0) + G^T v0, c(x0))|| = {kkt:.2e}, is too large for "
+                         f"{x.dtype}: its square (in the merit function) overflows. Rescale fun or the constraints.")
     kkt_hist, inner_hist, alphas, mu_hist, nu_hist = [kkt], [], [], [mu], [nu]
     status, reason, nit = STATUS_MAX_ITER, None, 0
     infeasible_run = 0  # consecutive iterates where the linearised constraints G d = -c are inconsistent
@@ -513,8 +523,9 @@ def minimize_eq(
         if dense:
             G = xp.asarray(G)
             sigma = xp.linalg.svdvals(G)
-            norm_G2 = float(sigma[0]) ** 2
-            xi_G = float(sigma[m - 1]) ** 2 if m <= n else 0.0
+            # products, not ** 2: Python floats raise OverflowError on ** where * gives inf
+            norm_G2 = float(sigma[0]) * float(sigma[0])
+            xi_G = float(sigma[m - 1]) * float(sigma[m - 1]) if m <= n else 0.0
             # the rank of G with unit rows: invariant to the units of each constraint and of x
             rows = xp.linalg.vector_norm(G, axis=1)
             rows = xp.where(rows > 0, rows, xp.ones_like(rows))
@@ -593,13 +604,13 @@ def minimize_eq(
 
             K = KKTOperator(n, m, kkt_product, None, xp, x)
         def accuracy_constant(xi_G):
-            return psi if psi is not None else 20 * max(norm_B**2, 1.0) / (min(xi_G, 1.0) * min(xi_B, 1.0))
+            return psi if psi is not None else 20 * max(norm_B * norm_B, 1.0) / (min(xi_G, 1.0) * min(xi_B, 1.0))
 
         psi_k = accuracy_constant(xi_G)
         upsilon = max(norm_G2**0.5, norm_H, 1.0)
 
         def delta_trial(mu, nu):
-            return (0.5 - beta) * nu / ((1 + mu + nu) * upsilon**2 * psi_k**2)
+            return (0.5 - beta) * nu / ((1 + mu + nu) * upsilon * upsilon * psi_k * psi_k)
 
         delta = max(min(delta, delta_trial(mu, nu)), _DELTA_MIN)
         norm_K = K.norm2()
@@ -631,7 +642,7 @@ def minimize_eq(
                 break
             grad_merit = xp.concat([gl + nu * Hgl + mu * (G.T @ pt.c), pt.c + nu * (G @ gl)])
             slope = float(xp.sum(grad_merit * z))
-            if slope <= -nu / 2 * kkt**2 or mu > _MU_MAX or nu < _NU_MIN:
+            if slope <= -nu / 2 * kkt * kkt or mu > _MU_MAX or nu < _NU_MIN:
                 break
             mu, nu = mu * rho**2, nu / rho
             if reg > 1 / mu and not inconsistent:  # the stiffer penalty's step: closer to G dx = -c

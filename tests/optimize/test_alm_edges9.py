@@ -98,3 +98,58 @@ def test_hs47_float32_kaczmarz_tolerance_is_reachable_with_the_inner_budget():
         res = minimize_eq(fun, x0, **kwargs, sketch="kaczmarz", random_state=0, max_inner=10**6)
     assert res.success and res.x.dtype == np.float32 and res.kkt <= 1e3 * np.finfo(np.float32).eps
     assert res.fun <= 1e-6 and np.max(np.abs(res.x - 1)) <= 1e-2  # x* = ones, f* = 0 (degenerate: |x - x*| ~ kkt^0.5)
+
+
+def _hs6_scaled(scale, dtype=np.float64):
+    from optlib.datasets import load_constrained_problem
+
+    p = load_constrained_problem("HS6")
+    cast = lambda a: np.asarray(a, dtype=dtype)  # noqa: E731
+    cons = {"fun": lambda x: cast(p.cons_fun(x)), "jac": lambda x: cast(p.cons_jac(x)),
+            "hess": lambda x, v: cast(p.cons_hess(x, v))}
+    return (lambda x: cast(scale * p.fun(x))), p.x0.astype(dtype), dict(
+        jac=lambda x: cast(scale * p.grad(x)), hess=lambda x: cast(scale * p.hess(x)), constraints=cons)
+
+
+@pytest.mark.parametrize("scale", [1e100, 1e150])
+def test_huge_objective_scale_is_solved(scale):
+    """HS6 with f scaled by 1e100 or 1e150: was OverflowError (psi**2, a Python float power); now solved."""
+    fun, x0, kwargs = _hs6_scaled(scale)
+    res = minimize_eq(fun, x0, **kwargs, random_state=0)
+    assert res.success and res.status == 0
+    np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # NumPy's norm of the gradient
+@pytest.mark.parametrize(("scale", "dtype"), [(1e200, np.float64), (1e30, np.float32)])
+def test_kkt_residual_overflowing_at_x0_raises(scale, dtype):
+    """||grad f(x0)||^2 beyond the dtype's range: was OverflowError (float64) or status 3 blaming the Hessians
+    (float32); now a ValueError naming x0 and the dtype."""
+    fun, x0, kwargs = _hs6_scaled(scale, dtype)
+    with pytest.raises(ValueError, match=f"KKT residual at x0.*too large for {np.dtype(dtype).name}"):
+        minimize_eq(fun, x0, **kwargs, random_state=0)
+
+
+def test_no_constraints_raises():
+    """m = 0 was an IndexError from the SVD of the empty Jacobian."""
+    with pytest.raises(ValueError, match=r"constraints\['fun'\] returned no constraint values \(m = 0\)"):
+        minimize_eq(lambda x: 0.5 * x @ x, np.ones(2), jac=lambda x: x, hess=lambda x: np.eye(2),
+                    constraints={"fun": lambda x: np.zeros(0), "jac": lambda x: np.zeros((0, 2)), "hess": None})
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_zero_jacobian_row(value):
+    """A constraint with a zero Jacobian row: 0 = 0 is solved as HS6; 1 = 0 is a local infeasibility, stopped
+    at a least-squares point of c (HS6's own constraint satisfied)."""
+    from optlib.datasets import load_constrained_problem
+
+    p = load_constrained_problem("HS6")
+    cons = {"fun": lambda x: np.concatenate([p.cons_fun(x), [value]]),
+            "jac": lambda x: np.vstack([p.cons_jac(x), np.zeros((1, 2))]), "hess": lambda x, v: p.cons_hess(x, v[:1])}
+    if value == 0.0:
+        res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints=cons, random_state=0)
+        assert res.success and res.fun == pytest.approx(p.f_opt, abs=1e-10)
+        return
+    with pytest.warns(Warning, match="local infeasibility"):
+        res = minimize_eq(p.fun, p.x0, jac=p.grad, hess=p.hess, constraints=cons, random_state=0)
+    assert res.status == 3 and res.nit <= 10 and abs(p.cons_fun(res.x)[0]) <= 1e-6
