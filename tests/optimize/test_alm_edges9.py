@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from optlib.optimize import minimize_eq
+from tests.conftest import to_numpy
 
 # x = 1, y = 1, x + y = b3 (m = 3 > n = 2): consistent for b3 = 2, least-squares point (4/3, 4/3) for b3 = 3
 _A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
@@ -33,6 +34,29 @@ def test_inconsistent_overdetermined_constraints_are_infeasible(objective, x0):
         res = minimize_eq(f, np.array(x0), jac=g, hess=h, constraints=_three_lines(3.0), random_state=0, max_iter=300)
     assert res.status == 3 and not res.success and res.nit <= 10
     np.testing.assert_allclose(res.x, [4 / 3, 4 / 3], atol=1e-4)  # min ||c||, where ||c|| = 1/sqrt(3)
+
+
+def test_inconsistent_and_restored_constraints_on_array_api_device(xp):
+    """The restoration (solve, pinv, SVD of the unit-row Jacobian) on a non-default device: x = 1, y = 1,
+    x + y = b3 with b3 = 3 (infeasible) and the consistent x = 1, x^3 = 1 from x0 = (10, 0)."""
+    dev = xp.asarray([0.0]).device
+    A = xp.asarray(_A, device=dev)
+    kwargs = dict(jac=lambda x: x, hess=lambda x: xp.eye(2, device=dev), random_state=0)
+    b = xp.asarray([1.0, 1.0, 3.0], device=dev)
+    with pytest.warns(Warning, match="local infeasibility"):
+        res = minimize_eq(lambda x: float(0.5 * xp.sum(x * x)), xp.asarray([5.0, -3.0], device=dev), **kwargs,
+                          constraints={"fun": lambda x: A @ x - b, "jac": lambda x: A, "hess": None})
+    assert res.status == 3 and res.x.device == dev
+    np.testing.assert_allclose(to_numpy(res.x), [4 / 3, 4 / 3], atol=1e-4)
+    cons = {"fun": lambda x: xp.stack([x[0] - 1, x[0] ** 3 - 1]),
+            "jac": lambda x: xp.stack([xp.stack([xp.ones_like(x[0]), xp.zeros_like(x[0])]),
+                                       xp.stack([3 * x[0] ** 2, xp.zeros_like(x[0])])]),
+            "hess": lambda x, v: xp.stack([xp.stack([6 * x[0] * v[1], xp.zeros_like(x[0])]),
+                                           xp.zeros(2, dtype=x.dtype, device=dev)])}
+    res = minimize_eq(lambda x: float(0.5 * xp.sum(x * x)), xp.asarray([10.0, 1.0], device=dev), **kwargs,
+                      constraints=cons)
+    assert res.success and res.x.device == dev
+    np.testing.assert_allclose(to_numpy(res.x), [1.0, 0.0], atol=1e-6)
 
 
 @pytest.mark.parametrize("objective", list(_OBJECTIVES))
