@@ -1,6 +1,7 @@
 """scikit-learn transformer: impute NaN entries with a low-rank model."""
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -9,13 +10,30 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._backend import use_numba
 from .._validation import check_option, check_scalar
 from ._altmin import robust_altmin, row_factors
-from ._observations import check_observations
+from ._observations import (
+    check_observations,
+    largest_magnitude,
+    scale_by_power_of_two,
+    units_exponent,
+)
 from ._soft_impute import soft_impute
 from ._subgradient import subgradient_recovery
 
 __all__ = ["LowRankImputer"]
 
 METHODS = ("altmin", "soft_impute", "subgradient")
+
+
+def _column_means(X, observed, counts):
+    """Means of the observed entries of each column of ``X`` (0 for a column without any), in ``X``'s dtype.
+
+    Summed in the power-of-two units of :func:`units_exponent`: sums of values
+    near the largest float overflowed (``inf`` means, then ``inf`` rows).
+    """
+    Xo = np.where(observed, X, 0)
+    e = units_exponent(largest_magnitude(Xo, np), X.dtype == np.float32)
+    sums = scale_by_power_of_two(Xo, -e).sum(axis=0)
+    return scale_by_power_of_two(sums / np.maximum(counts, 1), e).astype(X.dtype)
 
 
 class LowRankImputer(TransformerMixin, BaseEstimator):
@@ -100,8 +118,7 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         counts = observed.sum(axis=0)
         if not counts.any():
             raise ValueError("X has no observed (non-NaN) entry.")
-        sums = np.where(observed, X, 0).sum(axis=0)
-        self.mean_ = (sums / np.maximum(counts, 1)).astype(X.dtype)
+        self.mean_ = _column_means(X, observed, counts)
         self.rank_ = min(self.rank, *X.shape)
         rows, cols = np.nonzero(observed)
         data = (rows, cols, X[rows, cols])
@@ -111,7 +128,9 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         if self.method == "altmin":
             res = robust_altmin(data, self.rank_, robust=self.robust, alpha=alpha, tol=self.tol, **common)
         elif self.method == "soft_impute":
-            res = soft_impute(data, self.rank_, tol=self.tol, **common)
+            with warnings.catch_warnings():  # only V is kept: U's overflow near the largest float is no concern
+                warnings.filterwarnings("ignore", "soft_impute: U ", RuntimeWarning)
+                res = soft_impute(data, self.rank_, tol=self.tol, **common)
         else:
             res = subgradient_recovery(data, rank=self.rank_, tol=self.tol, **common)
         self.components_ = res.V
@@ -128,14 +147,18 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         if not missing.any():
             return X.copy()
         rows, cols = np.nonzero(~missing)
-        U = np.zeros((X.shape[0], V.shape[1]), dtype=X.dtype)
+        fill = np.zeros(X.shape, dtype=X.dtype)
         if rows.size:
-            obs = check_observations((rows, cols, X[rows, cols]), X.shape,
+            # in units of 2**e: with orthonormal components (soft_impute) a row's factor is as large as the
+            # row's norm, past the largest float for values near it even where u V^T is finite
+            values = X[rows, cols]
+            e = units_exponent(largest_magnitude(values, np), X.dtype == np.float32)
+            obs = check_observations((rows, cols, scale_by_power_of_two(values, -e)), X.shape,
                                      host=use_numba(np, "auto"))
             robust = self.robust and self.method == "altmin"  # Huber rows: an outlier would drag its row's fit
             refits = 100 if self.max_iter is None else self.max_iter
             U = row_factors(obs, V, float(self.alpha), robust=robust, max_iter=refits, tol=self.tol)
-        fill = U @ V.T
+            fill = scale_by_power_of_two(U @ V.T, e)
         empty = missing.all(axis=1)
         fill[empty] = mean
         return np.where(missing, fill, X)

@@ -2,6 +2,9 @@
 
 import math
 import numbers
+import warnings
+
+import numpy as np
 
 from .._backend import device, get_namespace, use_numba
 from .._result import (
@@ -15,6 +18,7 @@ from .._validation import check_random_state, check_scalar
 from ._altmin import check_rank
 from ._observations import (
     check_observations,
+    largest_magnitude,
     ldexp_or_inf,
     scale_by_power_of_two,
     weight_in_units,
@@ -22,6 +26,25 @@ from ._observations import (
 from ._svd import randomized_svd
 
 __all__ = ["soft_impute"]
+
+
+def _left_factor_in_user_units(U, e, xp):
+    """``U`` (left singular vectors times singular values, in units of ``2**e``) times ``2**e``.
+
+    Its entries can pass the largest float where those of ``U V^T`` do not
+    (a singular value is up to ``sqrt(m n)`` times the largest entry): they
+    are then ``inf``, with a ``RuntimeWarning`` saying how to avoid it.
+    """
+    maxexp = np.finfo(np.float32 if U.dtype == xp.float32 else np.float64).maxexp
+    excess = math.frexp(largest_magnitude(U, xp))[1] + e - maxexp
+    if excess <= 0:
+        return scale_by_power_of_two(U, e)
+    warnings.warn(
+        f"soft_impute: U (left singular vectors times singular values) overflows {U.dtype} at this data "
+        f"scale: entries past the largest float are inf, while V (orthonormal) is exact and U V^T's entries "
+        f"can be finite. Divide the data by 2**{excess} or more and scale U V^T back.", RuntimeWarning, stacklevel=3)
+    with np.errstate(over="ignore"):  # the warning above says it
+        return scale_by_power_of_two(U, e)
 
 
 def soft_impute(
@@ -72,7 +95,9 @@ def soft_impute(
     -------
     OptimizeResult
         ``U``, ``V`` with ``Z = U V^T`` (``U`` carries the thresholded
-        singular values), ``x = (U, V)``, ``fun`` (the objective
+        singular values, ``V`` is orthonormal; where they pass the largest
+        float, ``U`` holds ``inf`` and a ``RuntimeWarning`` says so),
+        ``x = (U, V)``, ``fun`` (the objective
         ``0.5 ||P(M - Z)||^2 + lambda ||Z||_*``), ``nit``, ``success``,
         ``status``, ``message``, ``shrinkage``, ``history`` when recorded.
     """
@@ -122,12 +147,13 @@ def soft_impute(
         U, V = U_new, V_new
         r = values - obs.entries(U, V)
         fun = 0.5 * float(xp.sum(r * r)) + shrinkage * float(xp.sum(d))
-        if monitor(it, (scale_by_power_of_two(U, e), V), objective=ldexp_or_inf(fun, 2 * e), change=change):
+        x = (scale_by_power_of_two(U, e), V) if monitor.callback is not None else None  # only the callback sees x
+        if monitor(it, x, objective=ldexp_or_inf(fun, 2 * e), change=change):
             status = STATUS_CALLBACK
             break
         if change < tol:
             status = STATUS_CONVERGED
             break
-    U = scale_by_power_of_two(U, e)  # U carries the singular values: in the user's units
+    U = _left_factor_in_user_units(U, e, xp)
     return make_result((U, V), fun=ldexp_or_inf(fun, 2 * e), nit=it, status=status, monitor=monitor,
                        solver="soft_impute", U=U, V=V, shrinkage=user_shrinkage)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from optlib import ConvergenceWarning
-from optlib.completion import robust_pca
+from optlib.completion import LowRankImputer, robust_pca, soft_impute
+from optlib.completion._observations import scale_by_power_of_two
 
 
 def _low_rank(m, n, k, seed=0):
@@ -60,3 +61,47 @@ def test_robust_pca_all_zero_data():
     res = robust_pca(np.zeros((6, 5)))
     assert res.success and res.rank == 0 and res.fun == 0.0
     assert not res.L.any() and not res.S.any()
+
+
+def _imputer_problem():
+    M, rng = _low_rank(40, 30, 2)
+    M *= 0.84  # solved as given: the units of M * 2**1024 (max 1.5e308) and M * 2**-1020 bring it back to M
+    X = np.where(rng.random(M.shape) < 0.2, np.nan, M)
+    X_new = X.copy()
+    X_new[3] = np.nan  # a row without any observed entry: imputed by mean_
+    return X, X_new
+
+
+@pytest.mark.parametrize("method", ["altmin", "soft_impute"])
+@pytest.mark.parametrize("e", [1024, -1020])
+def test_imputer_in_any_units(method, e):
+    """Column sums of values near 1.5e308 overflowed: mean_ inf, and the empty row imputed as inf. Near 3e-308
+    the values under 2**-1022 are subnormal (fewer digits): agreement to 1e-13 of the largest."""
+    X, X_new = _imputer_problem()
+    ref = LowRankImputer(2, method=method, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        imp = LowRankImputer(2, method=method, random_state=0).fit(scale_by_power_of_two(X, e))
+        T = imp.transform(scale_by_power_of_two(X_new, e))
+    assert imp.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(scale_by_power_of_two(imp.mean_, -e), ref.mean_, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(scale_by_power_of_two(T, -e), ref.transform(X_new), rtol=1e-10, atol=1e-12)
+
+
+def test_soft_impute_left_factor_past_the_largest_float():
+    """U carries the singular values (the documented contract; V is orthonormal, LowRankImputer's components_):
+    near 1.5e308 they pass the largest float while U V^T's entries do not. U was inf with only NumPy's overflow
+    warning; now a RuntimeWarning says so and how to avoid it, V is exact, and just under it no warning."""
+    X, _ = _imputer_problem()
+    rows, cols = np.nonzero(~np.isnan(X))
+    ref = soft_impute((rows, cols, X[rows, cols]), 2, shape=X.shape, random_state=0)
+    with pytest.warns(RuntimeWarning, match=r"soft_impute: U .* overflows float64.*Divide the data by 2\*\*1 "):
+        res = soft_impute((rows, cols, scale_by_power_of_two(X[rows, cols], 1024)), 2, shape=X.shape,
+                          random_state=0)
+    assert res.success and res.nit == ref.nit and np.isinf(res.U).any()
+    np.testing.assert_array_equal(res.V, ref.V)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = soft_impute((rows, cols, scale_by_power_of_two(X[rows, cols], 1022)), 2, shape=X.shape,
+                          random_state=0)
+    np.testing.assert_array_equal(scale_by_power_of_two(res.U, -1022), ref.U)
