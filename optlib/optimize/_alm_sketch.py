@@ -538,7 +538,8 @@ def minimize_eq(
                 c_units = pt.c / rows
                 outside = float(xp.linalg.vector_norm(xp.matrix_transpose(sv[0][:, rank:]) @ c_units))
                 inconsistent = outside > _INCONSISTENT * float(xp.linalg.vector_norm(c_units))
-                infeasible_run = infeasible_run + 1 if inconsistent else 0
+                # (with ||c|| <= tol there is nothing to restore)
+                infeasible_run = infeasible_run + 1 if inconsistent and float(xp.linalg.vector_norm(pt.c)) > tol else 0
                 if infeasible_run >= _INFEASIBLE_RUN and nit - restored_at >= _RESTORE_COOLDOWN:
                     # the Newton steps cannot reach c = 0 there (on inconsistent constraints the multipliers
                     # and mu grow without bound): minimise ||c|| alone, then stop or resume
@@ -603,7 +604,7 @@ def minimize_eq(
                 return xp.concat([hess_times(dz) + GT @ dl, G @ dz])
 
             K = KKTOperator(n, m, kkt_product, None, xp, x)
-        def accuracy_constant(xi_G):
+        def accuracy_constant(xi_G, norm_B=norm_B):
             return psi if psi is not None else 20 * max(norm_B * norm_B, 1.0) / (min(xi_G, 1.0) * min(xi_B, 1.0))
 
         psi_k = accuracy_constant(xi_G)

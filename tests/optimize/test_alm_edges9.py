@@ -41,7 +41,7 @@ def test_inconsistent_and_restored_constraints_on_array_api_device(xp):
     x + y = b3 with b3 = 3 (infeasible) and the consistent x = 1, x^3 = 1 from x0 = (10, 0)."""
     dev = xp.asarray([0.0]).device
     A = xp.asarray(_A, device=dev)
-    kwargs = dict(jac=lambda x: x, hess=lambda x: xp.eye(2, device=dev), random_state=0)
+    kwargs = {"jac": lambda x: x, "hess": lambda x: xp.eye(2, device=dev), "random_state": 0}
     b = xp.asarray([1.0, 1.0, 3.0], device=dev)
     with pytest.warns(Warning, match="local infeasibility"):
         res = minimize_eq(lambda x: float(0.5 * xp.sum(x * x)), xp.asarray([5.0, -3.0], device=dev), **kwargs,
@@ -97,10 +97,10 @@ def _hs47(dtype):
     from optlib.datasets import load_constrained_problem
 
     p = load_constrained_problem("HS47")
-    cast = lambda a: np.asarray(a, dtype=dtype)  # noqa: E731
-    kwargs = dict(jac=lambda x: cast(p.grad(x)), hess=lambda x: cast(p.hess(x)),
-                  constraints={"fun": lambda x: cast(p.cons_fun(x)), "jac": lambda x: cast(p.cons_jac(x)),
-                               "hess": lambda x, v: cast(p.cons_hess(x, v))})
+    cast = lambda a: np.asarray(a, dtype=dtype)
+    kwargs = {"jac": lambda x: cast(p.grad(x)), "hess": lambda x: cast(p.hess(x)),
+              "constraints": {"fun": lambda x: cast(p.cons_fun(x)), "jac": lambda x: cast(p.cons_jac(x)),
+                              "hess": lambda x, v: cast(p.cons_hess(x, v))}}
     return (lambda x: cast(p.fun(x))), p.x0.astype(dtype), kwargs
 
 
@@ -128,11 +128,11 @@ def _hs6_scaled(scale, dtype=np.float64):
     from optlib.datasets import load_constrained_problem
 
     p = load_constrained_problem("HS6")
-    cast = lambda a: np.asarray(a, dtype=dtype)  # noqa: E731
+    cast = lambda a: np.asarray(a, dtype=dtype)
     cons = {"fun": lambda x: cast(p.cons_fun(x)), "jac": lambda x: cast(p.cons_jac(x)),
             "hess": lambda x, v: cast(p.cons_hess(x, v))}
-    return (lambda x: cast(scale * p.fun(x))), p.x0.astype(dtype), dict(
-        jac=lambda x: cast(scale * p.grad(x)), hess=lambda x: cast(scale * p.hess(x)), constraints=cons)
+    kwargs = {"jac": lambda x: cast(scale * p.grad(x)), "hess": lambda x: cast(scale * p.hess(x)), "constraints": cons}
+    return (lambda x: cast(scale * p.fun(x))), p.x0.astype(dtype), kwargs
 
 
 @pytest.mark.parametrize("scale", [1e100, 1e150])
