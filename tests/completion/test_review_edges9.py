@@ -105,3 +105,22 @@ def test_soft_impute_left_factor_past_the_largest_float():
         res = soft_impute((rows, cols, scale_by_power_of_two(X[rows, cols], 1022)), 2, shape=X.shape,
                           random_state=0)
     np.testing.assert_array_equal(scale_by_power_of_two(res.U, -1022), ref.U)
+
+
+def test_edges_on_array_api(xp):
+    """The mu check, the numerical stop, all-zero data and soft_impute's overflow warning on any namespace and
+    device (array_api_strict on a non-default one)."""
+    D, rng = _low_rank(30, 30, 2)
+    with pytest.raises(ValueError, match="mu=1e"):
+        robust_pca(xp.asarray(D * 1e300), mu=1e300)
+    res = robust_pca(xp.zeros((5, 4), dtype=xp.float64))
+    assert res.success and res.rank == 0
+    with pytest.warns(ConvergenceWarning, match="non-finite"):
+        res = robust_pca(xp.asarray((D * 1e9).astype(np.float32)), mu=1e30, lam=1e40, tol=0.0, max_iter=50)
+    assert res.status == 3 and res.L.dtype == xp.float32 and bool(xp.all(xp.isfinite(res.Y)))
+    rows, cols = np.nonzero(rng.random(D.shape) < 0.6)
+    values = scale_by_power_of_two(0.84 * D[rows, cols], 1024)
+    with pytest.warns(RuntimeWarning, match="soft_impute: U "):
+        res = soft_impute((xp.asarray(rows), xp.asarray(cols), xp.asarray(values)), 2, shape=D.shape,
+                          random_state=0)
+    assert res.success and bool(xp.all(xp.isfinite(res.V)))
