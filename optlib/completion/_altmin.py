@@ -118,6 +118,7 @@ _TRIM_PASSES = 30  # robust: most passes of a trimmed phase
 _TRIM_SETTLED = 1e-4  # robust: a trimmed phase ends once the residual changes by less than this per pass
 MAX_EXTRAPOLATION = 1e2  # a row fit this many times larger off its observed partners is re-solved with a ridge
 _DAMPING_RIDGES = (1e-8, 1e-6, 1e-4, 1e-2, 1.0)  # the ridges tried in turn, relative to tr(G) / k
+_BALANCE_SWEEPS = 3  # alternating updates of the spectral start's row and column scales
 _DAMP_UNTIL = 1e-5  # damping stops once the relative residual changes by less than this per pass
 
 
@@ -293,7 +294,17 @@ def _half_step(obs, axis, F, X0, values, weights, alpha, solver, sketch_size, n_
 
 
 def spectral_init(obs, values, rank, rng, n_iter=4):
-    """Top-``rank`` left singular vectors of ``P_Omega(values) / p`` scaled by the singular values' roots.
+    """Top-``rank`` left singular vectors of the line-balanced ``P_Omega(values) / p``, scaled back.
+
+    The SVD is that of ``D_r^-1 P_Omega(values) D_c^-1`` (:func:`_line_scales`:
+    every row and column of unit mean square), and the start is ``D_r`` times
+    its left singular vectors, scaled by the singular values' roots: ``M`` and
+    ``D_r^-1 M D_c^-1`` have the same rank, and on incoherent data the scales
+    are all near 1. Without the balancing a few lines much larger than the
+    rest (columns in other units) took the whole spectrum: with two columns
+    1e3 times larger, every seed of a rank-1 200 x 200 problem, 10% observed,
+    ended at a spurious fixed point (residual ~1e-2, errors 1e2-2e4) reported
+    as converged; balanced, 8 of 10 reach 1e-7 and the other two warn.
 
     ``n_iter`` power iterations, on float32 bases when :func:`_lean` (half the
     memory traffic of the sparse products; the start needs a subspace far
@@ -306,13 +317,48 @@ def spectral_init(obs, values, rank, rng, n_iter=4):
     xp = obs.xp
     p = obs.nnz / (obs.shape[0] * obs.shape[1])
     dtype = xp.float32 if _lean(obs) else values.dtype
+    r, c = _line_scales(obs, values)
+    level = math.sqrt(float(xp.mean(c * c)))
+    r_op, c_op = xp.astype(r, dtype)[:, None], xp.astype(c, dtype)[:, None]
     # the subspace of P_Omega(values) / p is that of P_Omega(values): divide the singular values only
     U, s, _ = randomized_svd(
-        lambda X: obs.matmat(values, X),
-        lambda Y: obs.rmatmat(values, Y),
+        lambda X: obs.matmat(values, X / c_op) / r_op,
+        lambda Y: obs.rmatmat(values, Y / r_op) / c_op,
         obs.shape, rank, xp=xp, dev=device(values), dtype=dtype, rng=rng, n_iter=n_iter,
     )
-    return xp.astype(U * xp.sqrt(s / p)[None, :], values.dtype, copy=False)
+    return xp.astype(r_op * U * xp.sqrt(s * level / p)[None, :], values.dtype, copy=False)
+
+
+def _line_scales(obs, values, sweeps=_BALANCE_SWEEPS):
+    """Row and column scales ``r``, ``c`` (``(m,)``, ``(n,)``) with ``values_ij / (r_i c_j)`` of mean square ~1 in every line.
+
+    Alternating (Sinkhorn-like) updates of the mean squares, two sparse
+    products each: ``r_i^2 = mean_j values_ij^2 / c_j^2``, then
+    ``c_j^2 = mean_i values_ij^2 / r_i^2``. ``r`` has root-mean-square 1
+    (``c`` carries the values' level). Both are kept within
+    ``[2**-b, 2**b]`` (``b`` an eighth of the dtype's largest exponent; the
+    values are in units near 1), so that lines without observations or of
+    zeros, or far smaller than the rest, neither divide by zero nor overflow.
+    """
+    xp = obs.xp
+    dev = device(values)
+    b = np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).maxexp // 8
+    lo, hi = 2.0**-b, 2.0**b
+    square = values * values
+    counts = [xp.astype(xp.maximum(cnt, xp.ones_like(cnt)), values.dtype) for cnt in (obs.row_counts, obs.col_counts)]
+
+    def mean_square(product, size, other, count):  # mean of values^2 / other^2 along each line
+        return product(square, xp.reshape(1.0 / (other * other), (size, 1)))[:, 0] / count
+
+    def bounded(scale):
+        return xp.clip(scale, lo, hi)
+
+    c = xp.ones(obs.shape[1], dtype=values.dtype, device=dev)
+    for _ in range(sweeps):
+        r = xp.sqrt(mean_square(obs.matmat, obs.shape[1], c, counts[0]))
+        r = bounded(r / math.sqrt(max(float(xp.mean(r * r)), lo * lo)))
+        c = bounded(xp.sqrt(mean_square(obs.rmatmat, obs.shape[0], r, counts[1])))
+    return r, c
 
 
 def _lean(obs):

@@ -89,10 +89,13 @@ def test_float32_noisy_data_settles(xp, noise):
 
 
 def test_float32_numba_accuracy_kept():
-    """A 4 eps floor on tol (4.8e-7) stopped the numba float32 path early: errors 4e-7 to 7e-7 instead of 8e-8."""
+    """A 4 eps floor on tol (4.8e-7) stopped the numba float32 path early: errors 4e-7 to 7e-7 instead of 8e-8.
+
+    The fit stops once its residual is under eps of float32 (1.2e-7): errors up to ~1.5 eps are that resolution
+    (4e-8 to 2.1e-7 over seeds 0-5), the early stop gave 4 to 6 eps."""
     for seed in range(3):
         res, err = _float32_fit(np, 0.0, seed)
-        assert res.success and err < 1.5e-7, (seed, err)
+        assert res.success and err < 2.5e-7, (seed, err)
 
 
 @pytest.mark.parametrize("engine", ["numba", "xp"])
