@@ -1,7 +1,8 @@
 """Alternating minimization for matrix completion, exact or sketch-preconditioned, with outlier trimming.
 
 The framework is Jain, Netrapalli and Sanghavi's (STOC 2013): a spectral
-start from the top-k SVD of the rescaled observed matrix, then alternating
+start from the top-k SVD of the observed matrix with its rows and columns
+balanced (:func:`spectral_init`), then alternating
 least-squares solves of ``V`` given ``U`` and ``U`` given ``V`` over the
 observed entries. Gu, Song, Yin and Zhang (ICLR 2024) show that the solves
 may be approximate: each row's tall least-squares system is preconditioned by
