@@ -135,6 +135,12 @@ def _gaussian_filter(xp, a, taps):
     return a
 
 
+def _times_power_of_two(a, e):
+    """``a * 2**e``, exact for normal results, in two factors (``2.0**e`` alone overflows past ``e = 1023``)."""
+    half = e // 2
+    return a * 2.0**half * 2.0 ** (e - half) if e else a
+
+
 def _ratio_or_one(xp, num, den, tiny):
     """``num / den``, and 1 where ``den <= tiny`` (a 0/0 factor); plain ratio when ``tiny`` is None."""
     if tiny is None:
@@ -183,7 +189,9 @@ def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
     Work is done in the input's floating precision (float32 stays float32,
     as in scikit-image); the final mean in float64. The local (co)variances
     are computed from each image less its mean, so an offset (``1e4 +``
-    texture) costs no precision to cancellation. For complex volumes
+    texture) costs no precision to cancellation; and in units of the power of
+    two of ``data_range`` (an exact scaling), so images in units of 1e-25 or
+    1e20 (float32) score as in units of 1. For complex volumes
     compare :func:`normalized_magnitude` of each with ``data_range=1.0``.
 
     With ``C1 = 0`` the luminance factor ``2 mx my / (mx^2 + my^2)`` is 0/0
@@ -213,7 +221,10 @@ def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
             f"truncate={truncate}), got shape {tuple(x.shape)}."
         )
     dtype = x.dtype if x.dtype == ref.dtype else xp.float64
-    a, b = xp.astype(x, dtype), xp.astype(ref, dtype)
+    # in units of data_range's power of two (exact, so no rounding changes): the second moments of images
+    # of 1e-25 or 1e20 (float32), 1e-200 or 1e300 (float64) would underflow or overflow the dtype
+    data_range, e = math.frexp(data_range)
+    a, b = (_times_power_of_two(xp.astype(arr, dtype), -e) for arr in (x, ref))
     # (co)variances from the images less their means: they are shift-invariant, and E[a^2] - E[a]^2
     # of an image with a large offset (1e4 + texture) would cancel to rounding noise
     ma, mb = xp.mean(a), xp.mean(b)
