@@ -318,7 +318,7 @@ def spectral_init(obs, values, rank, rng, n_iter=4):
     xp = obs.xp
     p = obs.nnz / (obs.shape[0] * obs.shape[1])
     dtype = xp.float32 if _lean(obs) else values.dtype
-    r, c = _line_scales(obs, values)
+    r, c = _line_scales(obs, values, dtype)
     level = math.sqrt(float(xp.mean(c * c)))
     r_op, c_op = xp.astype(r, dtype)[:, None], xp.astype(c, dtype)[:, None]
     # the subspace of P_Omega(values) / p is that of P_Omega(values): divide the singular values only
@@ -330,20 +330,27 @@ def spectral_init(obs, values, rank, rng, n_iter=4):
     return xp.astype(r_op * U * xp.sqrt(s * level / p)[None, :], values.dtype, copy=False)
 
 
-def _line_scales(obs, values, sweeps=_BALANCE_SWEEPS):
+def _line_scales(obs, values, dtype=None, sweeps=_BALANCE_SWEEPS):
     """Row and column scales ``r``, ``c`` (``(m,)``, ``(n,)``) with ``values_ij / (r_i c_j)`` of mean square ~1 in every line.
 
     Alternating (Sinkhorn-like) updates of the mean squares, two sparse
     products each: ``r_i^2 = mean_j values_ij^2 / c_j^2``, then
-    ``c_j^2 = mean_i values_ij^2 / r_i^2``. ``r`` has root-mean-square 1
-    (``c`` carries the values' level). Both are kept within
-    ``[2**-b, 2**b]`` (``b`` an eighth of the dtype's largest exponent; the
-    values are in units near 1), so that lines without observations or of
-    zeros, or far smaller than the rest, neither divide by zero nor overflow.
+    ``c_j^2 = mean_i values_ij^2 / r_i^2``. ``r`` has root-mean-square 1 and
+    ``c`` carries the values' level ``l`` (the root-mean-square of ``c``).
+    ``r`` is kept within ``[2**-b, 2**b]`` and ``c`` within
+    ``l [2**-b, 2**b]``, ``b`` an eighth of the largest exponent of ``dtype``
+    (that of the balanced products; by default the values'), so that lines without observations or
+    of zeros, or far smaller than the rest, neither divide by zero nor
+    overflow. The bounds are relative to ``l``: values are left as they are
+    between ``2**-256`` and ``2**256`` (:func:`units_exponent`), and bounds
+    fixed around 1 cut the column scales of data at ``1e50`` down to
+    ``2**128``, leaving every column unbalanced; with float32 products
+    (:func:`_lean`) bounds of ``2**128`` overflowed ``X / c`` for a column of
+    observed zeros (``0 x inf``: NaN, and the SVD raised).
     """
     xp = obs.xp
     dev = device(values)
-    b = np.finfo(np.float32 if values.dtype == xp.float32 else np.float64).maxexp // 8
+    b = np.finfo(np.float32 if (values.dtype if dtype is None else dtype) == xp.float32 else np.float64).maxexp // 8
     lo, hi = 2.0**-b, 2.0**b
     square = values * values
     counts = [xp.astype(xp.maximum(cnt, xp.ones_like(cnt)), values.dtype) for cnt in (obs.row_counts, obs.col_counts)]
@@ -351,14 +358,16 @@ def _line_scales(obs, values, sweeps=_BALANCE_SWEEPS):
     def mean_square(product, size, other, count):  # mean of values^2 / other^2 along each line
         return product(square, xp.reshape(1.0 / (other * other), (size, 1)))[:, 0] / count
 
-    def bounded(scale):
-        return xp.clip(scale, lo, hi)
+    def root_mean_square(scale):  # 1 for all-zero scales (no nonzero value observed)
+        return math.sqrt(float(xp.mean(scale * scale))) or 1.0
 
     c = xp.ones(obs.shape[1], dtype=values.dtype, device=dev)
     for _ in range(sweeps):
         r = xp.sqrt(mean_square(obs.matmat, obs.shape[1], c, counts[0]))
-        r = bounded(r / math.sqrt(max(float(xp.mean(r * r)), lo * lo)))
-        c = bounded(xp.sqrt(mean_square(obs.rmatmat, obs.shape[0], r, counts[1])))
+        r = xp.clip(r / root_mean_square(r), lo, hi)
+        c = xp.sqrt(mean_square(obs.rmatmat, obs.shape[0], r, counts[1]))
+        level = root_mean_square(c)
+        c = xp.clip(c, lo * level, hi * level)
     return r, c
 
 
