@@ -389,11 +389,29 @@ class Observations:
             e = max(e, 2 * -(-(math.frexp(largest)[1] - room) // 2))
         if e == 0:
             return self, 0
-        scaled = copy.copy(self)
-        scaled.values = scale_by_power_of_two(self.values, -e)
+        return self.map_values(lambda v: scale_by_power_of_two(v, -e)), e
+
+    def with_values(self, values):
+        """These entries holding ``values`` (canonical order) instead; on the host their column order is gathered once."""
+        other = copy.copy(self)
+        other.values = values
         if self.host:
-            scaled.col_values = scale_by_power_of_two(self.col_values, -e)
-        return scaled, e
+            other.col_values = values[self.col_pos]
+        return other
+
+    def map_values(self, fn):
+        """These entries holding ``fn(values)``, ``fn`` elementwise (on the host also applied to the column-ordered copy).
+
+        The products :meth:`matmat` / :meth:`rmatmat` of an entry array other
+        than ``values`` gather its column order on every call (an
+        ``|Omega|``-sized random read): repeated products of derived values
+        go through such a copy.
+        """
+        other = copy.copy(self)
+        other.values = fn(self.values)
+        if self.host:
+            other.col_values = fn(self.col_values)
+        return other
 
     def scale(self):
         """Root-mean-square of the observed values (a Python float), without overflow or underflow."""
