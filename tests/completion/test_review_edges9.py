@@ -42,6 +42,8 @@ def test_robust_pca_user_mu_in_units_matches_unit_scale():
     np.testing.assert_allclose(res.L / scale, ref.L, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the step that overflows
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_robust_pca_non_finite_step_stops_with_numerical_status():
     """float32 data near 1e9 (not rescaled), a large mu and lam: mu R overflowed float32 after 33 steps; the
     inf then reached the SVD (LinAlgError, or a LAPACK hang on inf). Now: the last finite iterate, success
@@ -107,6 +109,8 @@ def test_soft_impute_left_factor_past_the_largest_float():
     np.testing.assert_array_equal(scale_by_power_of_two(res.U, -1022), ref.U)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_edges_on_array_api(xp):
     """The mu check, the numerical stop, all-zero data and soft_impute's overflow warning on any namespace and
     device (array_api_strict on a non-default one)."""
