@@ -5,6 +5,7 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from optlib.metrics import ssim
+from tests.conftest import to_numpy
 
 
 def _ssim_pair(seed=0):
@@ -36,3 +37,64 @@ def test_r1_ssim_units_scaling_is_exact_for_ordinary_images():
             use_sample_covariance=False,
         )
         assert ssim(x * data_range, ref * data_range, data_range=data_range) == expected
+
+
+# R2, R3: minimize_eq's feasibility restoration stopped at any stationary point of ||c||^2, saddles and maxima
+# included, and reported a local infeasibility (status 3) on feasible problems.
+def _minimize_eq(constraints, x0, xp=np, target=0.0, **kwargs):
+    """minimize_eq of ``||x - target||^2 / 2`` (target a scalar) from ``x0``."""
+    from optlib.optimize import minimize_eq
+
+    dev = xp.asarray([0.0]).device if xp is not np else None
+    eye = (lambda x: xp.eye(2, dtype=x.dtype, device=dev)) if dev is not None else (lambda x: np.eye(2, dtype=x.dtype))
+    x0 = xp.asarray(x0, device=dev) if dev is not None else np.asarray(x0)
+    return minimize_eq(lambda x: float(0.5 * xp.sum((x - target) ** 2)), x0, jac=lambda x: x - target, hess=eye,
+                       constraints=constraints, random_state=0, **kwargs)
+
+
+def _line_and_circle(xp=np):
+    """x1 + x2 = 1 twice (rank-deficient Jacobian) and x1^2 + x2^2 = 1: feasible at (1, 0) and (0, 1).
+
+    From (0.5, 0.5) the linearisation is inconsistent and the restoration's steps stay on x1 = x2, ending at
+    the saddle (0.544, 0.544) of ||c||^2 (a minimum on that line only)."""
+    return {
+        "fun": lambda x: xp.stack([x[0] + x[1] - 1, 2 * x[0] + 2 * x[1] - 2, x[0] * x[0] + x[1] * x[1] - 1]),
+        "jac": lambda x: xp.stack([xp.ones_like(x), 2 * xp.ones_like(x), 2 * x]),
+        "hess": lambda x, v: 2 * v[2] * xp.eye(2, dtype=x.dtype, device=x.device),
+    }
+
+
+@pytest.mark.parametrize("dtype, target", [(np.float64, 1.5), (np.float32, 0.0)])
+def test_r2_restoration_leaves_a_saddle_of_the_violation(dtype, target):
+    res = _minimize_eq(_line_and_circle(), np.array([0.5, 0.5], dtype=dtype), target=target)
+    assert res.status == 0 and res.x.dtype == dtype
+    np.testing.assert_allclose(sorted(res.x), [0.0, 1.0], atol=1e-4)
+
+
+def _three_squares(xp=np):
+    """x1^2 = 1, x2^2 = 1, x1 x2 = 1: G = 0 at the origin, a local maximum of ||c||^2; feasible at +-(1, 1)."""
+    return {
+        "fun": lambda x: xp.stack([x[0] * x[0] - 1, x[1] * x[1] - 1, x[0] * x[1] - 1]),
+        "jac": lambda x: xp.stack([xp.stack([2 * x[0], 0 * x[0]]), xp.stack([0 * x[1], 2 * x[1]]),
+                                   xp.stack([x[1], x[0]])]),
+        "hess": lambda x, v: xp.stack([xp.stack([2 * v[0], v[2]]), xp.stack([v[2], 2 * v[1]])]),
+    }
+
+
+def test_r3_restoration_leaves_a_maximum_of_the_violation_on_array_api_device(xp):
+    res = _minimize_eq(_three_squares(xp), [0.0, 0.0], xp=xp)
+    assert res.status == 0
+    np.testing.assert_allclose(np.abs(to_numpy(res.x)), [1.0, 1.0], atol=1e-6)
+
+
+def test_r3_inconsistent_circles_are_still_a_local_infeasibility():
+    """x1^2 + x2^2 = 1 and = 4: ||c||^2 is least on the circle of radius^2 2.5 (positive curvature across it)."""
+    cons = {
+        "fun": lambda x: np.array([x @ x - 1, x @ x - 4]),
+        "jac": lambda x: np.stack([2 * x, 2 * x]),
+        "hess": lambda x, v: 2 * (v[0] + v[1]) * np.eye(2),
+    }
+    with pytest.warns(Warning, match="local infeasibility"):
+        res = _minimize_eq(cons, [2.0, 1.0])
+    assert res.status == 3
+    assert res.x @ res.x == pytest.approx(2.5, abs=1e-4)

@@ -188,7 +188,9 @@ def _restore_feasibility(prob, pt, tol):
     Run when the Newton steps stall at a rank-deficient dense Jacobian: there the
     regularised steps mix the objective into a quadratic-penalty step and, on
     inconsistent constraints, drive the multipliers and ``mu`` up instead of
-    reaching the least-squares point of ``c``.
+    reaching the least-squares point of ``c``. At a stationary point of the
+    violation that is not a local minimum (a saddle or maximum, where ``G^T c = 0``
+    too) a step along the most negative curvature continues the descent.
 
     Returns
     -------
@@ -197,7 +199,8 @@ def _restore_feasibility(prob, pt, tol):
     infeasible : bool
         Whether ``pt`` is a stationary point of the violation, ``G^T c = 0``
         (relative to ``||G|| ||c||``, or no decrease of ``||c||`` is left)
-        with ``||c|| > tol``: a local infeasibility.
+        with no direction of negative curvature and ``||c|| > tol``: a local
+        infeasibility.
     """
     xp = prob.xp
     eye = xp.eye(prob.n, dtype=prob.dtype, device=device(pt.x))
@@ -210,18 +213,48 @@ def _restore_feasibility(prob, pt, tol):
             return pt, False
         Gtc = GT @ pt.c
         norm_G = float(xp.linalg.matrix_norm(G, ord=2))
-        if float(xp.linalg.vector_norm(Gtc)) <= _STATIONARY_TOL * norm_G * norm_c:
-            return pt, True
-        while True:
-            step = xp.linalg.solve(GT @ G + damping * norm_G**2 * eye, -Gtc[:, None])[:, 0]
-            trial = prob.evaluate(pt.x + step)
-            if trial is not None and float(xp.linalg.vector_norm(trial.c)) < norm_c:
-                pt, damping = trial, max(damping / 10, 1e-12)
-                break
-            damping *= 10
-            if damping > 1e12:  # no decrease of ||c|| left: stationary at the rounding level
+        decreased = None
+        if float(xp.linalg.vector_norm(Gtc)) > _STATIONARY_TOL * norm_G * norm_c:
+            while damping <= 1e12:  # past it no decrease of ||c|| is left: stationary at the rounding level
+                step = xp.linalg.solve(GT @ G + damping * norm_G**2 * eye, -Gtc[:, None])[:, 0]
+                trial = prob.evaluate(pt.x + step)
+                if trial is not None and float(xp.linalg.vector_norm(trial.c)) < norm_c:
+                    decreased, damping = trial, max(damping / 10, 1e-12)
+                    break
+                damping *= 10
+        if decreased is None:  # stationary: a local minimum of ||c||, or a saddle to leave
+            decreased = _negative_curvature_step(prob, pt, norm_c)
+            if decreased is None:
                 return pt, True
+            damping = 1e-4
+        pt = decreased
     return pt, False
+
+
+def _negative_curvature_step(prob, pt, norm_c):
+    """A point of smaller ``||c||`` along the most negative curvature of ``||c||^2 / 2`` at ``pt``, or None.
+
+    The Hessian of ``||c||^2 / 2`` is ``G^T G + sum_i c_i Hessian(c_i)`` (the constraints' Lagrangian term at
+    ``v = c``); None when it has no eigenvalue below ``-_STATIONARY_TOL`` times its norm (linear constraints:
+    ``||c||^2`` is convex), or no trial step along its eigenvector decreases ``||c||``.
+    """
+    xp, cons = prob.xp, prob.cons
+    if cons.hess is None:
+        return None
+    G = xp.asarray(pt.G)
+    M = xp.matrix_transpose(G) @ G + xp.astype(xp.asarray(cons.hess(prob._copy(pt.x), prob._copy(pt.c))), prob.dtype)
+    lam, vectors = xp.linalg.eigh((M + xp.matrix_transpose(M)) / 2)
+    if not float(lam[0]) < -_STATIONARY_TOL * float(xp.max(xp.abs(lam))):
+        return None
+    d = vectors[:, 0]
+    t = max(1.0, float(xp.linalg.vector_norm(pt.x)))
+    for _ in range(_MAX_BACKTRACK):
+        for step in (t, -t):
+            trial = prob.evaluate(pt.x + step * d)
+            if trial is not None and float(xp.linalg.vector_norm(trial.c)) < norm_c:
+                return trial
+        t /= 2
+    return None
 
 
 def _power_norm(apply, size, xp, like, n_iter=30, seed=0):
