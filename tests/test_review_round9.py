@@ -98,3 +98,27 @@ def test_r3_inconsistent_circles_are_still_a_local_infeasibility():
         res = _minimize_eq(cons, [2.0, 1.0])
     assert res.status == 3
     assert res.x @ res.x == pytest.approx(2.5, abs=1e-4)
+
+
+# R4: a multi-target ElasticNet equals its single-target fits bit for bit only for a Fortran-ordered Y: the
+# column means of a C-ordered Y (the usual np.column_stack / X @ B), sw @ Y and coef @ X_offset round differently
+# from a 1-D target's, and at tol=1e-10 the fits then differed by up to 4e-10 (scikit-learn: equal).
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_r4_multi_target_fit_equals_single_target_fits_for_c_ordered_y(sparse, weighted):
+    import scipy.sparse as sp
+
+    from optlib.linear_model import ElasticNet
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 25))
+    Y = X[:, :4] @ rng.standard_normal((4, 3)) + 0.3 * rng.standard_normal((60, 3))  # C-ordered
+    if sparse:
+        X = sp.csc_matrix(np.where(rng.random(X.shape) < 0.5, 0.0, X))
+    sw = rng.random(60) + 0.5 if weighted else None
+    kw = {"alpha": 1e-3, "tol": 1e-10, "max_iter": 100_000}
+    multi = ElasticNet(**kw).fit(X, Y, sample_weight=sw)
+    for k in range(3):
+        single = ElasticNet(**kw).fit(X, Y[:, k], sample_weight=sw)
+        np.testing.assert_array_equal(multi.coef_[k], single.coef_)
+        assert multi.intercept_[k] == single.intercept_

@@ -237,6 +237,9 @@ class _CDProblem:
         self.sparse = sparse = _is_sparse(X)
         self.X = X
         n_targets = Y.shape[1]
+        # each target's (weighted) mean summed as that of a 1-D target (a C-ordered Y's column means, and a
+        # matrix-vector sw @ Y, round differently): the multi-target fit equals the single-target fits bit for bit
+        Y = np.asfortranarray(Y)
         if fit_intercept:
             with np.errstate(over="ignore", invalid="ignore"):  # overflow, NaN, inf: errors below
                 if sw is None:
@@ -244,7 +247,7 @@ class _CDProblem:
                     Y_offset = Y.mean(axis=0)
                 else:
                     X_offset = np.asarray(X.T @ sw).ravel().astype(dtype) / n
-                    Y_offset = (sw @ Y) / n
+                    Y_offset = np.array([sw @ Y[:, k] for k in range(n_targets)], dtype=Y.dtype) / n  # as a 1-D y's
             _check_no_overflow(X_offset, "X", X)  # e.g. entries near finfo(dtype).max
             _check_no_overflow(Y_offset, "y", Y)
         else:
@@ -625,7 +628,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
                     stacklevel=2,
                 )
         intercept = (
-            problem.Y_offset - coef @ problem.X_offset
+            problem.Y_offset - np.array([c @ problem.X_offset for c in coef], dtype=dtype)  # dots, as for one target
             if self.fit_intercept
             else np.zeros(n_targets, dtype=dtype)
         )
