@@ -55,11 +55,14 @@ that brings it under; all those seeds then converge (14-15 passes at 1e5).
 A row that no ridge of the ladder brings under keeps its plain fit: its
 large ratio lies along well-sampled directions (in rank 1 the ratio does not
 depend on the row's scale). The damping stops for good once the residual
-changes by less than ``_DAMP_UNTIL`` per pass: a legitimately coherent matrix
+changes by less than ``_DAMP_UNTIL`` per pass or settles: a legitimately coherent matrix
 (a few columns 100 times larger than the rest) has rows that miss them with
 ratios above 100 at the true fit, and a ridge kept to the end biased them
 (120 x 120 rank 2 and 200 x 200 rank 3, two such columns: 0 of 8 seeds
 recovered, errors 0.1-0.6; now 8 of 8 to 1e-9, before the damping 2 of 8).
+A fit that settles while damped is not at the least-squares fixed point and
+goes on undamped (in float32, eps 1.2e-7, one stopped at a damped plateau:
+residual 1.3e-2, error 0.15).
 :func:`row_factors` (no alternation) does not damp.
 
 Two additions for speed, neither changing the fixed point:
@@ -728,14 +731,16 @@ def robust_altmin(
             status = STATUS_CALLBACK
             break
         settled = math.isfinite(previous) and abs(previous - residual) <= max(tol * previous, resolution)
-        if not trimming and (residual <= reachable_tol or settled):
+        # settled while damped: a ridge-biased plateau, not the least-squares fixed point; go on undamped
+        damped = solve.get("max_extrapolation", MAX_EXTRAPOLATION) < math.inf
+        if not trimming and (residual <= reachable_tol or (settled and not damped)):
             status = STATUS_CONVERGED
             break
         if residual > previous:  # the extrapolation did not pay: restart from the plain pass
             accel.reset()
         if lean and abs(previous - residual) < _LEAN_UNTIL:
             lean = False
-        if abs(previous - residual) < _DAMP_UNTIL:  # settled: the plain least-squares fixed point from here on
+        if settled or abs(previous - residual) < _DAMP_UNTIL:  # the plain least-squares fixed point from here on
             solve["max_extrapolation"] = math.inf
         if trimming and (it - phase_start >= _TRIM_PASSES or (
                 math.isfinite(previous) and abs(previous - residual) <= _TRIM_SETTLED * previous)):
