@@ -5,8 +5,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import enet_path as sk_enet_path
 
-from optlib.linear_model import enet_path
 from optlib.linear_model import _coordinate_descent as cd
+from optlib.linear_model import enet_path
 from optlib.linear_model._path import _predict
 
 
