@@ -122,3 +122,13 @@ def test_r4_multi_target_fit_equals_single_target_fits_for_c_ordered_y(sparse, w
         single = ElasticNet(**kw).fit(X, Y[:, k], sample_weight=sw)
         np.testing.assert_array_equal(multi.coef_[k], single.coef_)
         assert multi.intercept_[k] == single.intercept_
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_r1_ssim_data_range_far_below_the_images(dtype):
+    """Units of data_range alone overflowed unit images (2**1000 times 1: NaN); with C1, C2 ~ 0 the score is
+    the universal quality index (k1 = k2 = 0)."""
+    x, ref = _ssim_pair(2)
+    x, ref = x.astype(dtype), ref.astype(dtype)
+    expected = ssim(x, ref, data_range=1.0, k1=0.0, k2=0.0)
+    assert ssim(x, ref, data_range=1e-300) == pytest.approx(expected, rel=1e-6 if dtype == np.float32 else 1e-12)

@@ -222,9 +222,14 @@ def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
         )
     dtype = x.dtype if x.dtype == ref.dtype else xp.float64
     # in units of data_range's power of two (exact, so no rounding changes): the second moments of images
-    # of 1e-25 or 1e20 (float32), 1e-200 or 1e300 (float64) would underflow or overflow the dtype
-    data_range, e = math.frexp(data_range)
-    a, b = (_times_power_of_two(xp.astype(arr, dtype), -e) for arr in (x, ref))
+    # of 1e-25 or 1e20 (float32), 1e-200 or 1e300 (float64) would underflow or overflow the dtype; units no
+    # smaller than the images' peak allows (a data_range far below it: squares within the dtype's range)
+    a, b = xp.astype(x, dtype), xp.astype(ref, dtype)
+    peak = float(xp.maximum(xp.max(xp.abs(a)), xp.max(xp.abs(b))))
+    max_exp = math.frexp(float(xp.finfo(dtype).max))[1]  # 128 (float32), 1024 (float64)
+    e = max(math.frexp(data_range)[1], math.frexp(peak)[1] - max_exp // 2 + 4)
+    data_range = math.ldexp(data_range, -e)
+    a, b = _times_power_of_two(a, -e), _times_power_of_two(b, -e)
     # (co)variances from the images less their means: they are shift-invariant, and E[a^2] - E[a]^2
     # of an image with a large offset (1e4 + texture) would cancel to rounding noise
     ma, mb = xp.mean(a), xp.mean(b)
