@@ -67,7 +67,7 @@ def test_coherent_higher_rank(rank):
 
 def test_line_scales_balance_every_line(xp):
     """``values / (r c^T)``: every column of mean square 1 (the last update), the rows' mean squares equal up to
-    the sweeps' convergence (max / min 1.11 after the default 3 sweeps, from 2e12 raw), ``r`` of root-mean-square
+    the sweeps' convergence (max / min 1.11 after the default 3 sweeps, from 2e12 raw), ``r`` of median
     1; a row without observations and a column of zeros get finite positive scales."""
     rng = np.random.default_rng(0)
     m, n = 60, 50
@@ -80,7 +80,8 @@ def test_line_scales_balance_every_line(xp):
     obs = check_observations((xp.asarray(rows), xp.asarray(cols), xp.asarray(M[rows, cols])), (m, n))
     r, c = (to_numpy(s) for s in _line_scales(obs, obs.values))
     assert np.all(np.isfinite(r)) and np.all(np.isfinite(c)) and np.all(r > 0) and np.all(c > 0)
-    np.testing.assert_allclose(np.sqrt(np.mean(r * r)), 1.0, rtol=1e-12)
+    middle = np.sort(r)[m // 2 - 1: m // 2 + 1]  # the median is one of them, or their mean (NumPy)
+    assert middle[0] <= 1.0 + 1e-12 and middle[1] >= 1.0 - 1e-12
     balanced = M[rows, cols] / (r[rows] * c[cols])
 
     def mean_squares(index, size):
