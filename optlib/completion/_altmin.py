@@ -339,12 +339,14 @@ def _line_scales(obs, values, dtype=None, sweeps=_BALANCE_SWEEPS):
     Alternating (Sinkhorn-like) updates of the mean squares, two sparse
     products each: ``r_i^2 = mean_j values_ij^2 / c_j^2``, then
     ``c_j^2 = mean_i values_ij^2 / r_i^2``. ``r`` has median 1 and ``c``
-    carries the values' level ``l`` (the median of ``c``). ``r`` is kept
+    carries the values' level ``l`` (the median of ``c``), each reference
+    raised where needed to ``2**-b`` times the largest scale. ``r`` is kept
     within ``[2**-b, 2**b]`` and ``c`` within ``l [2**-b, 2**b]``, ``b`` an
     eighth of the largest exponent of ``dtype`` (that of the balanced
     products; by default the values'), so that lines without observations or
     of zeros, or far smaller than the rest, neither divide by zero nor
-    overflow. The bounds are relative to ``l``: values are left as they are
+    overflow, and no line is cut at the top: every balanced entry is at most
+    the root of its column's count. The bounds are relative to ``l``: values are left as they are
     between ``2**-256`` and ``2**256`` (:func:`units_exponent`), and bounds
     fixed around 1 cut the column scales of data at ``1e50`` down to
     ``2**128``, leaving every column unbalanced; with float32 products
@@ -352,7 +354,9 @@ def _line_scales(obs, values, dtype=None, sweeps=_BALANCE_SWEEPS):
     observed zeros (``0 x inf``: NaN, and the SVD raised). The medians, not
     root-mean-squares: one row ``1e8`` times larger than the rest set the
     root-mean-square, every other row fell to the lower bound and their
-    mean squares stayed ``8e6`` apart (bounds ``2**+-16``).
+    mean squares stayed ``8e6`` apart (bounds ``2**+-16``). The plain median
+    cut the largest lines of values spanning ``1e-150 .. 1e150`` at the top:
+    balanced entries past float32 and the SVD raised.
     """
     xp = obs.xp
     dev = device(values)
@@ -364,15 +368,15 @@ def _line_scales(obs, values, dtype=None, sweeps=_BALANCE_SWEEPS):
     def mean_square(product, size, other, count):  # mean of values^2 / other^2 along each line
         return product(square, xp.reshape(1.0 / (other * other), (size, 1)))[:, 0] / count
 
-    def typical(scale):  # the median; else (half the lines empty or zero) the root-mean-square; else 1
-        return median(scale, xp) or math.sqrt(float(xp.mean(scale * scale))) or 1.0
+    def reference(scale):  # the median, raised to 2**-b times the largest scale; 1 for all-zero scales
+        return max(median(scale, xp), float(xp.max(scale)) / hi) or 1.0
 
     c = xp.ones(obs.shape[1], dtype=values.dtype, device=dev)
     for _ in range(sweeps):
         r = xp.sqrt(mean_square(obs.matmat, obs.shape[1], c, counts[0]))
-        r = xp.clip(r / typical(r), lo, hi)
+        r = xp.clip(r / reference(r), lo, hi)
         c = xp.sqrt(mean_square(obs.rmatmat, obs.shape[0], r, counts[1]))
-        level = typical(c)
+        level = reference(c)
         c = xp.clip(c, lo * level, hi * level)
     return r, c
 

@@ -96,8 +96,8 @@ def test_float32_does_not_stop_at_a_damped_plateau():
 def test_one_huge_line_leaves_the_others_balanced():
     """Rows and columns of sizes 1e-2..1e2, and one row and one column 1e8 times larger. With the scales normalised
     by their root-mean-square the huge row set it: on float32 products (bounds 2**+-16) every other row fell to the
-    lower bound and their balanced mean squares stayed 8e6 apart. Normalised by the median: 37 apart after the 3
-    sweeps (56 with float64 bounds, where nothing is clipped)."""
+    lower bound and their balanced mean squares stayed 8e6 apart. Normalised by the median (raised to 2**-16 times
+    the largest): 61 apart after the 3 sweeps (56 with float64 bounds, where nothing is clipped)."""
     rng = np.random.default_rng(0)
     m, n = 80, 60
     row_sizes, col_sizes = 10.0 ** rng.uniform(-2, 2, m), 10.0 ** rng.uniform(-2, 2, n)
@@ -111,3 +111,23 @@ def test_one_huge_line_leaves_the_others_balanced():
     col_ms = np.bincount(cols, balanced**2, n)[1:] / np.bincount(cols, minlength=n)[1:]
     assert row_ms.max() / row_ms.min() < 100
     np.testing.assert_allclose(col_ms, 1.0, rtol=1e-10)
+
+
+def test_values_spanning_300_decades_keep_balanced_entries_bounded():
+    """Rows and columns scaled by 10**U(-75, 75): values from ~1e-150 to ~1e150 in one matrix (float32 products).
+    Scales normalised by the plain median cut the largest lines at the top: balanced entries past float32, NaN, and
+    the SVD raised LinAlgError. The references are raised to 2**-16 times the largest scale: every balanced entry
+    is at most the root of its column's count, and the fit returns finite factors."""
+    rng = np.random.default_rng(0)
+    U, V = rng.standard_normal((100, 3)), rng.standard_normal((80, 3))
+    U *= 10.0 ** rng.uniform(-75, 75, (100, 1))
+    V *= 10.0 ** rng.uniform(-75, 75, (80, 1))
+    M = U @ V.T
+    rows, cols = np.nonzero(rng.random(M.shape) < 0.4)
+    obs, _ = check_observations((rows, cols, M[rows, cols]), M.shape, host=True).in_units()
+    r, c = _line_scales(obs, obs.values, np.float32)
+    balanced = np.abs(obs.values / (r[obs.rows] * c[obs.cols]))
+    assert np.all(balanced <= np.sqrt(np.bincount(obs.cols, minlength=80))[obs.cols] * (1 + 1e-12))
+    res = robust_altmin((rows, cols, M[rows, cols]), 3, shape=M.shape, random_state=0)
+    assert np.all(np.isfinite(res.U)) and np.all(np.isfinite(res.V))
+
