@@ -1,6 +1,5 @@
 """Review of robust_altmin's line-balanced spectral start: extreme lines and data levels, paths and dtypes."""
 
-import warnings
 
 import numpy as np
 import pytest
