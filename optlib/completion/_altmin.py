@@ -321,13 +321,14 @@ def spectral_init(obs, values, rank, rng, n_iter=4):
     xp = obs.xp
     p = obs.nnz / (obs.shape[0] * obs.shape[1])
     dtype = xp.float32 if _lean(obs) else values.dtype
-    r, c = _line_scales(obs, values, dtype)
+    data = obs if values is obs.values else obs.with_values(values)  # (host) column order gathered once
+    r, c = _line_scales(data, data.values, dtype)
     level = math.sqrt(float(xp.mean(c * c)))
     r_op, c_op = xp.astype(r, dtype)[:, None], xp.astype(c, dtype)[:, None]
     # the subspace of P_Omega(values) / p is that of P_Omega(values): divide the singular values only
     U, s, _ = randomized_svd(
-        lambda X: obs.matmat(values, X / c_op) / r_op,
-        lambda Y: obs.rmatmat(values, Y / r_op) / c_op,
+        lambda X: data.matmat(data.values, X / c_op) / r_op,
+        lambda Y: data.rmatmat(data.values, Y / r_op) / c_op,
         obs.shape, rank, xp=xp, dev=device(values), dtype=dtype, rng=rng, n_iter=n_iter,
     )
     return xp.astype(r_op * U * xp.sqrt(s * level / p)[None, :], values.dtype, copy=False)
@@ -362,20 +363,20 @@ def _line_scales(obs, values, dtype=None, sweeps=_BALANCE_SWEEPS):
     dev = device(values)
     b = np.finfo(np.float32 if (values.dtype if dtype is None else dtype) == xp.float32 else np.float64).maxexp // 8
     lo, hi = 2.0**-b, 2.0**b
-    square = values * values
+    squares = (obs if values is obs.values else obs.with_values(values)).map_values(lambda v: v * v)
     counts = [xp.astype(xp.maximum(cnt, xp.ones_like(cnt)), values.dtype) for cnt in (obs.row_counts, obs.col_counts)]
 
     def mean_square(product, size, other, count):  # mean of values^2 / other^2 along each line
-        return product(square, xp.reshape(1.0 / (other * other), (size, 1)))[:, 0] / count
+        return product(squares.values, xp.reshape(1.0 / (other * other), (size, 1)))[:, 0] / count
 
     def reference(scale):  # the median, raised to 2**-b times the largest scale; 1 for all-zero scales
         return max(median(scale, xp), float(xp.max(scale)) / hi) or 1.0
 
     c = xp.ones(obs.shape[1], dtype=values.dtype, device=dev)
     for _ in range(sweeps):
-        r = xp.sqrt(mean_square(obs.matmat, obs.shape[1], c, counts[0]))
+        r = xp.sqrt(mean_square(squares.matmat, obs.shape[1], c, counts[0]))
         r = xp.clip(r / reference(r), lo, hi)
-        c = xp.sqrt(mean_square(obs.rmatmat, obs.shape[0], r, counts[1]))
+        c = xp.sqrt(mean_square(squares.rmatmat, obs.shape[0], r, counts[1]))
         level = reference(c)
         c = xp.clip(c, lo * level, hi * level)
     return r, c
