@@ -1,4 +1,4 @@
-"""Array namespace, device and dtype helpers, and the numba switch.
+"""Array namespace, device and dtype helpers, exact power-of-two scaling, and the numba switch.
 
 Every public solver starts with ``xp = get_namespace(*arrays)`` and does its
 array work through ``xp``, so that NumPy, CuPy and any array-API-conforming
@@ -28,6 +28,7 @@ __all__ = [
     "to_namespace",
     "result_float_dtype",
     "real_dtype",
+    "scale_by_power_of_two",
     "is_complex",
     "numba_available",
     "use_numba",
@@ -128,6 +129,18 @@ def result_float_dtype(xp, *arrays):
     if complex_:
         return xp.complex64 if single else xp.complex128
     return xp.float32 if single else xp.float64
+
+
+def scale_by_power_of_two(a, e):
+    """``a * 2**e`` without forming ``2**e`` (which overflows past ``e = 1023``): exact for normal results.
+
+    ``e = 0`` returns ``a`` itself (no copy). The solvers that work in
+    power-of-two units of their data (completion, ssim) scale with it.
+    """
+    if e == 0:
+        return a
+    half = e // 2
+    return (a * 2.0**half) * 2.0 ** (e - half)
 
 
 def numba_available():

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from .._backend import device, get_namespace, is_numpy_namespace
+from .._backend import device, get_namespace, is_numpy_namespace, scale_by_power_of_two
 from .._validation import check_array
 
 __all__ = [
@@ -52,17 +52,6 @@ def units_exponent(top, float32=False):
 def largest_magnitude(a, xp):
     """Largest ``|a|`` as a Python float (0 for an empty array), without an ``|a|`` copy."""
     return max(float(xp.max(a)), -float(xp.min(a))) if math.prod(a.shape) else 0.0
-
-
-def scale_by_power_of_two(a, e):
-    """``a * 2**e`` without forming ``2**e`` (which overflows past ``e = 1023``): exact for normal results.
-
-    ``e = 0`` returns ``a`` itself (no copy).
-    """
-    if e == 0:
-        return a
-    half = e // 2
-    return (a * 2.0**half) * 2.0 ** (e - half)
 
 
 def factors_in_user_units(factors, e):

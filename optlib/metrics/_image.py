@@ -7,7 +7,7 @@ a Python ``float`` (one device-to-host transfer of a scalar).
 
 import math
 
-from .._backend import get_namespace
+from .._backend import get_namespace, scale_by_power_of_two
 from .._validation import check_array, check_scalar
 
 __all__ = ["normalized_magnitude", "psnr", "psnr_magnitude", "ssim"]
@@ -135,12 +135,6 @@ def _gaussian_filter(xp, a, taps):
     return a
 
 
-def _times_power_of_two(a, e):
-    """``a * 2**e``, exact for normal results, in two factors (``2.0**e`` alone overflows past ``e = 1023``)."""
-    half = e // 2
-    return a * 2.0**half * 2.0 ** (e - half) if e else a
-
-
 def _ratio_or_one(xp, num, den, tiny):
     """``num / den``, and 1 where ``den <= tiny`` (a 0/0 factor); plain ratio when ``tiny`` is None."""
     if tiny is None:
@@ -229,7 +223,7 @@ def ssim(x, ref, *, data_range=None, sigma=1.5, truncate=3.5, k1=0.01, k2=0.03):
     max_exp = math.frexp(float(xp.finfo(dtype).max))[1]  # 128 (float32), 1024 (float64)
     e = max(math.frexp(data_range)[1], math.frexp(peak)[1] - max_exp // 2 + 4)
     data_range = math.ldexp(data_range, -e)
-    a, b = _times_power_of_two(a, -e), _times_power_of_two(b, -e)
+    a, b = scale_by_power_of_two(a, -e), scale_by_power_of_two(b, -e)
     # (co)variances from the images less their means: they are shift-invariant, and E[a^2] - E[a]^2
     # of an image with a large offset (1e4 + texture) would cancel to rounding noise
     ma, mb = xp.mean(a), xp.mean(b)
